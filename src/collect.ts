@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ImapFlow, MailboxObject } from 'imapflow';
+import { analyzeMessage, type Analysis } from './analyze.js';
+import { periodLabel } from './calendar.js';
+import type { Context } from './context.js';
+import { errorMessage } from './errors.js';
+import { ensureFolders } from './imap.js';
+import { applyDecision, decide } from './decide.js';
+import type { MessageRow } from './store.js';
+
+export const INBOX = 'INBOX';
+const MAX_ATTEMPTS = 5;
+
+export interface CollectResult { fetched: number; handled: number; outcomes: Record<string, number> }
+
+function messageIdOf(raw: Buffer): string | null {
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1').split(/\r?\n\r?\n/)[0];
+  const m = /^message-id:\s*(<[^>\r\n]+>)/im.exec(head);
+  return m ? m[1] : null;
+}
+
+/** When a message arrived: the server's date, but never after the (possibly injected) present. */
+function arrival(internalDate: Date | string | undefined, now: Date): Date {
+  const d = internalDate ? new Date(internalDate) : now;
+  return Number.isNaN(d.getTime()) || d > now ? now : d;
+}
+
+/** Fetches what is new since the last UID (per UIDVALIDITY) and keeps each raw message on disk first. */
+async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Promise<number> {
+  const uidvalidity = Number(mb.uidValidity);
+  const state = ctx.store.mailboxState(INBOX);
+  let lastUid = state?.last_uid ?? 0;
+  if (state && state.uidvalidity !== uidvalidity) {
+    ctx.log.warn({ old: state.uidvalidity, now: uidvalidity }, 'UIDVALIDITY changed: reading the inbox again (repeats are recognised)');
+    lastUid = 0;
+  }
+  if (mb.exists === 0 || (mb.uidNext !== undefined && Number(mb.uidNext) <= lastUid + 1)) {
+    if (!state || state.uidvalidity !== uidvalidity) ctx.store.setMailboxState(INBOX, uidvalidity, lastUid);
+    return 0;
+  }
+  const dir = path.join(ctx.config.dataDir, 'mail', String(uidvalidity));
+  mkdirSync(dir, { recursive: true });
+  let fetched = 0;
+  let maxUid = lastUid;
+  for await (const msg of client.fetch(`${lastUid + 1}:*`, { uid: true, source: true, internalDate: true }, { uid: true })) {
+    if (msg.uid <= lastUid || !msg.source) continue;
+    const file = path.join(dir, `${msg.uid}.eml`);
+    writeFileSync(`${file}.tmp`, msg.source);
+    renameSync(`${file}.tmp`, file);
+    ctx.store.insertMessage({
+      mailbox: INBOX, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
+      sha256: createHash('sha256').update(msg.source).digest('hex'), rawPath: file,
+      receivedAt: arrival(msg.internalDate, ctx.clock.now()).toISOString(), from: null, subject: null,
+    });
+    maxUid = Math.max(maxUid, msg.uid);
+    fetched++;
+    ctx.progress('messages fetched', fetched, Math.max(fetched, mb.exists));
+  }
+  ctx.store.setMailboxState(INBOX, uidvalidity, maxUid);
+  return fetched;
+}
+
+/**
+ * One collection pass over the collection mailbox: fetch what is new, decide and answer each
+ * message, then move it out of the inbox into the folder for its outcome. Never deletes mail.
+ */
+export async function collect(ctx: Context, client: ImapFlow): Promise<CollectResult> {
+  const f = ctx.config.mailbox.folders;
+  await ensureFolders(client, [f.processed, f.rejected, f.quarantine, f.machine]);
+  const lock = await client.getMailboxLock(INBOX);
+  const result: CollectResult = { fetched: 0, handled: 0, outcomes: {} };
+  try {
+    const mb = client.mailbox as MailboxObject;
+    result.fetched = await fetchNew(ctx, client, mb);
+    const todo = ctx.store.unfinishedMessages(INBOX, Number(mb.uidValidity));
+    if (todo.length === 0) return result;
+    const analyses = await analyzeAll(ctx, todo.filter((m) => m.state !== 'done'));
+    let done = 0;
+    for (const row of todo) {
+      if (row.state !== 'done') {
+        const outcome = await handle(ctx, row, analyses.get(row.id));
+        if (outcome) result.outcomes[outcome] = (result.outcomes[outcome] ?? 0) + 1;
+      }
+      ctx.progress('messages handled', ++done, todo.length);
+    }
+    await moveFinished(ctx, client, Number(mb.uidValidity));
+    result.handled = done;
+  } finally {
+    lock.release();
+  }
+  return result;
+}
+
+/** Parses messages a few at a time (spreadsheets go to the worker pool), keeping only the gist. */
+async function analyzeAll(ctx: Context, rows: MessageRow[]): Promise<Map<number, Analysis | Error>> {
+  const out = new Map<number, Analysis | Error>();
+  const queue = [...rows];
+  const lane = async () => {
+    for (let row = queue.shift(); row; row = queue.shift()) {
+      try {
+        out.set(row.id, await analyzeMessage(ctx, row.raw_path));
+      } catch (err) {
+        out.set(row.id, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, queue.length) }, lane));
+  return out;
+}
+
+async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error | undefined): Promise<string | null> {
+  const log = ctx.log.child({ uid: row.uid, messageId: row.message_id ?? undefined });
+  try {
+    if (!analysis || analysis instanceof Error) throw analysis ?? new Error('message was not analysed');
+    ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
+    const decision = decide(ctx, row, analysis);
+    await applyDecision(ctx, row, analysis, decision);
+    const folder = ctx.config.mailbox.folders[decision.folder];
+    ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.email ?? null, period: decision.period ?? null, error: null });
+    log.info({ outcome: decision.outcome, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
+    return decision.outcome;
+  } catch (err) {
+    // A fault of ours, not of the message: keep it in the inbox and try again next tick.
+    const attempts = row.attempts + 1;
+    if (attempts >= MAX_ATTEMPTS) {
+      ctx.store.updateMessage(row.id, { state: 'done', outcome: 'error', target_folder: ctx.config.mailbox.folders.quarantine, error: errorMessage(err), bumpAttempts: true });
+      log.error({ err: errorMessage(err), attempts }, 'message could not be processed; kept in quarantine');
+      return 'error';
+    }
+    ctx.store.updateMessage(row.id, { state: 'retry', error: errorMessage(err), bumpAttempts: true });
+    log.warn({ err: errorMessage(err), attempts }, 'message not processed; will try again at the next tick');
+    return null;
+  }
+}
+
+/** Moves finished messages out of the inbox, one MOVE per destination folder. */
+async function moveFinished(ctx: Context, client: ImapFlow, uidvalidity: number): Promise<void> {
+  const byFolder = new Map<string, MessageRow[]>();
+  for (const m of ctx.store.unfinishedMessages(INBOX, uidvalidity)) {
+    if (m.state !== 'done' || m.moved || !m.target_folder) continue;
+    byFolder.set(m.target_folder, [...(byFolder.get(m.target_folder) ?? []), m]);
+  }
+  for (const [folder, rows] of byFolder) {
+    try {
+      await client.messageMove(rows.map((r) => r.uid).join(','), folder, { uid: true });
+      ctx.store.tx(() => rows.forEach((r) => ctx.store.updateMessage(r.id, { moved: 1 })));
+    } catch (err) {
+      ctx.log.warn({ folder, count: rows.length, err: errorMessage(err) }, 'could not move messages; will try again');
+    }
+  }
+}

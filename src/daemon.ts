@@ -1,0 +1,139 @@
+import { schedule, validate } from 'node-cron';
+import type { ImapFlow } from 'imapflow';
+import type { Config } from './config.js';
+import { openContext } from './context.js';
+import { errorMessage, TaizhangError } from './errors.js';
+import { connectImap } from './imap.js';
+import { acquireLock } from './lock.js';
+import type { Logger } from './logger.js';
+import { collectStep, Connections, flushOutbox, tick, type TickReport } from './tick.js';
+
+const HEARTBEAT_MS = 10 * 60_000;
+const STOP_GRACE_MS = 10_000;
+
+/** Serializes units of work: a tick and a collection never overlap. */
+class WorkQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private pendingCollect = false;
+
+  constructor(private readonly log: Logger) {}
+
+  push(name: string, fn: () => Promise<void>): Promise<void> {
+    this.tail = this.tail.then(fn).catch((err) => this.log.error({ err: errorMessage(err), unit: name }, 'unit of work failed'));
+    return this.tail;
+  }
+
+  /** Coalesces bursts of "new mail" into one collection. */
+  collectSoon(fn: () => Promise<void>): void {
+    if (this.pendingCollect) return;
+    this.pendingCollect = true;
+    void this.push('collect', async () => { this.pendingCollect = false; await fn(); });
+  }
+
+  idle(): Promise<void> { return this.tail; }
+}
+
+/**
+ * Watches the inbox on a connection of its own: IDLE where the server has it (new mail is
+ * answered within seconds), polling otherwise; reconnects with backoff when the server goes away.
+ */
+class InboxWatcher {
+  private client: ImapFlow | null = null;
+  private stopped = false;
+  private backoffMs = 1000;
+
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly onMail: () => void) {}
+
+  async start(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        this.client = await connectImap(this.config.mailbox.imap, this.log);
+        const closed = new Promise<void>((resolve) => this.client!.once('close', () => resolve()));
+        this.client.on('exists', () => this.onMail());
+        await this.client.mailboxOpen('INBOX', { readOnly: true });
+        this.backoffMs = 1000;
+        this.log.info({ idle: this.config.mailbox.imap.idle }, 'watching the collection mailbox');
+        this.onMail(); // pick up what arrived while we were away
+        await Promise.race([closed, this.watch()]);
+      } catch (err) {
+        if (!this.stopped) this.log.warn({ err: errorMessage(err) }, 'mailbox watch interrupted');
+      }
+      if (this.stopped) break;
+      this.client?.close();
+      this.client = null;
+      this.log.info({ retryInMs: this.backoffMs }, 'reconnecting to the collection mailbox');
+      await new Promise((r) => setTimeout(r, this.backoffMs + Math.random() * 500));
+      this.backoffMs = Math.min(this.backoffMs * 2, 60_000);
+    }
+  }
+
+  private async watch(): Promise<void> {
+    const c = this.client!;
+    const pollMs = this.config.mailbox.imap.pollSeconds * 1000;
+    while (!this.stopped && c.usable) {
+      if (this.config.mailbox.imap.idle && (c as unknown as { capabilities: Map<string, unknown> }).capabilities.has('IDLE')) {
+        // idle() returns when the server reports a change or after maxIdleTime; then loop.
+        await Promise.race([c.idle(), new Promise((r) => setTimeout(r, pollMs))]);
+      } else {
+        await new Promise((r) => setTimeout(r, pollMs));
+        await withTimeout(c.noop(), 30_000, 'NOOP got no answer: replacing the connection');
+        this.onMail();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.client) await this.client.logout().catch(() => this.client?.close());
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_r, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `taizhang run`: tick now and on the cron schedule, answer replies as they arrive, stop on SIGTERM. */
+export async function runDaemon(config: Config, log: Logger): Promise<number> {
+  if (!validate(config.schedule.cron)) throw new TaizhangError('CONFIG_INVALID', `schedule.cron: "${config.schedule.cron}" is not a cron expression`);
+  const release = acquireLock(config.dataDir);
+  const ctx = openContext(config, log);
+  const conn = new Connections(ctx);
+  const work = new WorkQueue(log);
+  const runTick = () => work.push('tick', async () => { logTick(log, await tick(ctx, conn)); });
+  const runCollect = () => work.collectSoon(async () => {
+    const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
+    await collectStep(ctx, conn, report);
+    if (report.collected?.fetched || ctx.store.pendingOutboxCount()) await flushOutbox(ctx, conn);
+  });
+  const watcher = new InboxWatcher(config, log.child({ component: 'watch' }), runCollect);
+  const cronTask = schedule(config.schedule.cron, () => { void runTick(); }, { timezone: config.timezone, noOverlap: true });
+  const heartbeat = setInterval(() => log.info({ pendingMail: ctx.store.pendingOutboxCount() }, 'heartbeat'), HEARTBEAT_MS);
+  log.info({ cron: config.schedule.cron, timezone: config.timezone }, 'taizhang running');
+  void runTick();
+  const watching = watcher.start();
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => { log.info({ signal }, 'stopping'); resolve(); };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  clearInterval(heartbeat);
+  await cronTask.stop();
+  await watcher.stop();
+  await Promise.race([work.idle(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+  await watching.catch(() => {});
+  await conn.close();
+  await ctx.close();
+  release();
+  log.info('stopped');
+  return 0;
+}
+
+function logTick(log: Logger, r: TickReport): void {
+  log.info({ fetched: r.collected?.fetched ?? 0, requests: r.requests, reminders: r.reminders, ledgers: r.ledgers.length, sent: r.flushed?.sent ?? 0, errors: r.errors.length }, 'tick done');
+}

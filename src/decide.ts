@@ -1,0 +1,97 @@
+import type { Analysis } from './analyze.js';
+import { periodLabel, periodOf } from './calendar.js';
+import type { Context } from './context.js';
+import type { Folders } from './config.js';
+import type { Person, ReportRow, Task } from './ledger.js';
+import { evaluateRows, matchReply, problemFor, type Match, type Problem } from './reply.js';
+import { ledgerKeyOf } from './sheet-identity.js';
+import { localStamp } from './status.js';
+import type { MessageRow } from './store.js';
+
+export type Outcome = 'accepted' | 'duplicate' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
+
+export interface Decision {
+  outcome: Outcome;
+  folder: Exclude<keyof Folders, 'sent'>;
+  logLine: string;
+  person?: Person;
+  period?: string;
+  match?: Match;
+  report?: { rows: ReportRow[]; filled: { task: Task; row: ReportRow }[]; empty: Task[] };
+  problem?: Problem;
+}
+
+/** The month a reply with only a known sender to go by belongs to: the latest one asked for. */
+function openPeriod(ctx: Context): string | null {
+  const now = periodOf(ctx.clock.now(), ctx.config.timezone);
+  return ctx.store.periods().filter((p) => p.requests_at && p.period <= now).map((p) => p.period).pop() ?? null;
+}
+
+/** What to do with one analysed message. Reads state, changes nothing. */
+export function decide(ctx: Context, row: MessageRow, a: Analysis): Decision {
+  if (a.class.kind === 'bounce') return { outcome: 'bounce', folder: 'machine', logLine: `bounce: ${a.class.reason}` };
+  if (a.class.kind !== 'human') return { outcome: 'machine', folder: 'machine', logLine: `machine-written mail, not answered: ${a.class.reason}` };
+  if (ctx.store.duplicateOf(row)) return { outcome: 'duplicate', folder: 'processed', logLine: 'same message delivered again; already handled' };
+
+  const good = a.files.filter((f) => f.ok);
+  const tokens = good.flatMap((f) => (f.ok && f.token ? [f.token] : []));
+  const match = matchReply({ tokens, references: a.references, sender: a.from }, {
+    ledgerKey: ledgerKeyOf(ctx.config.ledger.title), people: ctx.config.people, openPeriod: openPeriod(ctx),
+    sentMail: (mid) => {
+      const o = ctx.store.outboxByMessageId(mid);
+      return o && { period: o.period, person: o.person || null };
+    },
+  });
+  if (!match) return { outcome: 'quarantined', folder: 'quarantine', logLine: 'unknown sender and no form of ours: kept in quarantine, not answered' };
+  const base = { person: match.person, period: match.period, match };
+  const reject = (p: Problem, why: string): Decision => ({ ...base, outcome: 'rejected', folder: 'rejected', problem: p, logLine: `reply not recorded: ${why}` });
+
+  if (a.files.length === 0) return reject(problemFor('NO_ATTACHMENT'), a.attachmentCount ? 'no spreadsheet among the attachments' : 'no attachment');
+  // The file whose identity matched, else any readable one (a known sender's own copy of the table).
+  const file = good.find((f) => f.ok && f.token && f.token.personKey && match.via === 'file') ?? good[0];
+  if (!file || !file.ok) {
+    const bad = a.files[0];
+    return reject(problemFor(bad.ok ? 'SHEET_CORRUPT' : bad.code, bad.ok ? undefined : bad.kind), bad.ok ? 'unreadable' : `${bad.code} (${bad.kind}) ${bad.message}`);
+  }
+  const ev = evaluateRows(ctx.config.ledger, match.person, file.rows);
+  if (ev.filled.length === 0) return reject(problemFor('NOT_FILLED'), 'no progress filled in');
+  return { ...base, outcome: 'accepted', folder: 'processed', report: ev, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via})` };
+}
+
+/** Records what the decision says and queues the answer. Idempotent per message. */
+export async function applyDecision(ctx: Context, row: MessageRow, a: Analysis, d: Decision): Promise<void> {
+  const { store } = ctx;
+  const now = ctx.clock.now();
+  if (d.outcome === 'bounce' && a.class.kind === 'bounce') {
+    const target = (a.class.originalMessageId && store.outboxByMessageId(a.class.originalMessageId))
+      || a.class.failedRecipients.map((r) => store.latestMailTo(r)).find(Boolean);
+    if (target) store.markBounced(target.id, now.toISOString());
+    ctx.log.warn({ person: target?.person, period: target?.period }, target ? 'our mail bounced: delivery marked as bounced' : 'bounce for no mail of ours');
+    return;
+  }
+  if (!d.person || !d.period || (d.outcome !== 'accepted' && d.outcome !== 'rejected')) return;
+  let late = false;
+  if (d.outcome === 'accepted' && d.report) {
+    late = !!store.period(d.period)?.consolidated_at;
+    const report = d.report;
+    store.tx(() => {
+      if (store.reportOfMessage(row.id)) return;
+      store.addReport({ period: d.period!, person: d.person!.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late, rows: report.rows });
+      if (late) store.markDirty(d.period!);
+    });
+  }
+  const onBehalf = a.from !== d.person.email;
+  const data = {
+    personName: d.person.name, periodLabel: periodLabel(d.period), accepted: d.outcome === 'accepted', late,
+    receivedAt: localStamp(row.received_at, ctx.config.timezone),
+    rows: d.report?.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress, remark: f.row.remark })) ?? [],
+    emptyRows: d.report?.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
+    onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
+    officeName: ctx.config.mailbox.senderName,
+  };
+  const mail = ctx.templates.render('receipt', data);
+  const refs = a.messageId ? [...a.references, a.messageId] : a.references;
+  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot: `msg-${row.id}` }, {
+    to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
+  }, now);
+}

@@ -1,0 +1,222 @@
+/**
+ * The local mail stack for tests and local runs: a real Dovecot (IMAP + LMTP, every address is a
+ * mailbox with one password) plus an in-process SMTP relay that delivers into it over LMTP and can
+ * inject faults. Everything listens on 127.0.0.1 on ports picked at run time.
+ *
+ *   await ensureMailPackages();
+ *   const stack = await startMailStack();
+ *   ... stack.smtp.port, stack.imap.port, stack.password ...
+ *   await stack.stop();
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import { DOVECOT_REQUIRED, DovecotProcess, freePort, prepareDir } from './dovecot.js';
+import { deliverLmtp, headerValue, startSmtpRelay, type AcceptedMessage, type SmtpFaultFn } from './smtp-relay.js';
+
+export type { AcceptedMessage, SmtpFault, SmtpFaultFn, SmtpFaultInput } from './smtp-relay.js';
+
+const run = promisify(execFile);
+const HOST = '127.0.0.1';
+
+export interface Endpoint { host: string; port: number }
+
+export interface ListedMessage {
+  uid: number;
+  subject?: string;
+  from?: string;
+  messageId?: string;
+  inReplyTo?: string;
+  autoSubmitted?: string;
+  source: Buffer;
+}
+
+export interface ListedFolder {
+  path: string;
+  name: string;
+  delimiter: string;
+  specialUse?: string;
+  subscribed: boolean;
+}
+
+export interface MailStack {
+  imap: Endpoint;
+  lmtp: Endpoint;
+  smtp: Endpoint & {
+    /** Every message the relay accepted and delivered, in order. */
+    accepted: AcceptedMessage[];
+    /** Make the relay answer with an error; null clears it. See SmtpFaultFn. */
+    setFault(fn: SmtpFaultFn | null): void;
+  };
+  password: string;
+  dir: string;
+  dovecotLogPath: string;
+  /** The Dovecot master's pid while it runs (it changes with restartImap). */
+  readonly dovecotPid: number | undefined;
+  /** Stops the SMTP relay and Dovecot. Removes `dir` only with { removeDir: true }. */
+  stop(opts?: { removeDir?: boolean }): Promise<void>;
+  /** Stops Dovecot and starts it again on the same ports with the same mail. */
+  restartImap(): Promise<void>;
+  /** Delivers straight into the recipients' INBOXes over LMTP (for fixtures). */
+  deliver(raw: Buffer | string, to: string[], from?: string): Promise<void>;
+  listMessages(user: string, folder?: string): Promise<ListedMessage[]>;
+  listFolders(user: string): Promise<ListedFolder[]>;
+}
+
+export interface MailStackOptions {
+  /** Folder for config, log and mail; created if missing. Default: a new folder under os.tmpdir(). */
+  dir?: string;
+  /** The one password of every mailbox and of the SMTP relay. Default "secret". */
+  password?: string;
+  log?: (s: string) => void;
+}
+
+function missingPackages(): string[] {
+  return DOVECOT_REQUIRED.filter((f) => !existsSync(f));
+}
+
+/** Installs dovecot-imapd and dovecot-lmtpd with apt-get when Dovecot's binaries are missing. */
+export async function ensureMailPackages(log: (s: string) => void = () => {}): Promise<void> {
+  const missing = missingPackages();
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`mail stack: Dovecot is not installed (missing ${missing.join(', ')}) and this process is not root; ` +
+      'run as root: apt-get update && apt-get install -y dovecot-imapd dovecot-lmtpd');
+  }
+  // Parallel test processes may all find Dovecot missing: one apt-get at a time (flock), and
+  // whoever gets the lock second finds it installed.
+  const check = DOVECOT_REQUIRED.map((f) => `test -x ${f}`).join(' && ');
+  const script = `${check} && exit 0; apt-get -qq -o DPkg::Lock::Timeout=300 update && ` +
+    'apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends dovecot-imapd dovecot-lmtpd';
+  log(`mail stack: installing Dovecot (missing ${missing.join(', ')}): apt-get update && apt-get install dovecot-imapd dovecot-lmtpd`);
+  try {
+    await run('flock', [path.join(os.tmpdir(), 'taizhang-mail-stack-apt.lock'), 'sh', '-c', script], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`mail stack: installing dovecot-imapd dovecot-lmtpd failed: ${err.stderr || err.message}`, { cause: e });
+  }
+  const still = missingPackages();
+  if (still.length) throw new Error(`mail stack: still missing after apt-get install: ${still.join(', ')}`);
+  log('mail stack: Dovecot installed');
+}
+
+async function withImap<T>(stack: { imap: Endpoint; password: string }, user: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+  const client = new ImapFlow({
+    host: stack.imap.host, port: stack.imap.port, secure: false,
+    auth: { user, pass: stack.password }, logger: false,
+    clientInfo: { name: 'taizhang-mail-stack' },
+  });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+export async function startMailStack(opts: MailStackOptions = {}): Promise<MailStack> {
+  const log = opts.log ?? (() => {});
+  const password = opts.password ?? 'secret';
+  if (process.getuid?.() !== 0) {
+    throw new Error('mail stack: must run as root (Dovecot switches to the users mail, dovecot and dovenull)');
+  }
+  const missing = missingPackages();
+  if (missing.length) throw new Error(`mail stack: Dovecot is not installed (missing ${missing.join(', ')}); call ensureMailPackages() first`);
+
+  const dir = path.resolve(opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'taizhang-mail-'))));
+  await prepareDir(dir);
+
+  // Ports are free when picked but another process may take them before Dovecot binds: retry.
+  let dovecot: DovecotProcess | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const imapPort = await freePort();
+    let lmtpPort = await freePort();
+    while (lmtpPort === imapPort) lmtpPort = await freePort();
+    const d = new DovecotProcess({ dir, password, imapPort, lmtpPort, log });
+    try {
+      await d.start();
+      dovecot = d;
+      break;
+    } catch (e) {
+      const clash = /Address already in use/i.test(`${d.output}\n${(e as Error).message}`);
+      if (!clash || attempt >= 5) throw e;
+      log(`mail stack: port clash (${imapPort}/${lmtpPort}), trying others`);
+    }
+  }
+  const imap = { host: HOST, port: dovecot.imapPort };
+  const lmtp = { host: HOST, port: dovecot.lmtpPort };
+
+  let relay;
+  try {
+    relay = await startSmtpRelay({ password, lmtp, log, host: HOST });
+  } catch (e) {
+    await dovecot.stop();
+    throw e;
+  }
+  const r = relay;
+  let stopped = false;
+
+  const stack: MailStack = {
+    imap,
+    lmtp,
+    smtp: {
+      host: r.host,
+      port: r.port,
+      accepted: r.accepted,
+      setFault: (fn) => r.setFault(fn),
+    },
+    password,
+    dir,
+    dovecotLogPath: dovecot.logPath,
+    get dovecotPid() { return dovecot.pid; },
+    async stop(o = {}) {
+      if (!stopped) {
+        stopped = true;
+        await Promise.allSettled([r.close(), dovecot.stop()]);
+      }
+      if (o.removeDir) await fs.rm(dir, { recursive: true, force: true });
+    },
+    async restartImap() {
+      if (stopped) throw new Error('mail stack: stopped');
+      await dovecot.stop();
+      await dovecot.start();
+    },
+    deliver: (raw, to, from = 'fixtures@taizhang.test') => deliverLmtp(lmtp, raw, to, from),
+    listMessages: (user, folder = 'INBOX') => withImap(stack, user, async (c) => {
+      const box = await c.mailboxOpen(folder, { readOnly: true }).catch((e: Error & { responseText?: string }) => {
+        throw new Error(`mail stack: cannot open folder "${folder}" of ${user}: ${e.responseText ?? e.message}`, { cause: e });
+      });
+      if (!box.exists) return [];
+      const msgs = await c.fetchAll('1:*', { uid: true, envelope: true, source: true });
+      return msgs.map((m) => {
+        const source = m.source ?? Buffer.alloc(0);
+        const sender = m.envelope?.from?.[0];
+        return {
+          uid: m.uid,
+          subject: m.envelope?.subject,
+          from: sender?.address ?? sender?.name,
+          messageId: m.envelope?.messageId,
+          inReplyTo: m.envelope?.inReplyTo,
+          autoSubmitted: headerValue(source, 'Auto-Submitted'),
+          source,
+        };
+      });
+    }),
+    listFolders: (user) => withImap(stack, user, async (c) => {
+      const list = await c.list();
+      return list.map((f) => ({
+        path: f.path, name: f.name, delimiter: f.delimiter,
+        ...(f.specialUse ? { specialUse: f.specialUse } : {}),
+        subscribed: !!f.subscribed,
+      }));
+    }),
+  };
+  log(`mail stack up in ${dir}: imap ${imap.port}, lmtp ${lmtp.port}, smtp ${r.port}`);
+  return stack;
+}

@@ -1,0 +1,138 @@
+/** Merging reports into the office's ledger: pure functions, no I/O. */
+import type { Ledger, Person, ReportRow, Task } from './ledger.js';
+
+export type PersonStatus = 'pending' | 'submitted' | 'late';
+export type Delivery = 'none' | 'queued' | 'sent' | 'failed' | 'bounced';
+
+export interface AcceptedReport {
+  rows: ReportRow[];
+  late: boolean;
+  receivedAt: string;
+  /** Address the report came from. */
+  sender: string;
+}
+
+export interface PersonState {
+  person: Person;
+  status: PersonStatus;
+  delivery: Delivery;
+  report?: AcceptedReport;
+  reportCount: number;
+  /** Set when somebody else sent the report on this person's behalf. */
+  sentBy?: string;
+}
+
+export const NOT_REPORTED = '未报送';
+export const NOT_FILLED = '未填写';
+
+export const STATUS_LABEL: Record<PersonStatus, string> = { pending: '未报送', submitted: '已报送', late: '逾期报送' };
+
+/** The label the office sees: delivery problems first, since they explain a silence. */
+export function statusLabel(s: Pick<PersonState, 'status' | 'delivery'>): string {
+  if (s.status === 'pending' && s.delivery === 'bounced') return '退信';
+  if (s.status === 'pending' && s.delivery === 'failed') return '发送失败';
+  return STATUS_LABEL[s.status];
+}
+
+export function personState(person: Person, reports: { accepted?: AcceptedReport; anyOnTime: boolean; count: number }, delivery: Delivery): PersonState {
+  const status: PersonStatus = reports.accepted ? (reports.anyOnTime ? 'submitted' : 'late') : 'pending';
+  const sender = reports.accepted?.sender.toLowerCase();
+  return {
+    person, status, delivery, report: reports.accepted, reportCount: reports.count,
+    sentBy: sender && sender !== person.email.toLowerCase() ? reports.accepted!.sender : undefined,
+  };
+}
+
+export interface MergedRow {
+  no: number;
+  task: string;
+  due: string;
+  departments: string;
+  owners: string;
+  progress: string;
+  remark: string;
+}
+
+function ownerWords(task: Task, owner: string, byName: Map<string, PersonState>, field: 'progress' | 'remark'): { text: string; reported: boolean } {
+  const st = byName.get(owner);
+  const report = st?.report;
+  if (!report) return { text: field === 'progress' ? NOT_REPORTED : '', reported: false };
+  const row = report.rows.find((r) => r.no === task.no);
+  const text = row?.[field] ?? '';
+  if (field === 'progress' && text.trim() === '') return { text: NOT_FILLED, reported: false };
+  return { text, reported: true };
+}
+
+/**
+ * One cell from the owners' words: a single owner's words exactly as written; with several
+ * owners each one's words prefixed by the name. A silent owner reads `姓名:未报送`.
+ */
+export function mergeCell(task: Task, byName: Map<string, PersonState>, field: 'progress' | 'remark'): string {
+  const parts = task.owners.map((o) => ({ owner: o, ...ownerWords(task, o, byName, field) }));
+  if (task.owners.length === 1) {
+    const p = parts[0];
+    return p.reported || field === 'remark' ? p.text : `${p.owner}:${p.text}`;
+  }
+  return parts.filter((p) => field === 'progress' || p.text !== '').map((p) => `${p.owner}:${p.text}`).join('\n');
+}
+
+export function mergeRows(ledger: Ledger, states: PersonState[]): MergedRow[] {
+  const byName = new Map(states.map((s) => [s.person.name, s]));
+  return [...ledger.tasks].sort((a, b) => a.no - b.no).map((t) => {
+    const remark = mergeCell(t, byName, 'remark');
+    return {
+      no: t.no, task: t.task, due: t.due, departments: t.departments.join('、'), owners: t.owners.join(' '),
+      progress: mergeCell(t, byName, 'progress'),
+      remark: [remark, t.note ?? ''].filter(Boolean).join('\n'),
+    };
+  });
+}
+
+export interface Summary {
+  total: number;
+  reported: number;
+  onTime: number;
+  late: number;
+  missing: string[];
+  bounced: string[];
+  departments: { name: string; total: number; reported: number }[];
+}
+
+export function summarize(states: PersonState[]): Summary {
+  const depts = new Map<string, { name: string; total: number; reported: number }>();
+  for (const s of states) {
+    const name = s.person.department || '(未填科室)';
+    const d = depts.get(name) ?? { name, total: 0, reported: 0 };
+    d.total++;
+    if (s.status !== 'pending') d.reported++;
+    depts.set(name, d);
+  }
+  return {
+    total: states.length,
+    reported: states.filter((s) => s.status !== 'pending').length,
+    onTime: states.filter((s) => s.status === 'submitted').length,
+    late: states.filter((s) => s.status === 'late').length,
+    missing: states.filter((s) => s.status === 'pending').map((s) => s.person.name),
+    bounced: states.filter((s) => s.delivery === 'bounced' || s.delivery === 'failed').map((s) => s.person.name),
+    departments: [...depts.values()],
+  };
+}
+
+export interface HistoryRow { no: number; task: string; cells: string[]; unchanged: boolean }
+
+/**
+ * One row a task, one cell a month. A task is unchanged when its words this month are
+ * the same as last month's (and there are words at all).
+ */
+export function buildHistory(ledger: Ledger, monthly: MergedRow[][]): HistoryRow[] {
+  return [...ledger.tasks].sort((a, b) => a.no - b.no).map((t) => {
+    const cells = monthly.map((rows) => rows.find((r) => r.no === t.no)?.progress ?? '');
+    const n = cells.length;
+    const unchanged = n >= 2 && cells[n - 1] === cells[n - 2] && hasWords(cells[n - 1]);
+    return { no: t.no, task: t.task, cells, unchanged };
+  });
+}
+
+function hasWords(cell: string): boolean {
+  return cell.trim() !== '' && !cell.split('\n').every((l) => l.endsWith(NOT_REPORTED) || l.endsWith(NOT_FILLED));
+}

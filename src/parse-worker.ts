@@ -1,0 +1,91 @@
+/**
+ * The parsing pipeline for an untrusted attachment, and the worker_threads entry that runs it
+ * for src/parse-pool.ts: sniff → zip limits → exceljs `load()` → table and token.
+ *
+ * `parseAttachment` can also be called directly (tests, trusted files); for mail from outside
+ * use the pool, which adds the memory limit and the timeout.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { TaizhangError } from './errors.js';
+import { WORKER_MARK, type ParseOutcome } from './parse-pool.js';
+import { readReplyWorkbook } from './sheet-read.js';
+import { checkZipLimits, sniffSpreadsheet, type SheetKind, type ZipLimits } from './sheet-sniff.js';
+
+/** Message the pool sends to a worker. */
+export interface ParseRequest {
+  id: number;
+  data: ArrayBuffer;
+  filename: string;
+  secret?: string;
+  limits?: Partial<ZipLimits>;
+}
+
+/** Message a worker sends back. */
+export interface ParseResponse {
+  id: number;
+  outcome: ParseOutcome;
+}
+
+const KIND_NAMES: Record<SheetKind, string> = {
+  xlsx: 'Excel 工作簿 (.xlsx)',
+  xlsm: 'Excel 启用宏的工作簿 (.xlsm)',
+  xls: 'Excel 97-2003 工作簿 (.xls)',
+  et: 'WPS 表格 (.et)',
+  encrypted: '加密的 Office 文件',
+  ods: 'OpenDocument 电子表格 (.ods)',
+  xlsb: 'Excel 二进制工作簿 (.xlsb)',
+  csv: 'CSV 文本',
+  'zip-other': '非表格的压缩文件',
+  unknown: '无法识别的文件',
+};
+
+/** A readable name of a sniffed kind, for receipts. */
+export function kindName(kind: SheetKind): string {
+  return KIND_NAMES[kind];
+}
+
+function fail(code: TaizhangError['code'], message: string, kind?: SheetKind): ParseOutcome {
+  return kind ? { ok: false, code, message, kind } : { ok: false, code, message };
+}
+
+/**
+ * Runs the whole pipeline on one attachment. Never throws: every failure becomes an outcome
+ * with a TaizhangError code (SHEET_UNSUPPORTED for formats other than .xlsx/.xlsm, including
+ * CSV; SHEET_ENCRYPTED; SHEET_TOO_LARGE; SHEET_CORRUPT; SHEET_NO_TABLE; INTERNAL for bugs).
+ */
+export async function parseAttachment(buf: Buffer, filename: string, secret?: string, limits?: Partial<ZipLimits>): Promise<ParseOutcome> {
+  let kind: SheetKind | undefined;
+  try {
+    const sniff = sniffSpreadsheet(buf, filename);
+    kind = sniff.kind;
+    const truncated = sniff.detail?.includes('truncated') ?? false;
+    switch (sniff.kind) {
+      case 'xlsx':
+      case 'xlsm':
+        break;
+      case 'encrypted':
+        return fail('SHEET_ENCRYPTED', '文件设置了打开密码,无法读取', kind);
+      case 'zip-other':
+        if (truncated) return fail('SHEET_CORRUPT', '压缩包不完整或已损坏', kind);
+        return fail('SHEET_UNSUPPORTED', `不支持的文件类型:${kindName(kind)}${sniff.detail ? `(${sniff.detail})` : ''}`, kind);
+      default:
+        return fail('SHEET_UNSUPPORTED', `不支持的文件类型:${kindName(kind)}${sniff.detail ? `(${sniff.detail})` : ''}`, kind);
+    }
+    checkZipLimits(buf, limits);
+    const workbook = await readReplyWorkbook(buf, { secret });
+    return { ok: true, workbook, kind };
+  } catch (err) {
+    if (err instanceof TaizhangError) return fail(err.code, err.message, kind);
+    return fail('INTERNAL', `unexpected error while parsing: ${(err as Error)?.stack ?? String(err)}`, kind);
+  }
+}
+
+if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {
+  const port = parentPort;
+  port.on('message', (req: ParseRequest) => {
+    void parseAttachment(Buffer.from(req.data), req.filename, req.secret, req.limits).then((outcome) => {
+      const res: ParseResponse = { id: req.id, outcome };
+      port.postMessage(res);
+    });
+  });
+}

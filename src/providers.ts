@@ -1,0 +1,182 @@
+/**
+ * Connection presets for the mail providers people in Chinese offices actually use. Pure data:
+ * no I/O. A preset fills in what `mailbox.provider` in the config stands for; anything the
+ * config spells out itself wins over the preset.
+ *
+ * `secure: true` means implicit TLS from the first byte (IMAPS 993, SMTPS 465). Where a provider
+ * only offers STARTTLS on 587, `secure` is false and `requireTLS` is true, so the client must
+ * refuse to continue if the upgrade to TLS fails (nodemailer's `requireTLS`).
+ */
+
+export interface ImapPreset {
+  host: string;
+  port: number;
+  secure: boolean;
+}
+
+export interface SmtpPreset {
+  host: string;
+  port: number;
+  secure: boolean;
+  /** STARTTLS is mandatory (only set where `secure` is false). */
+  requireTLS?: boolean;
+}
+
+export interface ProviderPreset {
+  /** Human-readable name of the service. */
+  label: string;
+  imap: ImapPreset;
+  smtp: SmtpPreset;
+  /**
+   * Whether the IMAP server is known to advertise IDLE. When false, poll for new mail
+   * (imapflow falls back to polling by itself when IDLE is missing from CAPABILITY).
+   */
+  idle: boolean;
+  /** A conservative ceiling for outgoing messages per minute, well under the provider's limits. */
+  sendRatePerMinute: number;
+  /** What bites people with this provider. */
+  notes: string;
+}
+
+const NETEASE_NOTES =
+  'Password is the authorization code (授权码) from the web settings, not the account password; ' +
+  'IMAP/SMTP must be enabled there. IMAP SELECT fails with "Unsafe Login" unless the client sends the ' +
+  'IMAP ID command (RFC 2971), strictly formatted, after login. No IDLE in CAPABILITY: poll. ' +
+  'SMTP: From must be the logged-in account (553 Local user only); 554 DT:SPM = judged spam, ' +
+  '451 DT:SPM = temporary spam hold (retry later); 421 HL:ICC/HL:IFC = too many connections/messages; ' +
+  '450 RP:DRC = too many recipients per connection; 451 MI:SFQ = 15-minute quota; 554 MI:STC = daily quota. ' +
+  'Bounces (系统退信) come from Postmaster@<domain> with X-Mailer: Coremail MTA server.';
+
+export const PROVIDERS = {
+  '163': {
+    label: 'NetEase 163.com (网易163邮箱)',
+    imap: { host: 'imap.163.com', port: 993, secure: true },
+    smtp: { host: 'smtp.163.com', port: 465, secure: true },
+    idle: false,
+    sendRatePerMinute: 20,
+    notes: NETEASE_NOTES,
+  },
+  '126': {
+    label: 'NetEase 126.com (网易126邮箱)',
+    imap: { host: 'imap.126.com', port: 993, secure: true },
+    smtp: { host: 'smtp.126.com', port: 465, secure: true },
+    idle: false,
+    sendRatePerMinute: 20,
+    notes: NETEASE_NOTES,
+  },
+  yeah: {
+    label: 'NetEase yeah.net (网易yeah.net邮箱)',
+    imap: { host: 'imap.yeah.net', port: 993, secure: true },
+    smtp: { host: 'smtp.yeah.net', port: 465, secure: true },
+    idle: false,
+    sendRatePerMinute: 20,
+    notes: NETEASE_NOTES,
+  },
+  qq: {
+    label: 'QQ Mail (QQ邮箱)',
+    imap: { host: 'imap.qq.com', port: 993, secure: true },
+    smtp: { host: 'smtp.qq.com', port: 465, secure: true },
+    idle: true,
+    sendRatePerMinute: 15,
+    notes:
+      'Password is the authorization code (授权码) generated after enabling IMAP/SMTP in 设置 → 账户; ' +
+      'the QQ password does not work. From must be the logged-in account. Sending many similar ' +
+      'messages quickly gets the account temporarily blocked from SMTP; keep the rate low.',
+  },
+  exmail: {
+    label: 'Tencent Exmail (腾讯企业邮箱)',
+    imap: { host: 'imap.exmail.qq.com', port: 993, secure: true },
+    smtp: { host: 'smtp.exmail.qq.com', port: 465, secure: true },
+    idle: true,
+    sendRatePerMinute: 20,
+    notes:
+      'IMAP/SMTP may need enabling per account (客户端设置); when "安全登录" (WeChat binding) is on, ' +
+      'use a client-specific password (客户端专用密码). From must be the logged-in account or an alias.',
+  },
+  aliyun: {
+    label: 'Aliyun Mail (阿里云企业邮箱, qiye.aliyun.com)',
+    imap: { host: 'imap.qiye.aliyun.com', port: 993, secure: true },
+    smtp: { host: 'smtp.qiye.aliyun.com', port: 465, secure: true },
+    idle: false,
+    sendRatePerMinute: 20,
+    notes:
+      'The administrator can disable IMAP/SMTP per account; a three-party login (三方客户端安全密码) ' +
+      'may be required. IDLE support is not verified here, so poll (imapflow still uses IDLE if advertised).',
+  },
+  outlook: {
+    label: 'Outlook.com / Microsoft 365 (Exchange Online)',
+    imap: { host: 'outlook.office365.com', port: 993, secure: true },
+    smtp: { host: 'smtp.office365.com', port: 587, secure: false, requireTLS: true },
+    idle: true,
+    sendRatePerMinute: 20,
+    notes:
+      'SMTP is STARTTLS on 587 only (no implicit TLS on 465). Microsoft has retired basic (password) ' +
+      'authentication for IMAP and is retiring it for SMTP AUTH: expect to need OAuth2 (XOAUTH2) ' +
+      'or an app password where the tenant still allows it. SMTP AUTH must be enabled for the mailbox ' +
+      'in Microsoft 365. Exchange Online allows at most 30 messages a minute.',
+  },
+} as const satisfies Record<string, ProviderPreset>;
+
+export type ProviderName = keyof typeof PROVIDERS;
+
+const ALIASES: Record<string, ProviderName> = {
+  '163.com': '163',
+  netease: '163',
+  '126.com': '126',
+  'yeah.net': 'yeah',
+  'qq.com': 'qq',
+  'foxmail.com': 'qq',
+  qqmail: 'qq',
+  'exmail.qq.com': 'exmail',
+  'tencent-exmail': 'exmail',
+  'qiye.aliyun.com': 'aliyun',
+  'aliyun-mail': 'aliyun',
+  office365: 'outlook',
+  'microsoft365': 'outlook',
+  'outlook.com': 'outlook',
+  'hotmail.com': 'outlook',
+  'live.com': 'outlook',
+};
+
+/** True when `name` is one of the preset keys (exactly, as written in the config). */
+export function isProviderName(name: string): name is ProviderName {
+  return Object.prototype.hasOwnProperty.call(PROVIDERS, name);
+}
+
+/**
+ * The preset for `name` (a key of PROVIDERS, case-insensitive, or a common alias such as
+ * `yeah.net`, `office365`), as a fresh copy the caller may modify; undefined when unknown.
+ */
+export function providerPreset(name: string): ProviderPreset | undefined {
+  const key = String(name).trim().toLowerCase();
+  const resolved: ProviderName | undefined = isProviderName(key) ? key : ALIASES[key];
+  if (!resolved) return undefined;
+  const p: ProviderPreset = PROVIDERS[resolved];
+  return { ...p, imap: { ...p.imap }, smtp: { ...p.smtp } };
+}
+
+/**
+ * Guess the provider from a mailbox address (`6666209@163.com` → `163`). Only public domains are
+ * recognised; a company domain hosted on Exmail or Aliyun cannot be told from its name.
+ */
+export function providerForAddress(address: string): ProviderName | undefined {
+  const domain = String(address).trim().toLowerCase().split('@').pop() ?? '';
+  switch (domain) {
+    case '163.com':
+      return '163';
+    case '126.com':
+      return '126';
+    case 'yeah.net':
+      return 'yeah';
+    case 'qq.com':
+    case 'vip.qq.com':
+    case 'foxmail.com':
+      return 'qq';
+    case 'outlook.com':
+    case 'hotmail.com':
+    case 'live.com':
+      return 'outlook';
+    default:
+      return undefined;
+  }
+}

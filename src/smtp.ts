@@ -1,0 +1,64 @@
+import nodemailer from 'nodemailer';
+import type { Config } from './config.js';
+import { TaizhangError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** What the outbox needs of a mail transport: send these bytes to these recipients. */
+export interface MailTransport {
+  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<void>;
+  close(): void;
+}
+
+/** Adapts a pino logger to nodemailer's bunyan-style logger. */
+export function nodemailerLogger(log: Logger): Record<string, (...args: unknown[]) => void> {
+  const wrap = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
+    const [first, ...rest] = args;
+    if (first && typeof first === 'object' && !(first instanceof Error)) log[level](first as object, rest.map(String).join(' '));
+    else log[level](args.map(String).join(' '));
+  };
+  return { trace: wrap('debug'), debug: wrap('debug'), info: wrap('debug'), warn: wrap('warn'), error: wrap('error'), fatal: wrap('error'), level: () => {} };
+}
+
+/** A pooled SMTP transport for the collection mailbox, within its provider's rate limit. */
+export function createSmtpTransport(cfg: Config['mailbox']['smtp'], log: Logger): MailTransport {
+  const transporter = nodemailer.createTransport({
+    host: cfg.host,
+    port: cfg.port,
+    secure: cfg.secure,
+    ignoreTLS: !cfg.secure && ['127.0.0.1', 'localhost', '::1'].includes(cfg.host),
+    auth: { user: cfg.user, pass: cfg.password },
+    pool: true,
+    maxConnections: cfg.maxConnections,
+    maxMessages: 100,
+    rateDelta: 60_000,
+    rateLimit: cfg.ratePerMinute,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+    tls: { rejectUnauthorized: cfg.tlsVerify },
+    logger: nodemailerLogger(log.child({ component: 'smtp' })) as never,
+    debug: false,
+  });
+  return {
+    async send(envelope, raw) {
+      try {
+        await transporter.sendMail({ envelope, raw });
+      } catch (err) {
+        throw classifySmtpError(err);
+      }
+    },
+    close() { transporter.close(); },
+  };
+}
+
+/** Maps a nodemailer failure to a stable code: 4xx and dropped connections retry, 5xx is final. */
+export function classifySmtpError(err: unknown): TaizhangError {
+  if (err instanceof TaizhangError) return err;
+  const e = err as { responseCode?: number; code?: string; response?: string; message?: string };
+  const text = (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').slice(0, 300);
+  const rc = e.responseCode;
+  if (e.code === 'EAUTH' || rc === 535 || rc === 534 || rc === 530) return new TaizhangError('SMTP_AUTH', `SMTP login refused: ${text}`, { cause: err });
+  if (rc && rc >= 500) return new TaizhangError('SMTP_REJECTED', `SMTP ${rc}: ${text}`, { cause: err, details: { responseCode: rc } });
+  if (rc && rc >= 400) return new TaizhangError('SMTP_TRANSIENT', `SMTP ${rc}: ${text}`, { cause: err, details: { responseCode: rc } });
+  return new TaizhangError('SMTP_CONNECT', `SMTP connection failed: ${text}`, { cause: err });
+}

@@ -1,0 +1,92 @@
+import type { ImapFlow } from 'imapflow';
+import { dueWork } from './calendar.js';
+import { collect, type CollectResult } from './collect.js';
+import { consolidateDue } from './consolidate.js';
+import type { Context } from './context.js';
+import { errorMessage, TaizhangError } from './errors.js';
+import { connectImap, folderHasMessageId } from './imap.js';
+import type { FlushResult } from './outbox.js';
+import { queueReminders, queueRequests } from './requests.js';
+import { createSmtpTransport, type MailTransport } from './smtp.js';
+
+/** The mail connections a unit of work uses, opened on first use. */
+export class Connections {
+  private imap: ImapFlow | null = null;
+  private smtp: MailTransport | null = null;
+
+  constructor(private readonly ctx: Context, private readonly factories: { imap?: () => Promise<ImapFlow>; smtp?: () => MailTransport } = {}) {}
+
+  async imapClient(): Promise<ImapFlow> {
+    if (this.imap && this.imap.usable) return this.imap;
+    this.imap = await (this.factories.imap?.() ?? connectImap(this.ctx.config.mailbox.imap, this.ctx.log));
+    return this.imap;
+  }
+
+  smtpTransport(): MailTransport {
+    this.smtp ??= this.factories.smtp?.() ?? createSmtpTransport(this.ctx.config.mailbox.smtp, this.ctx.log);
+    return this.smtp;
+  }
+
+  async close(): Promise<void> {
+    this.smtp?.close();
+    this.smtp = null;
+    if (this.imap) await this.imap.logout().catch(() => this.imap?.close());
+    this.imap = null;
+  }
+}
+
+export interface TickReport {
+  collected?: CollectResult;
+  requests: number;
+  reminders: number;
+  ledgers: string[];
+  flushed?: FlushResult;
+  errors: string[];
+}
+
+/** Sends what is queued; first settles sends a crash interrupted, by the Sent folder. */
+export async function flushOutbox(ctx: Context, conn: Connections): Promise<FlushResult> {
+  const sent = ctx.config.mailbox.folders.sent;
+  if (ctx.store.stuckSending().length) {
+    const client = await conn.imapClient().catch(() => null);
+    await ctx.outbox.recover(client ? (mid) => folderHasMessageId(client, sent, mid) : null, ctx.clock.now());
+  }
+  const afterSend = ctx.config.mailbox.saveSent
+    ? async (_row: unknown, raw: Buffer) => { await (await conn.imapClient()).append(sent, raw, ['\\Seen']); }
+    : undefined;
+  return ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend);
+}
+
+/** Collects new replies with the given connections, logging (not throwing) a mailbox failure. */
+export async function collectStep(ctx: Context, conn: Connections, report: TickReport): Promise<void> {
+  try {
+    report.collected = await collect(ctx, await conn.imapClient());
+  } catch (err) {
+    report.errors.push(`collect: ${errorMessage(err)}`);
+    ctx.log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not read the collection mailbox');
+  }
+}
+
+/**
+ * Everything due at the clock's instant, once: collect replies, the month's requests from the
+ * send day, the due reminder, the ledger once the deadline has passed (and again after late
+ * reports), then send what was queued. Safe to run twice at the same instant.
+ */
+export async function tick(ctx: Context, conn: Connections): Promise<TickReport> {
+  const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
+  const now = ctx.clock.now();
+  const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
+  const log = ctx.log.child({ period: due.period });
+  log.info({ now: now.toISOString(), requests: due.requests, reminderDay: due.reminderDay }, 'tick');
+  await collectStep(ctx, conn, report);
+  if (due.requests) report.requests = await queueRequests(ctx, due.period);
+  if (due.reminderDay !== null) report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`);
+  report.ledgers = await consolidateDue(ctx);
+  try {
+    report.flushed = await flushOutbox(ctx, conn);
+  } catch (err) {
+    report.errors.push(`send: ${errorMessage(err)}`);
+    log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not send mail');
+  }
+  return report;
+}
