@@ -1,4 +1,4 @@
-import { deadlineDate, deadlineInstant, formatLocalDate, localParts, periodOf, periodsUpTo } from './calendar.js';
+import { deadlineDate, deadlineInstant, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from './calendar.js';
 import type { Config } from './config.js';
 import { personState, statusLabel, summarize, type Delivery, type PersonState } from './merge.js';
 import type { OutboxRow, Store } from './store.js';
@@ -82,7 +82,7 @@ export function statusText(s: StatusJson, config: Config): string {
   const d = s.deadline.split('-').map(Number);
   const lines = [
     `${config.ledger.title}`,
-    `${s.period.replace('-', '年')}月 报送情况(截止:${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? ',已截止' : ''})`,
+    `${periodLabel(s.period)} 报送情况(截止:${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? ',已截止' : ''})`,
     `应报 ${s.summary.total} 人,已报 ${s.summary.reported} 人(按时 ${s.summary.onTime},逾期 ${s.summary.late}),未报 ${s.summary.missing.length} 人。` +
       (s.ledgerSentAt ? ` 汇总台账已发送(第${s.ledgerVersion}版)。` : ''),
     '',

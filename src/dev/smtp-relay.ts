@@ -68,7 +68,7 @@ function smtpError(f: SmtpFault): Error & { responseCode: number } {
 
 /** Deliver one message to Dovecot over LMTP; throws unless every recipient was accepted. */
 export async function deliverLmtp(lmtp: { host: string; port: number }, raw: Buffer | string, to: string[], from: string): Promise<void> {
-  const transport = nodemailer.createTransport({ host: lmtp.host, port: lmtp.port, lmtp: true, connectionTimeout: 10_000 } as never);
+  const transport = nodemailer.createTransport({ host: lmtp.host, port: lmtp.port, lmtp: true, connectionTimeout: 10_000 });
   try {
     const info = await transport.sendMail({ envelope: { from, to }, raw });
     const rejected = (info.rejected ?? []) as unknown[];
