@@ -14,6 +14,7 @@ import ExcelJS from 'exceljs';
 import { TaizhangError } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { IDENTITY_SHEET, findTokenCandidates, verifyCandidate } from './sheet-identity.js';
+import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './sheet-sniff.js';
 
 /** What a reply's spreadsheet says. */
 export interface ReplyWorkbook {
@@ -33,6 +34,20 @@ export interface ReadOptions {
   secret?: string;
 }
 
+
+/**
+ * Worksheet parts exceljs need not parse to read values and merges. Skipping them is also a
+ * defence: exceljs expands a data validation range cell by cell (a 1.5 KB file with one over
+ * B1:K1048576 allocates until the heap dies, and in a worker thread that can abort the whole
+ * process, nodejs/node#47224).
+ */
+export const IGNORED_NODES = [
+  'dataValidations', 'conditionalFormatting', 'extLst', 'hyperlinks', 'drawing', 'picture', 'tableParts',
+  'rowBreaks', 'autoFilter', 'sheetProtection', 'pageSetup', 'headerFooter', 'printOptions', 'pageMargins', 'cols',
+];
+
+/** Most cells that merges plus defined names may cover: exceljs expands both cell by cell. */
+export const MAX_EXPANDED_CELLS = 200_000;
 
 const HEADER_SCAN_ROWS = 60;
 const MAX_DATA_ROWS = 20_000;
@@ -324,6 +339,60 @@ function findToken(wb: ExcelJS.Workbook, secret: string | undefined, warnings: s
   return distinct[0] ?? null;
 }
 
+// ───────────────────────────── expansion guard ─────────────────────────────
+
+function colNumber(letters: string): number {
+  let n = 0;
+  for (const ch of letters.toUpperCase()) n = n * 26 + (ch.charCodeAt(0) - 64);
+  return n;
+}
+
+/** Cells covered by every `A1:B2`-style range in `text` (`$` and sheet prefixes allowed). */
+function rangeCells(text: string): number {
+  let cells = 0;
+  for (const m of text.matchAll(/\$?([A-Za-z]{1,3})\$?(\d{1,7})\s*:\s*\$?([A-Za-z]{1,3})\$?(\d{1,7})/g)) {
+    const cols = Math.abs(colNumber(m[3]) - colNumber(m[1])) + 1;
+    const rows = Math.abs(Number(m[4]) - Number(m[2])) + 1;
+    cells += cols * rows;
+  }
+  return cells;
+}
+
+/**
+ * Refuses workbooks whose merged ranges or defined names cover more than `maxCells` cells
+ * before exceljs expands them (a merge of A1:Z100000 costs exceljs 3.4 s and 751 MB).
+ * Reads the zip itself; a zip it cannot read is left for exceljs to reject.
+ * @throws TaizhangError SHEET_TOO_LARGE
+ */
+export function guardExpansion(buf: Buffer, maxCells = MAX_EXPANDED_CELLS): void {
+  let entries;
+  try {
+    entries = readZipDirectory(buf, 10_000);
+  } catch {
+    return;
+  }
+  let cells = 0;
+  for (const e of entries) {
+    const name = e.name.replace(/^\//, '').toLowerCase();
+    const sheet = /^xl\/worksheets\/[^/]+\.xml$/.test(name);
+    if (!sheet && name !== 'xl/workbook.xml') continue;
+    let xml: string;
+    try {
+      xml = readZipEntry(buf, e, DEFAULT_ZIP_LIMITS.maxEntryBytes).toString('utf8');
+    } catch (err) {
+      if (err instanceof TaizhangError && err.code === 'SHEET_TOO_LARGE') throw err;
+      continue;
+    }
+    const re = sheet ? /<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*"([^"]*)"/g : /<(?:\w+:)?definedName\b[^>]*>([^<]*)</g;
+    for (const m of xml.matchAll(re)) {
+      cells += rangeCells(m[1]);
+      if (cells > maxCells) {
+        throw new TaizhangError('SHEET_TOO_LARGE', `merged cells or defined names cover more than ${maxCells} cells (${sheet ? 'merge' : 'defined name'} ${m[1].slice(0, 40)})`);
+      }
+    }
+  }
+}
+
 // ───────────────────────────── entry point ─────────────────────────────
 
 /**
@@ -331,13 +400,17 @@ function findToken(wb: ExcelJS.Workbook, secret: string | undefined, warnings: s
  * The table may be on any sheet (the one with the most filled rows wins); its header row is the
  * first of the top 60 rows with a 序号 cell and a 进展情况 cell (备注 optional; spaces, full-width
  * forms, bracketed notes and inserted columns are tolerated).
- * @throws TaizhangError SHEET_CORRUPT when exceljs cannot read the file, SHEET_TOO_LARGE when it
- *   runs out of string space, SHEET_NO_TABLE when no sheet has the header row.
+ * Parts that only matter for display (data validations, conditional formats, drawings…) are not
+ * parsed, and merges/defined names covering too many cells are refused first ({@link guardExpansion}).
+ * @throws TaizhangError SHEET_CORRUPT when exceljs cannot read the file, SHEET_TOO_LARGE when
+ *   merges are too wide or it runs out of string space, SHEET_NO_TABLE when no sheet has the
+ *   header row.
  */
 export async function readReplyWorkbook(buf: Buffer, opts: ReadOptions = {}): Promise<ReplyWorkbook> {
+  guardExpansion(buf);
   const wb = new ExcelJS.Workbook();
   try {
-    await wb.xlsx.load(buf as unknown as ArrayBuffer);
+    await wb.xlsx.load(buf as unknown as ArrayBuffer, { ignoreNodes: IGNORED_NODES } as Partial<ExcelJS.XlsxReadOptions>);
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
     if (err instanceof RangeError || /Invalid string length|Array buffer allocation/i.test(msg)) {
