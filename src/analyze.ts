@@ -8,6 +8,7 @@ import { spreadsheetAttachments } from './mail-attachments.js';
 import { referencedIds } from './reply.js';
 import { findVerifiedToken, type TokenFields } from './sheet-identity.js';
 import { sniffSpreadsheet } from './sheet-sniff.js';
+import { timed, timedSync } from './profile.js';
 
 /** What one incoming message says, reduced to what deciding needs (no attachment bytes kept). */
 export interface Analysis {
@@ -29,8 +30,8 @@ const MAX_FILES = 5;
 
 /** Parses the raw message (always as bytes) and reads its spreadsheets in the worker pool. */
 export async function analyzeMessage(ctx: Context, rawPath: string): Promise<Analysis> {
-  const raw = readFileSync(rawPath);
-  const mail: ParsedMail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
+  const raw = timedSync('disk', () => readFileSync(rawPath));
+  const mail: ParsedMail = await timed('mime.parse', simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true }));
   const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
   const subject = mail.subject ?? '';
   const klass = classifyMail({

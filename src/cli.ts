@@ -11,6 +11,7 @@ import { defaultPeriod, statusJson, statusText } from './status.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from './tick.js';
 import { runDaemon } from './daemon.js';
 import { runCheck } from './check.js';
+import { writeProfile } from './profile.js';
 
 const COMMANDS: Record<string, string> = {
   tick: 'tick [--now ISO-8601]          do once, at that instant, all that is due, then exit',
@@ -184,5 +185,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`taizhang: ${errorMessage(err)}\n`);
     if (!(err instanceof TaizhangError)) log.error({ err }, 'unexpected failure');
     return code;
+  } finally {
+    writeProfile();
   }
 }

@@ -5,6 +5,7 @@ import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from './merge.js';
 import { writeLedgerWorkbook } from './sheet-ledger.js';
 import { localStamp, periodStates } from './status.js';
+import { span, timed } from './profile.js';
 
 export interface LedgerBuild {
   period: string;
@@ -29,7 +30,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
   const generatedAt = localStamp(ctx.clock.now(), tz);
-  const buffer = await writeLedgerWorkbook({
+  const buffer = await timed('xlsx.write', () => writeLedgerWorkbook({
     title: config.ledger.title,
     periodLabel: periodLabel(period),
     generatedAt,
@@ -39,7 +40,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
       reportedAt: s.report ? localStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
     })),
     history: { periods: months.map(periodLabel), rows: history },
-  });
+  }));
   const dir = path.join(config.dataDir, 'ledgers', period);
   mkdirSync(dir, { recursive: true });
   const attachmentName = `${periodLabel(period)}工作台账汇总${version > 1 ? `(第${version}版)` : ''}.xlsx`;
@@ -82,7 +83,8 @@ export async function consolidateDue(ctx: Context): Promise<string[]> {
 export async function consolidatePeriod(ctx: Context, period: string): Promise<string> {
   const before = ctx.store.period(period);
   const version = (before?.ledger_version ?? 0) + 1;
-  const build = await buildLedger(ctx, period, version, version > 1);
+  const end = span('consolidate');
+  const build = await buildLedger(ctx, period, version, version > 1).finally(end);
   // Queued before it is marked: a crash in between queues nothing twice (the slot is unique).
   await queueLedger(ctx, build, `v${version}`);
   ctx.store.markConsolidated(period, ctx.clock.now().toISOString());

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { Outbox, realSleep, type Clock, type Sleep } from './outbox.js';
 import { createParsePool } from './parse-pool.js';
+import { profiled } from './profile.js';
 import { Templates } from './render.js';
 import { Store } from './store.js';
 
@@ -37,7 +38,7 @@ export function loadSecret(config: Config): string {
 }
 
 export function openContext(config: Config, log: Logger, opts: { clock?: Clock; sleep?: Sleep; progress?: Progress; templatesDir?: string } = {}): Context {
-  const store = Store.open(config.dataDir);
+  const store = profiled(Store.open(config.dataDir), 'db');
   const pool = createParsePool({});
   const ctx: Context = {
     config,

@@ -2,6 +2,7 @@ import { ImapFlow } from 'imapflow';
 import type { Config } from './config.js';
 import { TaizhangError } from './errors.js';
 import type { Logger } from './logger.js';
+import { span } from './profile.js';
 
 const VERSION = '0.1.0';
 
@@ -26,10 +27,13 @@ export async function connectImap(cfg: Config['mailbox']['imap'], log: Logger): 
     socketTimeout: 5 * 60_000,
   } as ConstructorParameters<typeof ImapFlow>[0]);
   client.on('error', (err: Error) => log.warn({ err: err.message }, 'IMAP connection error'));
+  const end = span('imap.connect');
   try {
     await client.connect();
   } catch (err) {
     throw classifyImapError(err);
+  } finally {
+    end();
   }
   await resendIdAfterLogin(client, log);
   return client;

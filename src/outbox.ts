@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { errorMessage, TaizhangError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { MailTransport } from './smtp.js';
+import { timed, timedSync } from './profile.js';
 import type { OutboxKind, OutboxRow, Store } from './store.js';
 
 export interface Clock { now(): Date }
@@ -42,10 +43,12 @@ export class Outbox {
   async queue(key: { kind: OutboxKind; period: string; person: string | null; slot: string }, mail: OutgoingMail, now: Date): Promise<boolean> {
     if (this.has(key.kind, key.period, key.person, key.slot)) return false;
     const messageId = newMessageId(key.kind, this.config.mailbox.address);
-    const raw = await composeRaw(mail, { name: this.config.mailbox.senderName, address: this.config.mailbox.address }, messageId, now);
+    const raw = await timed('mime.compose', composeRaw(mail, { name: this.config.mailbox.senderName, address: this.config.mailbox.address }, messageId, now));
     const file = path.join(this.dir, `${messageId.slice(1, -1).replace(/[^A-Za-z0-9.@-]/g, '_')}.eml`);
-    writeFileSync(`${file}.tmp`, raw);
-    renameSync(`${file}.tmp`, file);
+    timedSync('disk', () => {
+      writeFileSync(`${file}.tmp`, raw);
+      renameSync(`${file}.tmp`, file);
+    });
     const added = this.store.enqueue({
       ...key, recipients: mail.to.map((t) => t.address), messageId, subject: mail.subject, emlPath: file, now: now.toISOString(),
     });
@@ -90,7 +93,7 @@ export class Outbox {
 
   private async sendOne(row: OutboxRow, transport: MailTransport, clock: Clock, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<keyof FlushResult | TaizhangError> {
     const log = this.log.child({ period: row.period, person: row.person || undefined, messageId: row.message_id });
-    const raw = readFileSync(row.eml_path);
+    const raw = timedSync('disk', () => readFileSync(row.eml_path));
     const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };
     const delays = this.config.mailbox.smtp.retryDelaysMs;
     let attempts = row.attempts;

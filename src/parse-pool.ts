@@ -1,13 +1,21 @@
 /**
- * A small pool of worker threads that parse untrusted spreadsheet attachments
- * (src/parse-worker.ts). Each worker has a V8 heap limit; each job has a time limit. A worker
- * that overruns either is terminated and replaced, and the job resolves with SHEET_TIMEOUT or
- * SHEET_TOO_LARGE. `parse` never rejects and never waits longer than the time limit once its
- * job has started (jobs beyond the pool size wait in a FIFO queue first).
+ * A small pool of workers that parse untrusted spreadsheet attachments (src/parse-worker.ts).
+ * Each worker has a V8 heap limit; each job has a time limit. A worker that overruns either is
+ * killed and replaced, and the job resolves with SHEET_TIMEOUT or SHEET_TOO_LARGE. `parse`
+ * never rejects and never waits longer than the time limit once its job has started (jobs
+ * beyond the pool size wait in a FIFO queue first).
+ *
+ * Isolation: `'thread'` (worker_threads, the buffer is transferred without a copy) or
+ * `'process'` (child processes over IPC). Threads are cheaper, but a heap limit in a thread is
+ * best effort: some allocation shapes abort the whole process with "FATAL ERROR: … heap out of
+ * memory" instead of ending the worker (nodejs/node#47224; seen here with exceljs expanding a
+ * data validation). So the default is `'process'`: whatever a file does, only the child dies.
  *
  * Workers are started on demand and do not keep the process alive while idle.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ErrorCode } from './errors.js';
 import type { ReplyWorkbook } from './sheet-read.js';
@@ -26,6 +34,8 @@ export interface ParsePoolOptions {
   timeoutMs?: number;
   /** V8 old-generation limit of each worker, MB. Default 256. */
   maxOldGenerationSizeMb?: number;
+  /** `'process'` (default) or `'thread'`; see the module comment. */
+  isolation?: 'process' | 'thread';
   /** Attachments larger than this are refused without parsing. Default 30 MB. */
   maxInputBytes?: number;
   /** Zip limits passed to the worker (see sheet-sniff `checkZipLimits`). */
@@ -53,12 +63,13 @@ export interface ParsePool {
   stats(): ParsePoolStats;
 }
 
-/** `workerData` key the worker checks before listening. */
+/** `workerData` key (threads) or argv flag (processes) the worker checks before listening. */
 export const WORKER_MARK = 'taizhangParseWorker';
+export const WORKER_ARG = '--taizhang-parse-worker';
 
 /**
  * Where the compiled worker lives. Under vitest this module runs from `src/*.ts`, and a worker
- * thread cannot load TypeScript, so the compiled `dist/parse-worker.js` is used (build first).
+ * cannot load TypeScript, so the compiled `dist/parse-worker.js` is used (build first).
  */
 export function defaultWorkerUrl(moduleUrl: string = import.meta.url): URL {
   if (/\/src\/[^/]+\.ts$/.test(moduleUrl)) return new URL(moduleUrl.replace(/\/src\/[^/]+\.ts$/, '/dist/parse-worker.js'));
@@ -67,18 +78,100 @@ export function defaultWorkerUrl(moduleUrl: string = import.meta.url): URL {
 
 interface Job {
   id: number;
-  data: ArrayBuffer;
+  data: Uint8Array;
   filename: string;
   secret?: string;
   resolve: (o: ParseOutcome) => void;
   done: boolean;
 }
 
+type Death = { oom: boolean; message: string };
+
+/** What the pool needs of a worker, whichever the isolation. */
+interface Runner {
+  send(msg: { id: number; data: Uint8Array; filename: string; secret?: string; limits?: Partial<ZipLimits> }): void;
+  kill(): void;
+  ref(): void;
+  unref(): void;
+}
+
 interface Slot {
-  worker: Worker;
+  runner: Runner;
   job: Job | null;
   timer: NodeJS.Timeout | null;
   dead: boolean;
+}
+
+interface RunnerHooks {
+  onMessage(msg: { id: number; outcome: ParseOutcome }): void;
+  onDeath(d: Death): void;
+}
+
+function threadRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
+  const worker = new Worker(url, {
+    workerData: { [WORKER_MARK]: true },
+    resourceLimits: { maxOldGenerationSizeMb: maxOld, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, maxOld / 8)), stackSizeMb: 4 },
+    execArgv: [],
+    stdout: false,
+    stderr: false,
+  });
+  let dead = false;
+  worker.on('message', (m) => hooks.onMessage(m));
+  worker.on('error', (err: Error & { code?: string }) => {
+    if (dead) return;
+    dead = true;
+    hooks.onDeath({ oom: err?.code === 'ERR_WORKER_OUT_OF_MEMORY', message: err?.message ?? String(err) });
+  });
+  worker.on('exit', (code) => {
+    if (dead) return;
+    dead = true;
+    hooks.onDeath({ oom: false, message: `worker exited with code ${code}` });
+  });
+  return {
+    send(msg) {
+      // The job's bytes sit in their own ArrayBuffer: transfer it instead of cloning.
+      worker.postMessage(msg, [msg.data.buffer as ArrayBuffer]);
+    },
+    kill() { dead = true; void worker.terminate().catch(() => undefined); },
+    ref() { worker.ref(); },
+    unref() { worker.unref(); },
+  };
+}
+
+function processRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
+  const child: ChildProcess = fork(fileURLToPath(url), [WORKER_ARG], {
+    execArgv: [`--max-old-space-size=${maxOld}`],
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let dead = false;
+  let stderrTail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => { stderrTail = (stderrTail + s).slice(-4096); });
+  child.on('message', (m) => hooks.onMessage(m as { id: number; outcome: ParseOutcome }));
+  child.on('error', (err) => {
+    if (dead) return;
+    dead = true;
+    child.kill('SIGKILL');
+    hooks.onDeath({ oom: false, message: err.message });
+  });
+  child.on('exit', (code, signal) => {
+    if (dead) return;
+    dead = true;
+    const oom = /heap out of memory|Allocation failed|Reached heap limit/i.test(stderrTail) || signal === 'SIGKILL';
+    hooks.onDeath({ oom, message: `worker process exited (${signal ?? `code ${code}`})${stderrTail ? `: ${stderrTail.trim().split('\n')[0]}` : ''}` });
+  });
+  const handles = () => [child, child.stderr, (child as unknown as { channel?: { ref(): void; unref(): void } }).channel];
+  return {
+    send(msg) {
+      child.send(msg, (err) => {
+        if (err && !dead) { dead = true; child.kill('SIGKILL'); hooks.onDeath({ oom: false, message: `cannot send to worker: ${err.message}` }); }
+      });
+    },
+    kill() { dead = true; child.kill('SIGKILL'); },
+    ref() { for (const h of handles()) (h as { ref?: () => void } | null | undefined)?.ref?.(); },
+    unref() { for (const h of handles()) (h as { unref?: () => void } | null | undefined)?.unref?.(); },
+  };
 }
 
 /**
@@ -90,6 +183,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxOld = options.maxOldGenerationSizeMb ?? 256;
   const maxInput = options.maxInputBytes ?? 30 * 1024 * 1024;
+  const isolation = options.isolation ?? 'process';
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
   const slots: Slot[] = [];
   const queue: Job[] = [];
@@ -106,69 +200,52 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     job.resolve(outcome);
   }
 
-  function retire(slot: Slot): void {
-    if (slot.dead) return;
-    slot.dead = true;
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
-    const i = slots.indexOf(slot);
-    if (i >= 0) slots.splice(i, 1);
-    slot.worker.removeAllListeners('message');
-    void slot.worker.terminate().catch(() => undefined);
-  }
-
   function finishSlot(slot: Slot, outcome: ParseOutcome, kill: boolean): void {
     const job = slot.job;
     slot.job = null;
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    if (kill) {
-      retire(slot);
+    if (kill && !slot.dead) {
+      slot.dead = true;
+      const i = slots.indexOf(slot);
+      if (i >= 0) slots.splice(i, 1);
+      slot.runner.kill();
       replaced++;
-    } else {
-      slot.worker.unref();
+    } else if (!kill) {
+      slot.runner.unref();
     }
     if (job) settle(job, outcome);
     pump();
   }
 
   function spawn(): Slot {
-    const worker = new Worker(workerUrl, {
-      workerData: { [WORKER_MARK]: true },
-      resourceLimits: { maxOldGenerationSizeMb: maxOld, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, maxOld / 8)), stackSizeMb: 4 },
-      execArgv: [],
-      stdout: false,
-      stderr: false,
-    });
-    const slot: Slot = { worker, job: null, timer: null, dead: false };
-    worker.on('message', (msg: { id: number; outcome: ParseOutcome }) => {
-      if (slot.job && msg?.id === slot.job.id) finishSlot(slot, msg.outcome, false);
-    });
-    worker.on('error', (err: Error & { code?: string }) => {
-      if (slot.dead) return;
-      const oom = err?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory|heap limit/i.test(err?.message ?? '');
-      const outcome: ParseOutcome = oom
-        ? { ok: false, code: 'SHEET_TOO_LARGE', message: `文件解析超出内存限制(${maxOld} MB)` }
-        : { ok: false, code: 'INTERNAL', message: `parse worker failed: ${err?.message ?? String(err)}` };
-      finishSlot(slot, outcome, true);
-    });
-    worker.on('exit', (code) => {
-      if (slot.dead) return;
-      finishSlot(slot, { ok: false, code: 'INTERNAL', message: `parse worker exited with code ${code}` }, true);
-    });
-    worker.unref();
+    const slot: Slot = { runner: undefined as unknown as Runner, job: null, timer: null, dead: false };
+    const hooks: RunnerHooks = {
+      onMessage(msg) {
+        if (slot.job && msg?.id === slot.job.id) finishSlot(slot, msg.outcome, false);
+      },
+      onDeath(d) {
+        if (slot.dead) return;
+        const outcome: ParseOutcome = d.oom
+          ? { ok: false, code: 'SHEET_TOO_LARGE', message: `文件解析超出内存限制(${maxOld} MB)` }
+          : { ok: false, code: 'INTERNAL', message: `parse worker failed: ${d.message}` };
+        finishSlot(slot, outcome, true);
+      },
+    };
+    slot.runner = isolation === 'thread' ? threadRunner(workerUrl, maxOld, hooks) : processRunner(workerUrl, maxOld, hooks);
+    slot.runner.unref();
     slots.push(slot);
     return slot;
   }
 
   function start(slot: Slot, job: Job): void {
     slot.job = job;
-    slot.worker.ref();
+    slot.runner.ref();
     slot.timer = setTimeout(() => {
-      finishSlot(slot, { ok: false, code: 'SHEET_TIMEOUT', message: `文件解析超过 ${Math.round(timeoutMs / 1000)} 秒,已中止` }, true);
+      finishSlot(slot, { ok: false, code: 'SHEET_TIMEOUT', message: `文件解析超过 ${Math.round(timeoutMs / 100) / 10} 秒,已中止` }, true);
     }, timeoutMs);
     try {
-      slot.worker.postMessage({ id: job.id, data: job.data, filename: job.filename, secret: job.secret, limits: options.zipLimits }, [job.data]);
+      slot.runner.send({ id: job.id, data: job.data, filename: job.filename, secret: job.secret, limits: options.zipLimits });
     } catch (err) {
       finishSlot(slot, { ok: false, code: 'INTERNAL', message: `cannot post to parse worker: ${(err as Error).message}` }, true);
     }
@@ -181,8 +258,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
         try {
           slot = spawn();
         } catch (err) {
-          const job = queue.shift()!;
-          settle(job, { ok: false, code: 'INTERNAL', message: `cannot start parse worker: ${(err as Error).message}` });
+          settle(queue.shift()!, { ok: false, code: 'INTERNAL', message: `cannot start parse worker: ${(err as Error).message}` });
           continue;
         }
       }
@@ -202,9 +278,10 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       if (buf.byteLength > maxInput) {
         return Promise.resolve({ ok: false, code: 'SHEET_TOO_LARGE', message: `附件超过 ${Math.round(maxInput / 1024 / 1024)} MB` });
       }
-      // One copy into a fresh ArrayBuffer, which is then transferred (not cloned) to the worker.
-      const data = new ArrayBuffer(buf.byteLength);
-      new Uint8Array(data).set(buf);
+      // One copy into a fresh ArrayBuffer: the caller keeps its buffer, and a thread gets the
+      // copy transferred (a process gets it over the IPC pipe).
+      const data = new Uint8Array(new ArrayBuffer(buf.byteLength));
+      data.set(buf);
       return new Promise<ParseOutcome>((resolve) => {
         queue.push({ id: nextId++, data, filename, secret, resolve, done: false });
         pump();
@@ -213,10 +290,10 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     async close(): Promise<void> {
       closed = true;
       if (queue.length > 0 || slots.some((s) => s.job)) await new Promise<void>((r) => idleWaiters.push(r));
-      await Promise.all(slots.splice(0).map((s) => {
+      for (const s of slots.splice(0)) {
         s.dead = true;
-        return s.worker.terminate().catch(() => undefined);
-      }));
+        s.runner.kill();
+      }
     },
     stats(): ParsePoolStats {
       return { workers: slots.length, busy: slots.filter((s) => s.job).length, queued: queue.length, replaced, completed };

@@ -5,6 +5,7 @@ import type { Context } from './context.js';
 import { tasksOf, type Person } from './ledger.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from './sheet-identity.js';
 import { writePersonTemplate } from './sheet-template.js';
+import { timed, timedSync } from './profile.js';
 
 /** The file each person fills in, named so they can find it among their downloads. */
 export function formFileName(period: string, person: Person): string {
@@ -19,13 +20,13 @@ export function tokenFor(ctx: Context, period: string, person: Person): string {
 export async function personForm(ctx: Context, period: string, person: Person): Promise<Buffer> {
   const dir = path.join(ctx.config.dataDir, 'forms', period);
   const file = path.join(dir, `${personKeyOf(person.email)}.xlsx`);
-  if (existsSync(file)) return readFileSync(file);
-  const buf = await writePersonTemplate({
+  if (existsSync(file)) return timedSync('disk', () => readFileSync(file));
+  const buf = await timed('xlsx.write', () => writePersonTemplate({
     ledger: ctx.config.ledger, person, periodLabel: periodLabel(period),
     deadlineText: formatLocalDate(deadlineDate(period, ctx.config.schedule)), token: tokenFor(ctx, period, person),
-  });
+  }));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(file, buf);
+  timedSync('disk', () => writeFileSync(file, buf));
   return buf;
 }
 

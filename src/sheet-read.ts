@@ -141,9 +141,12 @@ function defaultDateText(d: Date): string {
   return `${day} ${d.getUTCSeconds() ? `${hm}:${pad(d.getUTCSeconds())}` : hm}`;
 }
 
+/** Built-in formats 14 and 22: shown in the reader's locale, so written here as ISO dates. */
+const LOCALE_DATE_FORMATS = new Set(['mm-dd-yy', 'm/d/yy', 'm/d/yy h:mm', 'm/d/yy "h":mm', 'mm-dd-yy h:mm']);
+
 function dateText(d: Date, numFmt?: string): string {
   if (Number.isNaN(d.getTime())) return '';
-  if (numFmt && isDateFormat(numFmt)) {
+  if (numFmt && !LOCALE_DATE_FORMATS.has(numFmt.trim().toLowerCase()) && isDateFormat(numFmt)) {
     const s = formatDateByFormat(d, numFmt);
     if (s !== null && s !== '') return s;
   }

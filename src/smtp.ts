@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Config } from './config.js';
 import { TaizhangError } from './errors.js';
 import type { Logger } from './logger.js';
+import { timed } from './profile.js';
 
 /** What the outbox needs of a mail transport: send these bytes to these recipients. */
 export interface MailTransport {
@@ -42,7 +43,7 @@ export function createSmtpTransport(cfg: Config['mailbox']['smtp'], log: Logger)
   return {
     async send(envelope, raw) {
       try {
-        await transporter.sendMail({ envelope, raw });
+        await timed('smtp', transporter.sendMail({ envelope, raw }));
       } catch (err) {
         throw classifySmtpError(err);
       }

@@ -1,0 +1,108 @@
+/**
+ * Where a run spends its time, for the benchmark (`npm run bench`): per-phase counters that cost
+ * nothing unless the environment variable TAIZHANG_PROFILE names a file, to which the command
+ * line writes them as JSON when it exits.
+ *
+ * Each phase counts its operations, their summed duration (`busyMs`, more than the wall time when
+ * operations overlap) and the wall time during which at least one was in flight (`wallMs`).
+ */
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+export type Phase =
+  | 'imap.connect' | 'imap.fetch' | 'imap.other'
+  | 'mime.parse' | 'mime.compose'
+  | 'xlsx.parse' | 'xlsx.write'
+  | 'db' | 'disk' | 'smtp' | 'consolidate';
+
+interface Counter { count: number; busyMs: number; wallMs: number; active: number; since: number }
+
+const file = process.env.TAIZHANG_PROFILE;
+export const profiling = !!file;
+const counters = new Map<Phase, Counter>();
+const noop = (): void => {};
+
+/** Starts timing one operation of a phase; call the result when it ends. */
+export function span(phase: Phase): () => void {
+  if (!profiling) return noop;
+  let c = counters.get(phase);
+  if (!c) counters.set(phase, (c = { count: 0, busyMs: 0, wallMs: 0, active: 0, since: 0 }));
+  const t0 = performance.now();
+  if (c.active++ === 0) c.since = t0;
+  c.count++;
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    const t = performance.now();
+    c.busyMs += t - t0;
+    if (--c.active === 0) c.wallMs += t - c.since;
+  };
+}
+
+/** Times a promise (or async function) as one operation of a phase. */
+export async function timed<T>(phase: Phase, work: Promise<T> | (() => Promise<T>)): Promise<T> {
+  const end = span(phase);
+  try {
+    return await (typeof work === 'function' ? work() : work);
+  } finally {
+    end();
+  }
+}
+
+/** Times a synchronous call as one operation of a phase. */
+export function timedSync<T>(phase: Phase, fn: () => T): T {
+  const end = span(phase);
+  try {
+    return fn();
+  } finally {
+    end();
+  }
+}
+
+/**
+ * The object with each method call timed under a phase (outermost calls only, so a transaction
+ * calling other methods counts once). Returns the object itself when not profiling.
+ */
+export function profiled<T extends object>(obj: T, phase: Phase): T {
+  if (!profiling) return obj;
+  let depth = 0;
+  return new Proxy(obj, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (depth > 0) return v.apply(target, args);
+        depth++;
+        const end = span(phase);
+        try {
+          return v.apply(target, args);
+        } finally {
+          end();
+          depth--;
+        }
+      };
+    },
+  });
+}
+
+/** Writes the counters to the TAIZHANG_PROFILE file, with the process's CPU time and peak memory. */
+export function writeProfile(): void {
+  if (!file) return;
+  const ru = process.resourceUsage();
+  const phases: Record<string, { count: number; busyMs: number; wallMs: number }> = {};
+  for (const [k, c] of counters) phases[k] = { count: c.count, busyMs: Math.round(c.busyMs), wallMs: Math.round(c.wallMs) };
+  const out = {
+    totalMs: Math.round(performance.now()),
+    cpuUserMs: Math.round(ru.userCPUTime / 1000),
+    cpuSystemMs: Math.round(ru.systemCPUTime / 1000),
+    maxRssMb: Math.round(ru.maxRSS / 1024),
+    mainThreadBusy: Number(performance.eventLoopUtilization().utilization.toFixed(3)),
+    phases,
+  };
+  try {
+    writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  } catch {
+    // a profile is never worth failing a run for
+  }
+}
