@@ -53,7 +53,7 @@ export async function analyzeMessage(ctx: Context, rawPath: string): Promise<Ana
 }
 
 async function readFile(ctx: Context, filename: string, content: Buffer): Promise<FileResult> {
-  const outcome = await ctx.pool.parse(content, filename, ctx.secret);
+  const outcome = await timed('xlsx.parse', ctx.pool.parse(content, filename, ctx.secret));
   if (outcome.ok) {
     const wb = outcome.workbook;
     const token = wb.token ? findVerifiedToken(wb.token, ctx.secret) : null;

@@ -9,6 +9,7 @@ import { errorMessage } from './errors.js';
 import { ensureFolders } from './imap.js';
 import { applyDecision, decide } from './decide.js';
 import type { MessageRow } from './store.js';
+import { span, timed, timedSync } from './profile.js';
 
 export const INBOX = 'INBOX';
 const MAX_ATTEMPTS = 5;
@@ -44,11 +45,17 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Prom
   mkdirSync(dir, { recursive: true });
   let fetched = 0;
   let maxUid = lastUid;
-  for await (const msg of client.fetch(`${lastUid + 1}:*`, { uid: true, source: true, internalDate: true }, { uid: true })) {
+  const messages = client.fetch(`${lastUid + 1}:*`, { uid: true, source: true, internalDate: true }, { uid: true })[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await timed('imap.fetch', messages.next());
+    if (next.done) break;
+    const msg = next.value;
     if (msg.uid <= lastUid || !msg.source) continue;
     const file = path.join(dir, `${msg.uid}.eml`);
-    writeFileSync(`${file}.tmp`, msg.source);
-    renameSync(`${file}.tmp`, file);
+    timedSync('disk', () => {
+      writeFileSync(`${file}.tmp`, msg.source!);
+      renameSync(`${file}.tmp`, file);
+    });
     ctx.store.insertMessage({
       mailbox: INBOX, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
       sha256: createHash('sha256').update(msg.source).digest('hex'), rawPath: file,
@@ -68,8 +75,9 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Prom
  */
 export async function collect(ctx: Context, client: ImapFlow): Promise<CollectResult> {
   const f = ctx.config.mailbox.folders;
+  const endOpen = span('imap.other');
   await ensureFolders(client, [f.processed, f.rejected, f.quarantine, f.machine]);
-  const lock = await client.getMailboxLock(INBOX);
+  const lock = await client.getMailboxLock(INBOX).finally(endOpen);
   const result: CollectResult = { fetched: 0, handled: 0, outcomes: {} };
   try {
     const mb = client.mailbox as MailboxObject;
@@ -85,7 +93,7 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
       }
       ctx.progress('messages handled', ++done, todo.length);
     }
-    await moveFinished(ctx, client, Number(mb.uidValidity));
+    await timed('imap.other', moveFinished(ctx, client, Number(mb.uidValidity)));
     result.handled = done;
   } finally {
     lock.release();

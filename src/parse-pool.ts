@@ -90,7 +90,8 @@ type Death = { oom: boolean; message: string };
 /** What the pool needs of a worker, whichever the isolation. */
 interface Runner {
   send(msg: { id: number; data: Uint8Array; filename: string; secret?: string; limits?: Partial<ZipLimits> }): void;
-  kill(): void;
+  /** Stops the worker; resolves once it is gone. */
+  kill(): Promise<void>;
   ref(): void;
   unref(): void;
 }
@@ -132,7 +133,7 @@ function threadRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
       // The job's bytes sit in their own ArrayBuffer: transfer it instead of cloning.
       worker.postMessage(msg, [msg.data.buffer as ArrayBuffer]);
     },
-    kill() { dead = true; void worker.terminate().catch(() => undefined); },
+    kill() { dead = true; return worker.terminate().then(() => undefined, () => undefined); },
     ref() { worker.ref(); },
     unref() { worker.unref(); },
   };
@@ -168,7 +169,13 @@ function processRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
         if (err && !dead) { dead = true; child.kill('SIGKILL'); hooks.onDeath({ oom: false, message: `cannot send to worker: ${err.message}` }); }
       });
     },
-    kill() { dead = true; child.kill('SIGKILL'); },
+    kill() {
+      dead = true;
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      return gone;
+    },
     ref() { for (const h of handles()) (h as { ref?: () => void } | null | undefined)?.ref?.(); },
     unref() { for (const h of handles()) (h as { unref?: () => void } | null | undefined)?.unref?.(); },
   };
@@ -209,7 +216,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       slot.dead = true;
       const i = slots.indexOf(slot);
       if (i >= 0) slots.splice(i, 1);
-      slot.runner.kill();
+      void slot.runner.kill();
       replaced++;
     } else if (!kill) {
       slot.runner.unref();
@@ -290,10 +297,11 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     async close(): Promise<void> {
       closed = true;
       if (queue.length > 0 || slots.some((s) => s.job)) await new Promise<void>((r) => idleWaiters.push(r));
-      for (const s of slots.splice(0)) {
+      await Promise.all(slots.splice(0).map((s) => {
         s.dead = true;
-        s.runner.kill();
-      }
+        s.runner.ref(); // keep the event loop alive until the worker is really gone
+        return s.runner.kill();
+      }));
     },
     stats(): ParsePoolStats {
       return { workers: slots.length, busy: slots.filter((s) => s.job).length, queued: queue.length, replaced, completed };

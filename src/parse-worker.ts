@@ -1,20 +1,22 @@
 /**
- * The parsing pipeline for an untrusted attachment, and the worker_threads entry that runs it
- * for src/parse-pool.ts: sniff → zip limits → exceljs `load()` → table and token.
+ * The parsing pipeline for an untrusted attachment, and the worker entry (a worker thread or a
+ * child process) that runs it for src/parse-pool.ts: sniff → zip limits → exceljs `load()` →
+ * table and token.
  *
  * `parseAttachment` can also be called directly (tests, trusted files); for mail from outside
  * use the pool, which adds the memory limit and the timeout.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TaizhangError } from './errors.js';
-import { WORKER_MARK, type ParseOutcome } from './parse-pool.js';
+import { WORKER_ARG, WORKER_MARK, type ParseOutcome } from './parse-pool.js';
 import { readReplyWorkbook } from './sheet-read.js';
 import { checkZipLimits, sniffSpreadsheet, type SheetKind, type ZipLimits } from './sheet-sniff.js';
 
 /** Message the pool sends to a worker. */
 export interface ParseRequest {
   id: number;
-  data: ArrayBuffer;
+  /** The file's bytes (transferred to a thread, cloned over IPC to a process). */
+  data: Uint8Array | ArrayBuffer;
   filename: string;
   secret?: string;
   limits?: Partial<ZipLimits>;
@@ -80,12 +82,16 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
   }
 }
 
+function handle(req: ParseRequest, reply: (res: ParseResponse) => void): void {
+  const data = req.data instanceof Uint8Array ? req.data : new Uint8Array(req.data);
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  void parseAttachment(buf, req.filename, req.secret, req.limits).then((outcome) => reply({ id: req.id, outcome }));
+}
+
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {
   const port = parentPort;
-  port.on('message', (req: ParseRequest) => {
-    void parseAttachment(Buffer.from(req.data), req.filename, req.secret, req.limits).then((outcome) => {
-      const res: ParseResponse = { id: req.id, outcome };
-      port.postMessage(res);
-    });
-  });
+  port.on('message', (req: ParseRequest) => handle(req, (res) => port.postMessage(res)));
+} else if (isMainThread && typeof process.send === 'function' && process.argv.includes(WORKER_ARG)) {
+  process.on('message', (req: ParseRequest) => handle(req, (res) => process.send?.(res)));
+  process.on('disconnect', () => process.exit(0));
 }
