@@ -10,6 +10,7 @@ export interface Schedule {
   sendDay: number;
   deadlineDay: number;
   reminderDays: number[];
+  /** Local time of day from which the day's mail goes out, "HH:MM". */
   sendTime: string;
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { Schedule } from './calendar.js';
 import { TaizhangError } from './errors.js';
 import type { Ledger, Person, Task } from './ledger.js';
 import { providerPreset } from './providers.js';
@@ -38,14 +39,7 @@ export interface Config {
     /** Keep a copy of every sent mail in the Sent folder by IMAP APPEND. */
     saveSent: boolean;
   };
-  schedule: {
-    firstPeriod: string;
-    lastPeriod?: string;
-    sendDay: number;
-    deadlineDay: number;
-    reminderDays: number[];
-    /** Local time of day from which the day's mail goes out, "HH:MM". */
-    sendTime: string;
+  schedule: Schedule & {
     /** node-cron expression for `run`. */
     cron: string;
   };
