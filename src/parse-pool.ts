@@ -3,7 +3,7 @@
  * Each worker has a V8 heap limit; each job has a time limit. A worker that overruns either is
  * killed and replaced, and the job resolves with SHEET_TIMEOUT or SHEET_TOO_LARGE. `parse`
  * never rejects and never waits longer than the time limit once its job has started (jobs
- * beyond the pool size wait in a FIFO queue first).
+ * beyond the pool size wait in a FIFO queue first, and a new worker's start-up is not counted).
  *
  * Isolation: `'thread'` (worker_threads, the buffer is transferred without a copy) or
  * `'process'` (child processes over IPC). Threads are cheaper, but a heap limit in a thread is
@@ -40,6 +40,8 @@ export interface ParsePoolOptions {
   maxInputBytes?: number;
   /** Zip limits passed to the worker (see sheet-sniff `checkZipLimits`). */
   zipLimits?: Partial<ZipLimits>;
+  /** Time a new worker may take to load its code before its first job counts, ms. Default 30000. */
+  startupTimeoutMs?: number;
   /** Override the worker script (tests). */
   workerUrl?: URL;
 }
@@ -63,8 +65,9 @@ export interface ParsePool {
   stats(): ParsePoolStats;
 }
 
-/** `workerData` key (threads) or argv flag (processes) the worker checks before listening. */
+/** `workerData` key a worker thread checks before listening. */
 export const WORKER_MARK = 'taizhangParseWorker';
+/** argv flag a worker process checks before listening. */
 export const WORKER_ARG = '--taizhang-parse-worker';
 
 /**
@@ -101,10 +104,15 @@ interface Slot {
   job: Job | null;
   timer: NodeJS.Timeout | null;
   dead: boolean;
+  /** The worker said it has loaded its code: from then on a job's time limit runs. */
+  ready: boolean;
 }
 
+/** What a worker posts: `{ready: true}` once loaded, then one response per job. */
+type WorkerMessage = { ready: true } | { id: number; outcome: ParseOutcome };
+
 interface RunnerHooks {
-  onMessage(msg: { id: number; outcome: ParseOutcome }): void;
+  onMessage(msg: WorkerMessage): void;
   onDeath(d: Death): void;
 }
 
@@ -144,12 +152,15 @@ function processRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
     execArgv: [`--max-old-space-size=${maxOld}`],
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    // Nothing of ours (mail passwords, NODE_OPTIONS that would override the heap limit) for a
+    // process that reads strangers' files.
+    env: { NODE_ENV: process.env.NODE_ENV ?? 'production' },
   });
   let dead = false;
   let stderrTail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => { stderrTail = (stderrTail + s).slice(-4096); });
-  child.on('message', (m) => hooks.onMessage(m as { id: number; outcome: ParseOutcome }));
+  child.on('message', (m) => hooks.onMessage(m as WorkerMessage));
   child.on('error', (err) => {
     if (dead) return;
     dead = true;
@@ -188,6 +199,7 @@ function processRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
 export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   const size = Math.max(1, Math.floor(options.size ?? Math.min(2, availableParallelism())));
   const timeoutMs = options.timeoutMs ?? 15_000;
+  const startupTimeoutMs = options.startupTimeoutMs ?? 30_000;
   const maxOld = options.maxOldGenerationSizeMb ?? 256;
   const maxInput = options.maxInputBytes ?? 30 * 1024 * 1024;
   const isolation = options.isolation ?? 'process';
@@ -226,10 +238,15 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   }
 
   function spawn(): Slot {
-    const slot: Slot = { runner: undefined as unknown as Runner, job: null, timer: null, dead: false };
+    const slot: Slot = { runner: undefined as unknown as Runner, job: null, timer: null, dead: false, ready: false };
     const hooks: RunnerHooks = {
       onMessage(msg) {
-        if (slot.job && msg?.id === slot.job.id) finishSlot(slot, msg.outcome, false);
+        if (msg && 'ready' in msg) {
+          slot.ready = true;
+          if (slot.job && !slot.dead) armJobTimer(slot);
+        } else if (slot.job && msg?.id === slot.job.id) {
+          finishSlot(slot, msg.outcome, false);
+        }
       },
       onDeath(d) {
         if (slot.dead) return;
@@ -245,12 +262,24 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     return slot;
   }
 
-  function start(slot: Slot, job: Job): void {
-    slot.job = job;
-    slot.runner.ref();
+  /** The job's time limit, counted from when the worker is ready (a cold start is not the file's fault). */
+  function armJobTimer(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
     slot.timer = setTimeout(() => {
       finishSlot(slot, { ok: false, code: 'SHEET_TIMEOUT', message: `文件解析超过 ${Math.round(timeoutMs / 100) / 10} 秒,已中止` }, true);
     }, timeoutMs);
+  }
+
+  function start(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.runner.ref();
+    if (slot.ready) {
+      armJobTimer(slot);
+    } else {
+      slot.timer = setTimeout(() => {
+        finishSlot(slot, { ok: false, code: 'INTERNAL', message: `parse worker did not start within ${startupTimeoutMs} ms` }, true);
+      }, startupTimeoutMs);
+    }
     try {
       slot.runner.send({ id: job.id, data: job.data, filename: job.filename, secret: job.secret, limits: options.zipLimits });
     } catch (err) {

@@ -91,7 +91,9 @@ function handle(req: ParseRequest, reply: (res: ParseResponse) => void): void {
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {
   const port = parentPort;
   port.on('message', (req: ParseRequest) => handle(req, (res) => port.postMessage(res)));
+  port.postMessage({ ready: true });
 } else if (isMainThread && typeof process.send === 'function' && process.argv.includes(WORKER_ARG)) {
   process.on('message', (req: ParseRequest) => handle(req, (res) => process.send?.(res)));
   process.on('disconnect', () => process.exit(0));
+  process.send({ ready: true });
 }

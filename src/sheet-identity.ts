@@ -64,10 +64,18 @@ export function ledgerKeyOf(title: string): string {
   return createHash('sha256').update(norm, 'utf8').digest('hex').slice(0, 6);
 }
 
+const personKeys = new Map<string, string>();
+
 /** The person key: the first 8 hex digits of sha256 of the e-mail address, trimmed and lower-cased. */
 export function personKeyOf(email: string): string {
+  // Remembered: matching a reply looks up every person's key (N hashes a reply otherwise).
+  let key = personKeys.get(email);
+  if (key !== undefined) return key;
   const norm = email.normalize('NFKC').trim().toLowerCase();
-  return createHash('sha256').update(norm, 'utf8').digest('hex').slice(0, 8);
+  key = createHash('sha256').update(norm, 'utf8').digest('hex').slice(0, 8);
+  if (personKeys.size >= 100_000) personKeys.clear();
+  personKeys.set(email, key);
+  return key;
 }
 
 function tagOf(ledgerKey: string, yyyymm: string, personKey: string, secret: string): string {

@@ -35,9 +35,11 @@ export const EXCEL_MAX_CELL_CHARS = 32767;
 export const BODY_FONT: Partial<ExcelJS.Font> = { name: '宋体', size: 11, charset: 134 };
 /** Column widths (characters) of the seven columns, tuned for A4 landscape. */
 export const COLUMN_WIDTHS = [6, 34, 10, 46, 14, 12, 20] as const;
+/** Thin lines on all four sides of a table cell. */
 export const THIN_BORDER: Partial<ExcelJS.Borders> = {
   top: { style: 'thin' }, left: { style: 'thin' }, bottom: { style: 'thin' }, right: { style: 'thin' },
 };
+/** Light grey behind header cells. */
 export const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE7E6E6' } };
 
 /**
