@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import iconv from 'iconv-lite';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Context } from './context.js';
 import { errorMessage, type ErrorCode } from './errors.js';
@@ -28,12 +29,27 @@ export type FileResult =
 
 const MAX_FILES = 5;
 
+/**
+ * The subject, also when an OA mailer wrote it as raw 8-bit GBK (no encoded words): mailparser
+ * reads such bytes as UTF-8 and gives U+FFFD, which would hide a "自动回复" from the classifier.
+ */
+function subjectOf(raw: Buffer, parsed: string): string {
+  if (!parsed.includes('\ufffd')) return parsed;
+  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);
+  const head = raw.subarray(0, ends.length ? Math.min(...ends) : raw.length).toString('latin1');
+  const m = /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(head);
+  if (!m || m[1].includes('=?')) return parsed;
+  const bytes = Buffer.from(m[1].replace(/\r?\n(?=[ \t])/g, ''), 'latin1');
+  const text = iconv.decode(bytes, 'gb18030').trim();
+  return text.includes('\ufffd') ? parsed : text;
+}
+
 /** Parses the raw message (always as bytes) and reads its spreadsheets in the worker pool. */
 export async function analyzeMessage(ctx: Context, rawPath: string): Promise<Analysis> {
   const raw = timedSync('disk', () => readFileSync(rawPath));
   const mail: ParsedMail = await timed('mime.parse', simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true }));
   const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
-  const subject = mail.subject ?? '';
+  const subject = subjectOf(raw, mail.subject ?? '');
   const klass = classifyMail({
     headers: mail.headers, from, subject, text: mail.text ?? '',
     attachments: mail.attachments.map((a) => ({ contentType: a.contentType, content: a.content })),

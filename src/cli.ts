@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from './config.js';
 import { errorMessage, TaizhangError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, registerCredentials, registerSecret, scrubSecrets } from './logger.js';
 import { writeProfile } from './profile.js';
 
 const COMMANDS: Record<string, string> = {
@@ -73,11 +73,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!existsSync(args.config)) throw new TaizhangError('CONFIG_INVALID', `config file ${args.config} not found (copy config/taizhang.example.yaml to start)`);
     const config = loadConfig(args.config);
+    registerCredentials(config.mailbox.imap.user, config.mailbox.imap.password);
+    registerCredentials(config.mailbox.smtp.user, config.mailbox.smtp.password);
+    registerSecret(config.secret);
     const { execute } = await import('./commands.js');
     return await execute(args, config, log);
   } catch (err) {
     const code = err instanceof TaizhangError ? err.exitCode : 1;
-    process.stderr.write(`taizhang: ${errorMessage(err)}\n`);
+    process.stderr.write(`taizhang: ${scrubSecrets(errorMessage(err))}\n`);
     if (!(err instanceof TaizhangError)) log.error({ err }, 'unexpected failure');
     return code;
   } finally {

@@ -22,6 +22,20 @@ function messageIdOf(raw: Buffer): string | null {
   return m ? m[1] : null;
 }
 
+/**
+ * What makes two deliveries one message: the sender's own header fields and the body. Not the
+ * whole raw message: every hop prepends trace fields (Return-Path, Received, Delivered-To …) that
+ * differ from one delivery of the same message to the next.
+ */
+export function contentHash(raw: Buffer): string {
+  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);
+  const end = ends.length ? Math.min(...ends) : raw.length;
+  const fields = raw.subarray(0, end).toString('latin1').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)
+    .filter((l) => /^(from|to|cc|date|subject|message-id|in-reply-to|references|content-type)[ \t]*:/i.test(l))
+    .map((l) => l.replace(/\s+/g, ' ').trim());
+  return createHash('sha256').update(fields.join('\n')).update('\n\n').update(raw.subarray(end)).digest('hex');
+}
+
 /** When a message arrived: the server's date, but never after the (possibly injected) present. */
 function arrival(internalDate: Date | string | undefined, now: Date): Date {
   const d = internalDate ? new Date(internalDate) : now;
@@ -46,26 +60,30 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Prom
   let fetched = 0;
   let maxUid = lastUid;
   const messages = client.fetch(`${lastUid + 1}:*`, { uid: true, source: true, internalDate: true }, { uid: true })[Symbol.asyncIterator]();
-  for (;;) {
-    const next = await timed('imap.fetch', messages.next());
-    if (next.done) break;
-    const msg = next.value;
-    if (msg.uid <= lastUid || !msg.source) continue;
-    const file = path.join(dir, `${msg.uid}.eml`);
-    timedSync('disk', () => {
-      writeFileSync(`${file}.tmp`, msg.source!);
-      renameSync(`${file}.tmp`, file);
-    });
-    ctx.store.insertMessage({
-      mailbox: INBOX, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
-      sha256: createHash('sha256').update(msg.source).digest('hex'), rawPath: file,
-      receivedAt: arrival(msg.internalDate, ctx.clock.now()).toISOString(), from: null, subject: null,
-    });
-    maxUid = Math.max(maxUid, msg.uid);
-    fetched++;
-    ctx.progress('messages fetched', fetched, Math.max(fetched, mb.exists));
-  }
-  ctx.store.setMailboxState(INBOX, uidvalidity, maxUid);
+  // The rows go in a few transactions (the files are on disk first; a crash re-fetches).
+  await ctx.store.batch(async (unitDone) => {
+    for (;;) {
+      const next = await timed('imap.fetch', messages.next());
+      if (next.done) break;
+      const msg = next.value;
+      if (msg.uid <= lastUid || !msg.source) continue;
+      const file = path.join(dir, `${msg.uid}.eml`);
+      timedSync('disk', () => {
+        writeFileSync(`${file}.tmp`, msg.source!);
+        renameSync(`${file}.tmp`, file);
+      });
+      ctx.store.insertMessage({
+        mailbox: INBOX, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
+        sha256: contentHash(msg.source), rawPath: file,
+        receivedAt: arrival(msg.internalDate, ctx.clock.now()).toISOString(), from: null, subject: null,
+      });
+      maxUid = Math.max(maxUid, msg.uid);
+      fetched++;
+      unitDone();
+      ctx.progress('messages fetched', fetched, Math.max(fetched, mb.exists));
+    }
+    ctx.store.setMailboxState(INBOX, uidvalidity, maxUid);
+  });
   return fetched;
 }
 
@@ -77,22 +95,31 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   const f = ctx.config.mailbox.folders;
   const endOpen = span('imap.other');
   await ensureFolders(client, [f.processed, f.rejected, f.quarantine, f.machine]);
+  // A connection kept from an earlier pass (the daemon's) has INBOX selected already, and UIDNEXT
+  // is reported only by SELECT: select it afresh, or mail that arrived since stays unseen.
+  const reused = !!client.mailbox && (client.mailbox as MailboxObject).path === INBOX;
   const lock = await client.getMailboxLock(INBOX).finally(endOpen);
   const result: CollectResult = { fetched: 0, handled: 0, outcomes: {} };
   try {
+    if (reused) await client.mailboxOpen(INBOX);
     const mb = client.mailbox as MailboxObject;
     result.fetched = await fetchNew(ctx, client, mb);
     const todo = ctx.store.unfinishedMessages(INBOX, Number(mb.uidValidity));
     if (todo.length === 0) return result;
-    const analyses = await analyzeAll(ctx, todo.filter((m) => m.state !== 'done'));
+    // Each message is handled, in order, as soon as it is analysed, while the next are analysed;
+    // the records go in a few transactions, all committed before anything is moved or sent.
+    const analyses = analyzeAll(ctx, todo.filter((m) => m.state !== 'done'));
     let done = 0;
-    for (const row of todo) {
-      if (row.state !== 'done') {
-        const outcome = await handle(ctx, row, analyses.get(row.id));
-        if (outcome) result.outcomes[outcome] = (result.outcomes[outcome] ?? 0) + 1;
+    await ctx.store.batch(async (unitDone) => {
+      for (const row of todo) {
+        if (row.state !== 'done') {
+          const outcome = await handle(ctx, row, await analyses.get(row.id));
+          if (outcome) result.outcomes[outcome] = (result.outcomes[outcome] ?? 0) + 1;
+          unitDone();
+        }
+        ctx.progress('messages handled', ++done, todo.length);
       }
-      ctx.progress('messages handled', ++done, todo.length);
-    }
+    });
     await timed('imap.other', moveFinished(ctx, client, Number(mb.uidValidity)));
     result.handled = done;
   } finally {
@@ -101,20 +128,27 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   return result;
 }
 
-/** Parses messages a few at a time (spreadsheets go to the worker pool), keeping only the gist. */
-async function analyzeAll(ctx: Context, rows: MessageRow[]): Promise<Map<number, Analysis | Error>> {
-  const out = new Map<number, Analysis | Error>();
+/**
+ * Starts parsing messages a few at a time, in order (spreadsheets go to the worker pool),
+ * keeping only the gist: one promise per message, which never rejects.
+ */
+function analyzeAll(ctx: Context, rows: MessageRow[]): Map<number, Promise<Analysis | Error>> {
+  const out = new Map<number, Promise<Analysis | Error>>();
+  const settle = new Map<number, (a: Analysis | Error) => void>();
+  for (const row of rows) out.set(row.id, new Promise((resolve) => settle.set(row.id, resolve)));
   const queue = [...rows];
   const lane = async () => {
     for (let row = queue.shift(); row; row = queue.shift()) {
+      let a: Analysis | Error;
       try {
-        out.set(row.id, await analyzeMessage(ctx, row.raw_path));
+        a = await analyzeMessage(ctx, row.raw_path);
       } catch (err) {
-        out.set(row.id, err instanceof Error ? err : new Error(String(err)));
+        a = err instanceof Error ? err : new Error(String(err));
       }
+      settle.get(row.id)!(a);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(4, queue.length) }, lane));
+  for (let i = 0; i < Math.min(4, queue.length); i++) void lane();
   return out;
 }
 

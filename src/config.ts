@@ -34,7 +34,11 @@ export interface Config {
     senderName: string;
     provider?: string;
     imap: ServerConfig & { idle: boolean; pollSeconds: number };
-    smtp: ServerConfig & { ratePerMinute: number; maxConnections: number; retryDelaysMs: number[]; maxAttempts: number };
+    smtp: ServerConfig & {
+      /** STARTTLS is mandatory (port 587 providers such as Outlook): never continue in plaintext. */
+      requireTLS: boolean;
+      ratePerMinute: number; maxConnections: number; retryDelaysMs: number[]; maxAttempts: number;
+    };
     folders: Folders;
     /** Keep a copy of every sent mail in the Sent folder by IMAP APPEND. */
     saveSent: boolean;
@@ -124,7 +128,8 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const imapRaw = v.obj(mb, 'mailbox.imap');
   const smtpRaw = v.obj(mb, 'mailbox.smtp');
   const imap = v.server(imapRaw, 'mailbox.imap', preset?.imap, address);
-  const smtp = v.server(smtpRaw, 'mailbox.smtp', preset?.smtp, address);
+  const requireTLS = v.bool(smtpRaw, 'mailbox.smtp.require_tls', preset?.smtp.requireTLS ?? false);
+  const smtp = v.server(smtpRaw, 'mailbox.smtp', preset?.smtp, address, requireTLS);
   const foldersRaw = (mb.folders ?? {}) as Obj;
   const folders: Folders = {
     processed: v.str(foldersRaw, 'mailbox.folders.processed', '台账-已处理'),
@@ -175,6 +180,7 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
       imap: { ...imap, idle: v.bool(imapRaw, 'mailbox.imap.idle', preset?.idle ?? true), pollSeconds: v.int(imapRaw, 'mailbox.imap.poll_seconds', 5, 3600, 60) },
       smtp: {
         ...smtp,
+        requireTLS,
         ratePerMinute: v.int(smtpRaw, 'mailbox.smtp.rate_per_minute', 1, 100000, preset?.sendRatePerMinute ?? 60),
         maxConnections: v.int(smtpRaw, 'mailbox.smtp.max_connections', 1, 20, 2),
         retryDelaysMs: v.intList(smtpRaw, 'mailbox.smtp.retry_delays_ms', 0, 600000, [2000, 10000]),
@@ -290,12 +296,17 @@ class Reader {
     return s;
   }
 
-  server(o: Obj, p: string, preset: { host: string; port: number; secure: boolean } | undefined, address: string): ServerConfig {
+  /** `startTls`: the connection starts in plaintext but must be upgraded (STARTTLS, required) before login. */
+  server(o: Obj, p: string, preset: { host: string; port: number; secure: boolean } | undefined, address: string, startTls = false): ServerConfig {
     const host = this.str(o, `${p}.host`, preset?.host);
     const port = this.int(o, `${p}.port`, 1, 65535, preset?.port);
     const secure = this.bool(o, `${p}.secure`, preset?.secure ?? true);
     const tlsVerify = this.bool(o, `${p}.tls_verify`, true);
-    if (!secure && host && !LOOPBACK.has(host)) this.problems.add(`${p}.secure`, 'plaintext is allowed only on loopback (127.0.0.1)');
+    if (!secure && !startTls && host && !LOOPBACK.has(host)) {
+      this.problems.add(`${p}.secure`, p.endsWith('smtp')
+        ? 'plaintext is allowed only on loopback (127.0.0.1); for STARTTLS (port 587) set require_tls: true'
+        : 'plaintext is allowed only on loopback (127.0.0.1)');
+    }
     if (!tlsVerify && host && !LOOPBACK.has(host)) this.problems.add(`${p}.tls_verify`, 'may be turned off only on loopback');
     return { host, port, secure, tlsVerify, user: this.str(o, `${p}.user`, address), password: this.str(o, `${p}.password`) };
   }

@@ -35,12 +35,15 @@ class WorkQueue {
 
 /**
  * Watches the inbox on a connection of its own: IDLE where the server has it (new mail is
- * answered within seconds), polling otherwise; reconnects with backoff when the server goes away.
+ * answered within seconds), polling otherwise; either way a NOOP every poll interval proves the
+ * connection still answers (a stalled one is replaced). Reconnects with backoff when the server
+ * goes away, and collects on every (re)connect what arrived in the meantime.
  */
 class InboxWatcher {
   private client: ImapFlow | null = null;
   private stopped = false;
   private backoffMs = 1000;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly config: Config, private readonly log: Logger, private readonly onMail: () => void) {}
 
@@ -48,44 +51,67 @@ class InboxWatcher {
     while (!this.stopped) {
       try {
         this.client = await connectImap(this.config.mailbox.imap, this.log);
-        const closed = new Promise<void>((resolve) => this.client!.once('close', () => resolve()));
-        this.client.on('exists', () => this.onMail());
-        await this.client.mailboxOpen('INBOX', { readOnly: true });
+        const client = this.client;
+        const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+        client.on('exists', () => this.onMail());
+        await client.mailboxOpen('INBOX', { readOnly: true });
         this.backoffMs = 1000;
-        this.log.info({ idle: this.config.mailbox.imap.idle }, 'watching the collection mailbox');
+        this.log.info({ idle: this.useIdle(client) }, 'watching the collection mailbox');
         this.onMail(); // pick up what arrived while we were away
-        await Promise.race([closed, this.watch()]);
+        await Promise.race([closed, this.watch(client)]);
+        if (!this.stopped) this.log.warn('the mailbox connection closed');
       } catch (err) {
         if (!this.stopped) this.log.warn({ err: errorMessage(err) }, 'mailbox watch interrupted');
       }
       if (this.stopped) break;
       this.client?.close();
       this.client = null;
-      this.log.info({ retryInMs: this.backoffMs }, 'reconnecting to the collection mailbox');
-      await new Promise((r) => setTimeout(r, this.backoffMs + Math.random() * 500));
+      const wait = Math.round(this.backoffMs * (0.75 + Math.random() * 0.5));
+      this.log.info({ retryInMs: wait }, 'reconnecting to the collection mailbox');
+      await this.pause(wait);
       this.backoffMs = Math.min(this.backoffMs * 2, 60_000);
     }
   }
 
-  private async watch(): Promise<void> {
-    const c = this.client!;
+  private useIdle(c: ImapFlow): boolean {
+    return this.config.mailbox.imap.idle && !!(c as unknown as { capabilities: Map<string, unknown> }).capabilities?.has('IDLE');
+  }
+
+  /** Waits `ms`, or less when stopped. */
+  private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); resolve(); }
+      this.wake = () => { this.wake = null; done(); };
+    });
+  }
+
+  private async watch(c: ImapFlow): Promise<void> {
     const pollMs = this.config.mailbox.imap.pollSeconds * 1000;
+    const idle = this.useIdle(c);
     while (!this.stopped && c.usable) {
-      if (this.config.mailbox.imap.idle && (c as unknown as { capabilities: Map<string, unknown> }).capabilities.has('IDLE')) {
-        // idle() returns when the server reports a change or after maxIdleTime; then loop.
-        await Promise.race([c.idle(), new Promise((r) => setTimeout(r, pollMs))]);
-      } else {
-        await new Promise((r) => setTimeout(r, pollMs));
-        await withTimeout(c.noop(), 30_000, 'NOOP got no answer: replacing the connection');
-        this.onMail();
-      }
+      // IDLE runs until a command breaks it; the server reports new mail meanwhile ('exists').
+      const idling = idle ? c.idle().catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'IDLE ended')) : null;
+      await this.pause(pollMs);
+      if (this.stopped) break;
+      // Breaks IDLE; a connection that does not answer is replaced.
+      await withTimeout(c.noop(), noopTimeoutMs(this.config), 'NOOP got no answer: replacing the connection');
+      await idling;
+      if (!idle) this.onMail();
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.client) await this.client.logout().catch(() => this.client?.close());
+    this.wake?.();
+    if (this.client) await withTimeout(this.client.logout(), 2000, 'logout timed out').catch(() => this.client?.close());
   }
+}
+
+/** How long a NOOP may go unanswered before the connection counts as stalled: the poll interval, 5 to 30 s. */
+function noopTimeoutMs(config: Config): number {
+  return Math.min(30_000, Math.max(5_000, config.mailbox.imap.pollSeconds * 1000));
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -104,8 +130,12 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
   const ctx = openContext(config, log);
   const conn = new Connections(ctx);
   const work = new WorkQueue(log);
-  const runTick = () => work.push('tick', async () => { logTick(log, await tick(ctx, conn)); });
+  const runTick = () => work.push('tick', async () => {
+    await conn.probeImap(noopTimeoutMs(config));
+    logTick(log, await tick(ctx, conn));
+  });
   const runCollect = () => work.collectSoon(async () => {
+    await conn.probeImap(noopTimeoutMs(config));
     const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
     await collectStep(ctx, conn, report);
     if (report.collected?.fetched || ctx.store.pendingOutboxCount()) await flushOutbox(ctx, conn);
@@ -125,7 +155,9 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
   clearInterval(heartbeat);
   await cronTask.stop();
   await watcher.stop();
-  await Promise.race([work.idle(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+  // Finish the unit of work in hand, or abandon it after a grace period (an interrupted send is
+  // settled at the next start by the Sent folder).
+  await withTimeout(work.idle(), STOP_GRACE_MS, 'grace period over').catch((err) => log.warn({ err: errorMessage(err) }, 'abandoning the unit of work in hand'));
   await watching.catch(() => {});
   await conn.close();
   await ctx.close();

@@ -83,8 +83,18 @@ export async function ensureFolders(client: ImapFlow, names: string[]): Promise<
 
 /** Whether a message with this Message-ID is in a folder (settles a send a crash interrupted). */
 export async function folderHasMessageId(client: ImapFlow, folder: string, messageId: string): Promise<boolean> {
-  const lock = await client.getMailboxLock(folder);
+  let lock;
   try {
+    lock = await client.getMailboxLock(folder);
+  } catch (err) {
+    // A folder that does not exist holds nothing; any other failure means "cannot tell".
+    const e = err as { serverResponseCode?: string; responseText?: string };
+    if (e.serverResponseCode === 'NONEXISTENT' || /doesn't exist|does not exist|not exist|no such/i.test(e.responseText ?? '')) return false;
+    throw classifyImapError(err);
+  }
+  try {
+    // A folder selected earlier may not show what other sessions added since: sync first.
+    await client.noop();
     const uids = await client.search({ header: { 'message-id': messageId } }, { uid: true });
     return Array.isArray(uids) && uids.length > 0;
   } finally {

@@ -14,7 +14,10 @@ export const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export interface FlushResult { sent: number; retrying: number; failed: number }
 
-/** Looks a Message-ID up in the Sent folder: the answer for a send a crash left undecided. */
+/**
+ * Looks a Message-ID up in the Sent folder: the answer for a send a crash left undecided. Throws
+ * when it cannot tell (the mailbox is unreachable); false means "not there".
+ */
 export type SentLookup = (messageId: string) => Promise<boolean>;
 
 /**
@@ -56,17 +59,29 @@ export class Outbox {
     return added;
   }
 
-  /** Settles sends a crash left in `sending`: sent if the Sent folder has them, else queued again. */
-  async recover(lookup: SentLookup | null, now: Date): Promise<void> {
+  /**
+   * Settles sends a crash left in `sending`: sent if the Sent folder has them (the provider filed
+   * the submission there, or our copy was appended before the crash), else queued again. When the
+   * Sent folder cannot be read (no lookup, or it fails) the send stays undecided until it can:
+   * sending it again blind could send it twice. Returns how many stay undecided.
+   */
+  async recover(lookup: SentLookup | null, now: Date): Promise<number> {
+    let undecided = 0;
     for (const row of this.store.stuckSending()) {
-      let found = false;
-      if (lookup) {
-        try { found = await lookup(row.message_id); } catch (err) { this.log.warn({ err: errorMessage(err) }, 'Sent folder lookup failed'); }
+      let found: boolean;
+      try {
+        if (!lookup) throw new Error('the mailbox is not reachable');
+        found = await lookup(row.message_id);
+      } catch (err) {
+        undecided++;
+        this.log.warn({ messageId: row.message_id, err: errorMessage(err) }, 'an interrupted send stays undecided until the Sent folder can be checked');
+        continue;
       }
       if (found) this.store.markSent(row.id, now.toISOString());
       else this.store.markRetry(row.id, 'interrupted while sending', now.toISOString());
       this.log.info({ messageId: row.message_id, found }, 'settled an interrupted send');
     }
+    return undecided;
   }
 
   /** Sends every queued mail that is due, a few at a time, retrying passing failures. */
@@ -75,13 +90,27 @@ export class Outbox {
     const result: FlushResult = { sent: 0, retrying: 0, failed: 0 };
     let done = 0;
     let authFailure: TaizhangError | null = null;
+    // A mail's `sent` mark is committed with the next `sending` mark (or when a lane ends): one
+    // commit, that is one wait for the disk, a mail instead of two. At once when a copy goes to Sent.
+    const pendingSent: { id: number; at: string }[] = [];
+    const settle = () => {
+      if (pendingSent.length) this.store.tx(() => { for (const p of pendingSent.splice(0)) this.store.markSent(p.id, p.at); });
+    };
+    const marks: SendMarks = {
+      sending: (id) => this.store.tx(() => { settle(); this.store.markSending(id); }),
+      sent: (id, at) => { pendingSent.push({ id, at }); if (afterSend) settle(); },
+    };
     const worker = async (queue: OutboxRow[]) => {
-      for (let row = queue.shift(); row; row = queue.shift()) {
-        if (authFailure) break;
-        const outcome = await this.sendOne(row, transport, clock, afterSend);
-        if (outcome instanceof TaizhangError) authFailure = outcome;
-        else result[outcome]++;
-        onProgress?.(++done, due.length);
+      try {
+        for (let row = queue.shift(); row; row = queue.shift()) {
+          if (authFailure) break;
+          const outcome = await this.sendOne(row, transport, clock, marks, afterSend);
+          if (outcome instanceof TaizhangError) authFailure = outcome;
+          else result[outcome]++;
+          onProgress?.(++done, due.length);
+        }
+      } finally {
+        settle();
       }
     };
     const queue = [...due];
@@ -91,18 +120,18 @@ export class Outbox {
     return result;
   }
 
-  private async sendOne(row: OutboxRow, transport: MailTransport, clock: Clock, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<keyof FlushResult | TaizhangError> {
+  private async sendOne(row: OutboxRow, transport: MailTransport, clock: Clock, marks: SendMarks, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<keyof FlushResult | TaizhangError> {
     const log = this.log.child({ period: row.period, person: row.person || undefined, messageId: row.message_id });
     const raw = timedSync('disk', () => readFileSync(row.eml_path));
     const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };
     const delays = this.config.mailbox.smtp.retryDelaysMs;
     let attempts = row.attempts;
     for (let i = 0; ; i++) {
-      this.store.markSending(row.id);
+      marks.sending(row.id);
       attempts++;
       try {
         await transport.send(envelope, raw);
-        this.store.markSent(row.id, clock.now().toISOString());
+        marks.sent(row.id, clock.now().toISOString());
         log.info({ kind: row.kind, to: envelope.to }, 'mail sent');
         if (afterSend) await afterSend(row, raw).catch((err) => log.warn({ err: errorMessage(err) }, 'could not keep a copy in the Sent folder'));
         return 'sent';
@@ -113,7 +142,9 @@ export class Outbox {
           log.error({ code: e.code }, e.message);
           return e;
         }
-        if (e.permanent || attempts >= this.config.mailbox.smtp.maxAttempts) {
+        // A server's 4xx about this mail gives up after max_attempts; a connection that could not be
+        // made (the provider is down, the network is) is tried again for as long as it takes.
+        if (e.permanent || (e.code !== 'SMTP_CONNECT' && attempts >= this.config.mailbox.smtp.maxAttempts)) {
           this.store.markFailed(row.id, e.message);
           log.warn({ code: e.code, kind: row.kind }, `mail not delivered: ${e.message}`);
           return 'failed';
@@ -130,6 +161,12 @@ export class Outbox {
       }
     }
   }
+}
+
+/** How a flush records a send: `sending` before the SMTP transaction (committed), `sent` after. */
+interface SendMarks {
+  sending(id: number): void;
+  sent(id: number, at: string): void;
 }
 
 function withJitter(ms: number): number {

@@ -46,18 +46,22 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
   ctx.store.markRequestsStarted(period, now.toISOString());
   let queued = 0;
   const people = ctx.config.people.filter((p) => !ctx.outbox.has('request', period, p.email, 'initial'));
-  for (const [i, person] of people.entries()) {
-    const tasks = tasksOf(ctx.config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') }));
-    const data = { ...commonData(ctx, period, person), tasks };
-    const mail = ctx.templates.render('request', data);
-    const form = await personForm(ctx, period, person);
-    const added = await ctx.outbox.queue({ kind: 'request', period, person: person.email, slot: 'initial' }, {
-      to: [{ name: person.name, address: person.email }], ...mail,
-      attachments: [{ filename: data.attachmentName, content: form, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
-    }, now);
-    if (added) queued++;
-    ctx.progress('requests prepared', i + 1, people.length);
-  }
+  // Recorded in a few transactions: nothing is sent until all are queued.
+  await ctx.store.batch(async (unitDone) => {
+    for (const [i, person] of people.entries()) {
+      const tasks = tasksOf(ctx.config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') }));
+      const data = { ...commonData(ctx, period, person), tasks };
+      const mail = ctx.templates.render('request', data);
+      const form = await personForm(ctx, period, person);
+      const added = await ctx.outbox.queue({ kind: 'request', period, person: person.email, slot: 'initial' }, {
+        to: [{ name: person.name, address: person.email }], ...mail,
+        attachments: [{ filename: data.attachmentName, content: form, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
+      }, now);
+      if (added) queued++;
+      unitDone();
+      ctx.progress('requests prepared', i + 1, people.length);
+    }
+  });
   if (queued) ctx.log.info({ period, queued }, 'requests queued');
   return queued;
 }
@@ -71,20 +75,23 @@ export async function queueReminders(ctx: Context, period: string, slot: string)
   const reports = ctx.store.currentReports(period);
   let queued = 0;
   const people = ctx.config.people.filter((p) => !reports.has(p.email) && !ctx.outbox.has('reminder', period, p.email, slot));
-  for (const [i, person] of people.entries()) {
-    const request = ctx.store.outboxFor('request', period, person.email)[0];
-    if (!request || sameLocalDay(new Date(request.created_at), now, ctx.config.timezone)) continue;
-    const data = { ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length };
-    const mail = ctx.templates.render('reminder', data);
-    const form = await personForm(ctx, period, person);
-    const added = await ctx.outbox.queue({ kind: 'reminder', period, person: person.email, slot }, {
-      to: [{ name: person.name, address: person.email }], ...mail,
-      attachments: [{ filename: data.attachmentName, content: form, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
-      inReplyTo: request.message_id, references: [request.message_id],
-    }, now);
-    if (added) queued++;
-    ctx.progress('reminders prepared', i + 1, people.length);
-  }
+  await ctx.store.batch(async (unitDone) => {
+    for (const [i, person] of people.entries()) {
+      const request = ctx.store.outboxFor('request', period, person.email)[0];
+      if (!request || sameLocalDay(new Date(request.created_at), now, ctx.config.timezone)) continue;
+      const data = { ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length };
+      const mail = ctx.templates.render('reminder', data);
+      const form = await personForm(ctx, period, person);
+      const added = await ctx.outbox.queue({ kind: 'reminder', period, person: person.email, slot }, {
+        to: [{ name: person.name, address: person.email }], ...mail,
+        attachments: [{ filename: data.attachmentName, content: form, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
+        inReplyTo: request.message_id, references: [request.message_id],
+      }, now);
+      if (added) queued++;
+      unitDone();
+      ctx.progress('reminders prepared', i + 1, people.length);
+    }
+  });
   if (queued) ctx.log.info({ period, slot, queued }, 'reminders queued');
   return queued;
 }

@@ -6,6 +6,7 @@ import type { Context } from './context.js';
 import { errorMessage, TaizhangError } from './errors.js';
 import { connectImap, folderHasMessageId } from './imap.js';
 import type { FlushResult } from './outbox.js';
+import type { OutboxRow } from './store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from './smtp.js';
 
@@ -20,6 +21,26 @@ export class Connections {
     if (this.imap && this.imap.usable) return this.imap;
     this.imap = await (this.factories.imap?.() ?? connectImap(this.ctx.config.mailbox.imap, this.ctx.log));
     return this.imap;
+  }
+
+  /**
+   * For a long-running worker: a connection kept between units of work may have stalled (the
+   * server stopped answering without closing it). A NOOP that gets no answer within `timeoutMs`
+   * drops it, so the next unit connects afresh instead of hanging.
+   */
+  async probeImap(timeoutMs: number): Promise<void> {
+    const client = this.imap;
+    if (!client || !client.usable) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([client.noop(), new Promise((_r, reject) => { timer = setTimeout(() => reject(new Error('no answer to NOOP')), timeoutMs); })]);
+    } catch (err) {
+      this.ctx.log.warn({ err: errorMessage(err) }, 'the mailbox connection stalled: replacing it');
+      if (this.imap === client) this.imap = null;
+      client.close();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   smtpTransport(): MailTransport {
@@ -48,11 +69,18 @@ export interface TickReport {
 export async function flushOutbox(ctx: Context, conn: Connections): Promise<FlushResult> {
   const sent = ctx.config.mailbox.folders.sent;
   if (ctx.store.stuckSending().length) {
-    const client = await conn.imapClient().catch(() => null);
+    const client = await conn.imapClient().catch((err) => {
+      ctx.log.warn({ err: errorMessage(err) }, 'cannot reach the mailbox to settle interrupted sends');
+      return null;
+    });
     await ctx.outbox.recover(client ? (mid) => folderHasMessageId(client, sent, mid) : null, ctx.clock.now());
   }
+  // Our own copy in Sent, unless the provider filed the submission there already.
   const afterSend = ctx.config.mailbox.saveSent
-    ? async (_row: unknown, raw: Buffer) => { await (await conn.imapClient()).append(sent, raw, ['\\Seen']); }
+    ? async (row: OutboxRow, raw: Buffer) => {
+      const client = await conn.imapClient();
+      if (!(await folderHasMessageId(client, sent, row.message_id))) await client.append(sent, raw, ['\\Seen']);
+    }
     : undefined;
   return ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend);
 }

@@ -5,6 +5,7 @@
  * "failed" in `status --json` and as 发送失败 in the office ledger's 填报情况.
  */
 import { describe, expect, it } from 'vitest';
+import { classifySmtpError } from '../src/smtp.js';
 import { useMailStack } from './helpers/mail-stack.js';
 import { makeProject } from './helpers/project.js';
 import { acceptedBy, acceptedTo, isolate, ledgerStatus } from './helpers/fleet.js';
@@ -134,5 +135,21 @@ describe('SMTP faults', () => {
     expect(labels.get(li.name)).toBe('发送失败');
     for (const person of p.people.slice(0, 3)) expect(labels.get(person.name)).toBe('未报送');
     expect(acceptedTo(stack.smtp.accepted, li.email)).toHaveLength(0);
+  });
+});
+
+describe('classifying what nodemailer reports', () => {
+  const err = (o: Record<string, unknown>) => Object.assign(new Error(String(o.response ?? 'failed')), o);
+  it('a reply about the message or a recipient: 4xx transient, 5xx permanent', () => {
+    expect(classifySmtpError(err({ code: 'EENVELOPE', responseCode: 451, response: '451 MI:SFQ' }))).toMatchObject({ code: 'SMTP_TRANSIENT', permanent: false });
+    expect(classifySmtpError(err({ code: 'EMESSAGE', responseCode: 421, response: '421 HL:ICC' }))).toMatchObject({ code: 'SMTP_TRANSIENT', permanent: false });
+    expect(classifySmtpError(err({ code: 'EENVELOPE', responseCode: 550, response: '550 User not found' }))).toMatchObject({ code: 'SMTP_REJECTED', permanent: true });
+    expect(classifySmtpError(err({ code: 'EMESSAGE', responseCode: 554, response: '554 DT:SPM' }))).toMatchObject({ code: 'SMTP_REJECTED', permanent: true });
+  });
+  it('login refused is its own kind; a connection that could not be set up is never final for the mail', () => {
+    expect(classifySmtpError(err({ code: 'EAUTH', responseCode: 535 }))).toMatchObject({ code: 'SMTP_AUTH' });
+    expect(classifySmtpError(err({ code: 'ETLS', responseCode: 500, response: '500 command not recognized' }))).toMatchObject({ code: 'SMTP_CONNECT', permanent: false });
+    expect(classifySmtpError(err({ code: 'ECONNECTION' }))).toMatchObject({ code: 'SMTP_CONNECT', permanent: false });
+    expect(classifySmtpError(err({ code: 'ESOCKET', message: 'socket hang up' }))).toMatchObject({ code: 'SMTP_CONNECT', permanent: false });
   });
 });

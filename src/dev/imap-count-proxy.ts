@@ -24,7 +24,7 @@ export interface ImapCountProxy {
 
 /** Parses a client's byte stream into command names, skipping literals. */
 class CommandScanner {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private skip = 0;
 
   constructor(private readonly onCommand: (name: string) => void) {}

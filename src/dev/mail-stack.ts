@@ -15,9 +15,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { DOVECOT_REQUIRED, DovecotProcess, freePort, prepareDir } from './dovecot.js';
-import { deliverLmtp, headerValue, startSmtpRelay, type AcceptedMessage, type SmtpFaultFn } from './smtp-relay.js';
+import { deliverLmtp, headerValue, startSmtpRelay, type AcceptedMessage, type SmtpFaultFn, type SmtpHoldFn } from './smtp-relay.js';
 
-export type { AcceptedMessage, SmtpFault, SmtpFaultFn, SmtpFaultInput } from './smtp-relay.js';
+export type { AcceptedMessage, SmtpFault, SmtpFaultFn, SmtpFaultInput, SmtpHoldFn } from './smtp-relay.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -50,6 +50,16 @@ export interface MailStack {
     accepted: AcceptedMessage[];
     /** Make the relay answer with an error; null clears it. See SmtpFaultFn. */
     setFault(fn: SmtpFaultFn | null): void;
+    /** Hold the answer to DATA after delivery for the returned milliseconds; null clears it. See SmtpHoldFn. */
+    setHold(fn: SmtpHoldFn | null): void;
+    /**
+     * With a folder name: like Gmail, Exchange or QQ Mail (with its setting on), file a copy of every
+     * accepted message in the authenticated sender's folder (by IMAP APPEND) before answering DATA.
+     * null turns it off (the default, like 163.com).
+     */
+    setSaveSent(folder: string | null): void;
+    /** Transactions whose DATA the relay is still handling. */
+    readonly inFlight: number;
   };
   password: string;
   dir: string;
@@ -170,6 +180,11 @@ export async function startMailStack(opts: MailStackOptions = {}): Promise<MailS
       port: r.port,
       accepted: r.accepted,
       setFault: (fn) => r.setFault(fn),
+      setHold: (fn) => r.setHold(fn),
+      setSaveSent: (folder) => r.setSaveSent(folder === null ? null : async (user, raw) => {
+        await withImap(stack, user, async (c) => { await c.append(folder, raw, ['\\Seen']); });
+      }),
+      get inFlight() { return r.inFlight; },
     },
     password,
     dir,

@@ -29,6 +29,16 @@ export interface SmtpFault {
 
 export type SmtpFaultFn = (m: SmtpFaultInput) => SmtpFault | undefined | null | void;
 
+/**
+ * Milliseconds to hold the final answer to DATA after the message was delivered (and recorded
+ * in `accepted`): the window in which a client killed has handed over a message it never heard
+ * was accepted. Called at the data phase only.
+ */
+export type SmtpHoldFn = (m: SmtpFaultInput) => number | undefined | null | void;
+
+/** Keeps a copy of an accepted message for its authenticated sender, as providers that file SMTP submissions in Sent do. */
+export type SaveSentFn = (user: string, raw: Buffer) => Promise<void>;
+
 export interface AcceptedMessage {
   from: string;
   to: string[];
@@ -42,6 +52,11 @@ export interface SmtpRelay {
   /** Every message accepted (after a successful LMTP delivery), in order. */
   accepted: AcceptedMessage[];
   setFault(fn: SmtpFaultFn | null): void;
+  setHold(fn: SmtpHoldFn | null): void;
+  /** With a function: every accepted message is also filed for its sender before the answer. */
+  setSaveSent(fn: SaveSentFn | null): void;
+  /** Transactions whose DATA is being handled (delivering, filing or held). */
+  readonly inFlight: number;
   close(): Promise<void>;
 }
 
@@ -82,6 +97,9 @@ export async function startSmtpRelay(o: SmtpRelayOptions): Promise<SmtpRelay> {
   const host = o.host ?? '127.0.0.1';
   const log = o.log ?? (() => {});
   let fault: SmtpFaultFn | null = null;
+  let hold: SmtpHoldFn | null = null;
+  let saveSent: SaveSentFn | null = null;
+  let inFlight = 0;
   let transactions = 0;
   const txOf = new Map<string, number>();
   const accepted: AcceptedMessage[] = [];
@@ -122,17 +140,29 @@ export async function startSmtpRelay(o: SmtpRelayOptions): Promise<SmtpRelay> {
         const raw = Buffer.concat(chunks);
         const from = fromOf(session);
         const to = session.envelope.rcptTo.map((r) => r.address);
-        const f = check({ from, to, raw, count: txOf.get(session.id) ?? transactions, phase: 'data' });
+        const input: SmtpFaultInput = { from, to, raw, count: txOf.get(session.id) ?? transactions, phase: 'data' };
+        const f = check(input);
         if (f) { cb(smtpError(f)); return; }
-        deliverLmtp(lmtpTarget, raw, to, from).then(() => {
+        const user = session.user === undefined ? '' : String(session.user);
+        const save = saveSent;
+        inFlight++;
+        void (async () => {
+          try {
+            await deliverLmtp(lmtpTarget, raw, to, from);
+          } catch (e) {
+            log(`smtp relay: LMTP delivery failed: ${(e as Error).message}`);
+            cb(smtpError({ code: 451, message: `Local delivery failed, try again later: ${(e as Error).message}` }));
+            return;
+          }
+          // Delivered: from here on the message is the server's responsibility, answered or not.
+          if (save && user) await save(user, raw).catch((e: Error) => log(`smtp relay: could not file a Sent copy: ${e.message}`));
           const messageId = headerValue(raw, 'Message-ID');
           accepted.push({ from, to, messageId, raw });
           log(`smtp relay: ${from || '<>'} -> ${to.join(', ')} ${messageId ?? ''}`);
+          const ms = hold?.(input);
+          if (ms && ms > 0) await new Promise((r) => setTimeout(r, ms));
           cb(null, 'OK: queued');
-        }, (e: Error) => {
-          log(`smtp relay: LMTP delivery failed: ${e.message}`);
-          cb(smtpError({ code: 451, message: `Local delivery failed, try again later: ${e.message}` }));
-        });
+        })().finally(() => { inFlight--; });
       });
     },
     onClose(session) {
@@ -155,6 +185,9 @@ export async function startSmtpRelay(o: SmtpRelayOptions): Promise<SmtpRelay> {
     port,
     accepted,
     setFault(fn) { fault = fn; },
+    setHold(fn) { hold = fn; },
+    setSaveSent(fn) { saveSent = fn; },
+    get inFlight() { return inFlight; },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

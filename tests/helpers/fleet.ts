@@ -112,3 +112,32 @@ export async function ledgerStatus(project: Project): Promise<Map<string, string
 
 /** Parses one raw message (for Message-ID and In-Reply-To checks). */
 export const parse = (raw: Buffer) => simpleParser(raw);
+
+export interface FreezableProxy {
+  port: number;
+  /** Connections open now stop passing bytes either way (and stay open): a stalled server. */
+  freeze(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to 127.0.0.1:target whose open connections can be made to go silent. */
+export async function startFreezableProxy(target: number): Promise<FreezableProxy> {
+  const net = await import('node:net');
+  const open = new Set<{ frozen: boolean; a: import('node:net').Socket; b: import('node:net').Socket }>();
+  const server = net.createServer((a) => {
+    const b = net.connect({ host: '127.0.0.1', port: target });
+    const c = { frozen: false, a, b };
+    open.add(c);
+    a.on('data', (d) => { if (!c.frozen) b.write(d); });
+    b.on('data', (d) => { if (!c.frozen) a.write(d); });
+    const end = () => { open.delete(c); a.destroy(); b.destroy(); };
+    a.on('close', end); b.on('close', end);
+    a.on('error', end); b.on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as import('node:net').AddressInfo).port,
+    freeze() { for (const c of open) c.frozen = true; return open.size; },
+    close: () => new Promise<void>((r) => { for (const c of open) { c.a.destroy(); c.b.destroy(); } server.close(() => r()); }),
+  };
+}

@@ -115,9 +115,11 @@ export async function collectionFolders(stack: MailStack, project: Project): Pro
   return out;
 }
 
+export type FolderSnapshot = Awaited<ReturnType<typeof collectionFolders>>;
+
 /** The folders of the collection mailbox holding a Message-ID (normally exactly one). */
-export async function foldersOf(stack: MailStack, project: Project, messageId: string): Promise<string[]> {
-  const all = await collectionFolders(stack, project);
+export async function foldersOf(stack: MailStack, project: Project, messageId: string, snapshot?: FolderSnapshot): Promise<string[]> {
+  const all = snapshot ?? (await collectionFolders(stack, project));
   const mid = messageId.replace(/^<|>$/g, '');
   return Object.entries(all).flatMap(([f, list]) => list.filter((m) => (m.messageId ?? '').replace(/^<|>$/g, '') === mid).map(() => f));
 }

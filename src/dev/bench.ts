@@ -1,0 +1,432 @@
+/**
+ * The benchmark (`npm run bench [-- --n 200] [-- --keep]`): N people with two tasks each on the
+ * local mail servers (Dovecot + SMTP relay, run as a separate process so its CPU is not in the
+ * measured one). It runs the real command line for each step and holds each tick against its
+ * floor, measured in the same run with the same libraries, one step after another in this
+ * process:
+ *
+ *   send tick     vs  exceljs writing N templates + N mails carrying them (one pooled transport)
+ *   collect tick  vs  one IMAP FETCH of the N replies + exceljs loading the N files
+ *                     + N receipt-sized mails (one pooled transport)
+ *   consolidation     (goal: under 5 s)
+ *   idle tick         a tick with nothing new on a mailbox holding N processed messages: the IMAP
+ *                     commands it sends (counted by a proxy), which must not grow with N
+ *
+ * Prints one line of figures and writes bench/results/latest.json and latest.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import ExcelJS from 'exceljs';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { stringify } from 'yaml';
+import { deadlineDate, formatLocalDate, periodLabel } from '../calendar.js';
+import { loadConfig, type Config } from '../config.js';
+import { tasksOf, type Person } from '../ledger.js';
+import { Templates } from '../render.js';
+import { formFileName } from '../requests.js';
+import { ledgerKeyOf, makeToken, personKeyOf } from '../sheet-identity.js';
+import { writePersonTemplate } from '../sheet-template.js';
+import { localConfig } from './demo.js';
+import { startImapCountProxy, type ImapCount } from './imap-count-proxy.js';
+import type { MailStack } from './mail-stack.js';
+import { measure, type Measured } from './measure.js';
+import { fillForm } from './respondent.js';
+import { deliverLmtp } from './smtp-relay.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'taizhang');
+const PERIOD = '2020-06';
+const AT = {
+  send: '2020-06-20T09:00:00+08:00',
+  collect: '2020-06-22T09:00:00+08:00',
+  idle: '2020-06-23T09:00:00+08:00',
+  consolidate: '2020-07-01T09:00:00+08:00',
+};
+const say = (s: string) => process.stderr.write(`${s}\n`);
+const secs = (ms: number) => Number((ms / 1000).toFixed(2));
+const mb = (x: number) => Math.round(x);
+
+interface Args { n: number; keep: boolean; out: string; maxConnections: number }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { n: 1000, keep: false, out: path.join(ROOT, 'bench', 'results'), maxConnections: 4 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === '--n') a.n = Number(value());
+    else if (flag === '--keep') a.keep = true;
+    else if (flag === '--out') a.out = path.resolve(value());
+    else if (flag === '--max-connections') a.maxConnections = Number(value());
+    else throw new Error(`unknown option ${flag} (usage: bench [--n N] [--keep] [--out DIR] [--max-connections K])`);
+  }
+  if (!Number.isInteger(a.n) || a.n < 1) throw new Error('--n must be a positive integer');
+  return a;
+}
+
+// ── the mail stack, as its own process ──
+
+interface StackInfo { imap: { host: string; port: number }; smtp: { host: string; port: number }; lmtp: { host: string; port: number }; password: string; dir: string }
+
+async function startStack(dir: string): Promise<{ info: StackInfo; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'dev', 'mail-stack-cli.js'), 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  const info = await new Promise<StackInfo>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as StackInfo);
+    });
+    proc.on('exit', (code) => reject(new Error(`mail stack exited (${code}): ${err}`)));
+  });
+  return { info, proc };
+}
+
+async function stopStack(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+}
+
+// ── the installation ──
+
+function benchConfig(stack: StackInfo, imapPort: number, dataDir: string, n: number, maxConnections: number): Record<string, any> {
+  const doc = localConfig({ imap: { port: imapPort }, smtp: { port: stack.smtp.port } } as unknown as MailStack, dataDir) as Record<string, any>;
+  doc.mailbox.smtp = { ...doc.mailbox.smtp, rate_per_minute: 100000, max_connections: maxConnections };
+  doc.schedule = { first_period: PERIOD, last_period: '2020-07', send_day: 20, deadline_day: 30, reminder_days: [25] };
+  doc.office = [{ name: '办公室', email: 'office@bench.test' }];
+  const pad = (i: number) => String(i).padStart(String(n).length, '0');
+  const depts = Array.from({ length: Math.max(1, Math.ceil(n / 20)) }, (_, i) => `第${i + 1}科`);
+  doc.people = Array.from({ length: n }, (_, i) => ({ name: `责任人${pad(i + 1)}`, department: depts[i % depts.length], email: `p${pad(i + 1)}@bench.test` }));
+  doc.ledger = {
+    title: `落实${n}人规模工作台账(基准测试)`,
+    tasks: doc.people.flatMap((p: Person, i: number) => [1, 2].map((k) => ({
+      no: 2 * i + k,
+      task: `${p.department}第${k}项重点任务:完善工作机制,推进制度落实`,
+      due: '10.31',
+      departments: [p.department],
+      owners: [p.name],
+      requirements: '1.健全工作机制,明确责任分工,细化工作措施。2.按月报送进展情况,及时协调解决推进中的困难和问题。3.做好总结评估,形成可复制推广的经验做法。',
+    }))),
+  };
+  return doc;
+}
+
+/** Creates every recipient's mailbox up front (one LMTP delivery), so no step pays for it. */
+async function warmMailboxes(stack: StackInfo, addresses: string[]): Promise<void> {
+  for (let i = 0; i < addresses.length; i += 200) {
+    await deliverLmtp(stack.lmtp, 'Subject: warm-up\r\nFrom: bench@bench.test\r\n\r\nwarm-up\r\n', addresses.slice(i, i + 200), 'bench@bench.test');
+  }
+}
+
+function smtpPool(stack: StackInfo, user: string, maxConnections: number) {
+  return nodemailer.createTransport({
+    host: stack.smtp.host, port: stack.smtp.port, secure: false, ignoreTLS: true,
+    auth: { user, pass: stack.password }, pool: true, maxConnections, maxMessages: 100,
+  });
+}
+
+function requestData(config: Config, person: Person) {
+  return {
+    person, ledgerTitle: config.ledger.title, periodLabel: periodLabel(PERIOD),
+    deadline: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+    attachmentName: formFileName(PERIOD, person), officeName: config.mailbox.senderName, sentDate: '2020年6月20日',
+    tasks: tasksOf(config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') })),
+  };
+}
+
+// ── floors ──
+
+interface Floor { totalMs: number; steps: Record<string, number> }
+
+async function timeStep<T>(steps: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await fn();
+  steps[name] = performance.now() - t0;
+  return r;
+}
+
+/** exceljs writing N templates, then N mails carrying them through one pooled transport. */
+async function sendFloor(stack: StackInfo, config: Config, templates: Templates, maxConnections: number): Promise<Floor> {
+  const steps: Record<string, number> = {};
+  const secret = 'bench-floor-secret';
+  const files = await timeStep(steps, 'xlsx write', async () => {
+    const out: Buffer[] = [];
+    for (const person of config.people) {
+      out.push(await writePersonTemplate({
+        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person.email), secret }),
+      }));
+    }
+    return out;
+  });
+  const transport = smtpPool(stack, config.mailbox.address, maxConnections);
+  await timeStep(steps, 'smtp', () => Promise.all(config.people.map((person, i) => {
+    const mail = templates.render('request', requestData(config, person));
+    return transport.sendMail({
+      from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: { name: person.name, address: person.email },
+      subject: mail.subject, text: mail.text, html: mail.html,
+      attachments: [{ filename: formFileName(PERIOD, person), content: files[i], contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
+    });
+  })));
+  transport.close();
+  return { totalMs: Object.values(steps).reduce((a, b) => a + b, 0), steps };
+}
+
+/** One IMAP FETCH of the N replies, exceljs loading the N files, N receipt-sized mails pooled. */
+async function collectFloor(stack: StackInfo, config: Config, files: Buffer[], templates: Templates, maxConnections: number): Promise<Floor & { fetched: number; bytes: number }> {
+  const steps: Record<string, number> = {};
+  const client = new ImapFlow({ host: stack.imap.host, port: stack.imap.port, secure: false, auth: { user: config.mailbox.address, pass: stack.password }, logger: false });
+  client.on('error', () => {});
+  await client.connect();
+  await client.mailboxOpen('INBOX', { readOnly: true });
+  let fetched = 0;
+  let bytes = 0;
+  await timeStep(steps, 'imap fetch', async () => {
+    for await (const m of client.fetch('1:*', { uid: true, source: true, internalDate: true })) {
+      fetched++;
+      bytes += m.source?.length ?? 0;
+    }
+  });
+  await client.logout();
+  await timeStep(steps, 'xlsx load', async () => {
+    for (const f of files) await new ExcelJS.Workbook().xlsx.load(f as unknown as ArrayBuffer);
+  });
+  const transport = smtpPool(stack, config.mailbox.address, maxConnections);
+  await timeStep(steps, 'smtp', () => Promise.all(config.people.map((person) => {
+    const tasks = tasksOf(config.ledger, person.name);
+    const mail = templates.render('receipt', {
+      personName: person.name, periodLabel: periodLabel(PERIOD), accepted: true, late: false, receivedAt: '2020-06-21 10:00',
+      rows: tasks.map((t) => ({ no: t.no, task: t.task, progress: progressText(t.no), remark: '' })), emptyRows: [],
+      onBehalfOf: false, sender: person.email, officeName: config.mailbox.senderName,
+    });
+    return transport.sendMail({ from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: person.email, subject: mail.subject, text: mail.text, inReplyTo: '<reply@bench.test>' });
+  })));
+  transport.close();
+  return { totalMs: Object.values(steps).reduce((a, b) => a + b, 0), steps, fetched, bytes };
+}
+
+const progressText = (no: number) => `第${no}项:已召开专题会议研究部署,制定实施方案,各项措施按计划推进。下一步:继续抓好落实。`;
+
+// ── the replies ──
+
+/** Each person fills the form they were sent and replies to the request; delivered over LMTP. */
+async function makeReplies(stack: StackInfo, config: Config): Promise<Buffer[]> {
+  const db = new Database(path.join(config.dataDir, 'taizhang.sqlite'), { readonly: true });
+  const requests = new Map((db.prepare("SELECT person, message_id, subject FROM outbox WHERE kind = 'request' AND period = ?").all(PERIOD) as { person: string; message_id: string; subject: string }[]).map((r) => [r.person, r]));
+  db.close();
+  const files: Buffer[] = [];
+  const pending: Promise<void>[] = [];
+  let inFlight = 0;
+  for (const person of config.people) {
+    const req = requests.get(person.email);
+    if (!req) throw new Error(`no request was queued for ${person.email}`);
+    const form = readFileSync(path.join(config.dataDir, 'forms', PERIOD, `${personKeyOf(person.email)}.xlsx`));
+    const filled = await fillForm(form, (no) => ({ progress: progressText(no) }));
+    files.push(filled);
+    const raw = await new MailComposer({
+      from: { name: person.name, address: person.email }, to: config.mailbox.address, subject: `回复:${req.subject}`,
+      text: '已填写,请查收。', inReplyTo: req.message_id, references: [req.message_id],
+      attachments: [{ filename: formFileName(PERIOD, person), content: filled }],
+    }).compile().build();
+    while (inFlight >= 8) await Promise.race(pending);
+    inFlight++;
+    const p: Promise<void> = deliverLmtp(stack.lmtp, raw, [config.mailbox.address], person.email).finally(() => {
+      inFlight--;
+      pending.splice(pending.indexOf(p), 1);
+    });
+    pending.push(p);
+  }
+  await Promise.all(pending);
+  return files;
+}
+
+// ── ticks ──
+
+interface TickRun extends Measured {
+  summary: string;
+  imap: ImapCount;
+  profile: Profile | null;
+}
+
+interface Profile {
+  totalMs: number; cpuUserMs: number; cpuSystemMs: number; maxRssMb: number; mainThreadBusy: number;
+  phases: Record<string, { count: number; busyMs: number; wallMs: number }>;
+}
+
+async function runTick(name: string, now: string, o: { configFile: string; workDir: string; password: string; proxy: { take(): ImapCount } }): Promise<TickRun> {
+  const logFile = path.join(o.workDir, `tick-${name}.log`);
+  const profileFile = path.join(o.workDir, `profile-${name}.json`);
+  o.proxy.take();
+  const m = await measure(BIN, ['--config', o.configFile, 'tick', '--now', now], {
+    logFile, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: o.password, TAIZHANG_LOG_LEVEL: process.env.TAIZHANG_LOG_LEVEL ?? 'info', TAIZHANG_PROFILE: profileFile },
+  });
+  const imap = o.proxy.take();
+  const log = readFileSync(logFile, 'utf8');
+  const summary = log.split('\n').filter((l) => l.startsWith('tick:')).pop() ?? '';
+  if (m.code !== 0) throw new Error(`tick ${name} failed (exit ${m.code}); see ${logFile}:\n${log.split('\n').slice(-20).join('\n')}`);
+  let profile: Profile | null = null;
+  try { profile = JSON.parse(readFileSync(profileFile, 'utf8')) as Profile; } catch { /* none */ }
+  say(`  tick ${name}: ${secs(m.wallMs)} s${m.cpuMs === undefined ? '' : ` (cpu ${secs(m.cpuMs)} s)`}, peak ${mb(m.peakRssMb)} MB (tree ${mb(m.treePeakMb)} MB), ${imap.commands.length} IMAP commands — ${summary}`);
+  return { ...m, summary, imap, profile };
+}
+
+function expect(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`bench: ${what}`);
+}
+
+// ── report ──
+
+const PROFILE_ORDER = ['imap.connect', 'imap.fetch', 'imap.other', 'mime.parse', 'xlsx.parse', 'xlsx.write', 'mime.compose', 'db', 'disk', 'smtp', 'consolidate'];
+
+function profileLine(p: Profile | null): string {
+  if (!p) return '(no profile)';
+  const parts = PROFILE_ORDER.filter((k) => p.phases[k]).map((k) => {
+    const ph = p.phases[k];
+    return `${k} ${secs(ph.wallMs)}s${ph.busyMs > ph.wallMs * 1.05 ? ` (Σ${secs(ph.busyMs)}s)` : ''} ×${ph.count}`;
+  });
+  return `${parts.join(', ')}; process ${secs(p.totalMs)}s, cpu ${secs(p.cpuUserMs + p.cpuSystemMs)}s, main thread busy ${Math.round(p.mainThreadBusy * 100)}%`;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cores: os.availableParallelism?.() ?? cpus.length,
+    model: cpus[0]?.model.trim() ?? 'unknown',
+    memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const n = args.n;
+  const t0 = performance.now();
+  const loadBefore = os.loadavg()[0];
+  if (loadBefore > os.availableParallelism() * 0.5) say(`note: load average ${loadBefore.toFixed(1)} on ${os.availableParallelism()} cores: other work will be in the figures`);
+  const work = mkdtempSync(path.join(os.tmpdir(), `taizhang-bench-${n}-`));
+  chmodSync(work, 0o755); // Dovecot's users must be able to enter it
+  say(`taizhang bench: N=${n} people, ${2 * n} tasks; work dir ${work}`);
+  const { info: stack, proc } = await startStack(path.join(work, 'mail'));
+  const proxy = await startImapCountProxy(stack.imap);
+  try {
+    const dataDir = path.join(work, 'data');
+    const configFile = path.join(work, 'taizhang.yaml');
+    writeFileSync(configFile, stringify(benchConfig(stack, proxy.port, dataDir, n, args.maxConnections)));
+    const config = loadConfig(configFile, { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password });
+    const templates = new Templates();
+    const tickOpts = { configFile, workDir: work, password: stack.password, proxy };
+    await warmMailboxes(stack, [...config.people.map((p) => p.email), ...config.office.map((o) => o.email)]);
+
+    say('send floor: exceljs writing N templates + N mails carrying them (pooled)');
+    const sendF = await sendFloor(stack, config, templates, args.maxConnections);
+    say(`  ${secs(sendF.totalMs)} s (${Object.entries(sendF.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')})`);
+    const send = await runTick('send', AT.send, tickOpts);
+    expect(new RegExp(`requests ${n};`).test(send.summary) && new RegExp(`sent ${n}\\b`).test(send.summary), `send tick did not queue and send ${n} requests: ${send.summary}`);
+
+    say('replies: each person fills the form and replies (delivered over LMTP, not timed)');
+    const tr = performance.now();
+    const files = await makeReplies(stack, config);
+    const replyMs = performance.now() - tr;
+    say(`  ${n} replies in ${secs(replyMs)} s`);
+
+    say('collect floor: one IMAP FETCH of the N replies + exceljs loading the N files + N receipt-sized mails (pooled)');
+    const collectF = await collectFloor(stack, config, files, templates, args.maxConnections);
+    files.length = 0;
+    expect(collectF.fetched === n, `collect floor fetched ${collectF.fetched} messages, expected ${n}`);
+    say(`  ${secs(collectF.totalMs)} s (${Object.entries(collectF.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')}; ${Math.round(collectF.bytes / 1024)} KiB fetched)`);
+    const collect = await runTick('collect', AT.collect, tickOpts);
+    expect(new RegExp(`collected ${n} new \\(accepted ${n}\\)`).test(collect.summary) && new RegExp(`sent ${n}\\b`).test(collect.summary), `collect tick did not accept and answer ${n} replies: ${collect.summary}`);
+
+    const idle = await runTick('idle', AT.idle, tickOpts);
+    expect(/collected 0 new/.test(idle.summary), `idle tick found something: ${idle.summary}`);
+    const consolidate = await runTick('consolidate', AT.consolidate, tickOpts);
+    expect(/sent 1\b/.test(consolidate.summary), `consolidation did not send the ledger: ${consolidate.summary}`);
+
+    const ratio = (t: TickRun, f: Floor) => Number((t.wallMs / f.totalMs).toFixed(2));
+    const peak = Math.max(send.treePeakMb, collect.treePeakMb, idle.treePeakMb, consolidate.treePeakMb);
+    const goals = {
+      sendWithin1_5xFloor: ratio(send, sendF) <= 1.5,
+      collectWithin1_5xFloor: ratio(collect, collectF) <= 1.5,
+      peakUnder256Mb: peak < 256,
+      consolidationUnder5s: consolidate.wallMs < 5000,
+    };
+    const m = machine();
+    const line = `bench N=${n} (${m.cores} cores, node ${m.node}): `
+      + `send ${secs(send.wallMs)}s = ${ratio(send, sendF)}× floor ${secs(sendF.totalMs)}s, ${mb(send.treePeakMb)} MB | `
+      + `collect ${secs(collect.wallMs)}s = ${ratio(collect, collectF)}× floor ${secs(collectF.totalMs)}s, ${mb(collect.treePeakMb)} MB | `
+      + `consolidate ${secs(consolidate.wallMs)}s, ${mb(consolidate.treePeakMb)} MB | `
+      + `idle tick ${secs(idle.wallMs)}s, ${idle.imap.commands.length} IMAP commands, ${mb(idle.treePeakMb)} MB`;
+    const tickJson = (t: TickRun) => ({
+      wallS: secs(t.wallMs), cpuS: t.cpuMs === undefined ? null : secs(t.cpuMs), peakRssMb: mb(t.peakRssMb), treePeakRssMb: mb(t.treePeakMb), summary: t.summary,
+      imapCommands: t.imap.commands.length, imapCommandList: t.imap.commands, imapConnections: t.imap.connections, profile: t.profile,
+    });
+    const result = {
+      date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: Number(loadBefore.toFixed(2)), line,
+      smtp: { maxConnections: args.maxConnections, ratePerMinute: 100000 },
+      floors: {
+        send: { totalS: secs(sendF.totalMs), steps: Object.fromEntries(Object.entries(sendF.steps).map(([k, v]) => [k, secs(v)])) },
+        collect: { totalS: secs(collectF.totalMs), steps: Object.fromEntries(Object.entries(collectF.steps).map(([k, v]) => [k, secs(v)])), fetchedKiB: Math.round(collectF.bytes / 1024) },
+      },
+      ticks: { send: tickJson(send), collect: tickJson(collect), idle: tickJson(idle), consolidate: tickJson(consolidate) },
+      ratios: { send: ratio(send, sendF), collect: ratio(collect, collectF) },
+      goals,
+      benchRuntimeS: secs(performance.now() - t0),
+      replyGenerationS: secs(replyMs),
+    };
+    mkdirSync(args.out, { recursive: true });
+    const suffix = n === 1000 ? '' : `-n${n}`;
+    writeFileSync(path.join(args.out, `latest${suffix}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(args.out, `latest${suffix}.md`), markdown(result, { send, collect, idle, consolidate }, sendF, collectF));
+    say('\nprofile (wall time with at least one operation in flight; Σ = summed when they overlap):');
+    for (const [k, t] of Object.entries({ send, collect, idle, consolidate })) say(`  ${k.padEnd(11)} ${profileLine(t.profile)}`);
+    say(`\ngoals: ${Object.entries(goals).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}; bench ran ${secs(result.benchRuntimeS * 1000)} s; written ${path.join(args.out, `latest${suffix}.json`)}`);
+    process.stdout.write(`${line}\n`);
+  } finally {
+    await proxy.close();
+    await stopStack(proc);
+    if (!args.keep) rmSync(work, { recursive: true, force: true });
+    else say(`kept ${work}`);
+  }
+}
+
+function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, collectF: Floor): string {
+  const row = (name: string, t: TickRun, floor: Floor | null, goal: string) =>
+    `| ${name} | ${secs(t.wallMs)} s | ${floor ? `${secs(floor.totalMs)} s` : '—'} | ${floor ? `${(t.wallMs / floor.totalMs).toFixed(2)}×` : '—'} | ${mb(t.peakRssMb)} MB | ${mb(t.treePeakMb)} MB | ${t.imap.commands.length} | ${goal} |`;
+  const steps = (f: Floor) => Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(' + ');
+  return [
+    `Benchmark, N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}: ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; local Dovecot + SMTP relay in a separate process; SMTP max_connections ${r.smtp.maxConnections}.`,
+    '',
+    '| step | wall | floor | vs floor | peak RSS (main) | peak RSS (all processes) | IMAP commands | goal |',
+    '|---|---|---|---|---|---|---|---|',
+    row('send-day tick', ticks.send, sendF, '≤ 1.5× floor, < 256 MB'),
+    row('collect tick (N replies)', ticks.collect, collectF, '≤ 1.5× floor, < 256 MB'),
+    row('tick with nothing new', ticks.idle, null, 'constant IMAP commands'),
+    row('consolidation tick', ticks.consolidate, null, '< 5 s'),
+    '',
+    `Floors, one step after another in one process: send = ${steps(sendF)}; collect = ${steps(collectF)}.`,
+    '',
+    'Where the time goes (wall time with at least one operation of the kind in flight):',
+    '',
+    ...Object.entries(ticks).map(([k, t]) => `- ${k}: ${profileLine(t.profile)}`),
+    '',
+    `\`${r.line}\``,
+    '',
+  ].join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

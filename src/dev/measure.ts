@@ -1,0 +1,89 @@
+/**
+ * Runs a command as a child process and measures it: wall time, the peak resident memory of its
+ * largest process (GNU time's %M when /usr/bin/time exists, else the polled VmHWM), and the peak
+ * of the whole process tree (the command and any worker processes it forks), polled from /proc.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+export interface Measured {
+  code: number;
+  wallMs: number;
+  /** Peak RSS of the biggest single process, MB. */
+  peakRssMb: number;
+  /** Peak of the summed RSS of the process and its descendants, MB (polled every 20 ms). */
+  treePeakMb: number;
+  /** CPU time (user + system) of the command and its children, ms, when /usr/bin/time exists. */
+  cpuMs?: number;
+}
+
+const GNU_TIME = '/usr/bin/time';
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (s) out.push(...s.split(/\s+/).map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function tree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
+  return all;
+}
+
+/** Runs `cmd args` with stdout and stderr appended to `logFile`. */
+export async function measure(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string }): Promise<Measured> {
+  const useTime = existsSync(GNU_TIME);
+  const timeFile = `${opts.logFile}.time`;
+  const [file, argv] = useTime ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  const fd = openSync(opts.logFile, 'a');
+  const t0 = performance.now();
+  const child = spawn(file, argv, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let treePeak = 0;
+  let hwm = 0;
+  const poll = () => {
+    if (!child.pid) return;
+    const pids = useTime ? tree(child.pid).slice(1) : tree(child.pid);
+    let sum = 0;
+    for (const p of pids) sum += statusKb(p, 'VmRSS');
+    treePeak = Math.max(treePeak, sum);
+    for (const p of pids) hwm = Math.max(hwm, statusKb(p, 'VmHWM'));
+  };
+  const timer = setInterval(poll, 20);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c, s) => resolve(c ?? (s ? 128 : 1)));
+  });
+  clearInterval(timer);
+  const wallMs = performance.now() - t0;
+  let peakKb = hwm;
+  let cpuMs: number | undefined;
+  if (useTime && existsSync(timeFile)) {
+    const last = readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '';
+    const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(last);
+    if (m) {
+      peakKb = Number(m[1]);
+      cpuMs = (Number(m[2]) + Number(m[3])) * 1000;
+    }
+    rmSync(timeFile, { force: true });
+  }
+  return { code, wallMs, peakRssMb: peakKb / 1024, treePeakMb: Math.max(treePeak, peakKb) / 1024, cpuMs };
+}
