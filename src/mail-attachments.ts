@@ -140,8 +140,8 @@ function baseName(name: string): string {
   return (parts[parts.length - 1] ?? '').trim();
 }
 
-/** `xlsx`/`ods`/`xls`… guessed from the bytes, `zip`/`cfb` when only the container is known, '' otherwise. */
-export function sniffSpreadsheet(content: Buffer): 'xlsx' | 'ods' | 'xls' | 'encrypted' | 'docx' | 'pptx' | 'doc' | 'ppt' | 'odt' | 'zip' | 'cfb' | '' {
+/** A cheap first look for choosing candidate attachments (sheet-sniff.ts decides for real): `xlsx`/`ods`/`xls`… guessed from the bytes, `zip`/`cfb` when only the container is known, '' otherwise. */
+export function guessSpreadsheetContainer(content: Buffer): 'xlsx' | 'ods' | 'xls' | 'encrypted' | 'docx' | 'pptx' | 'doc' | 'ppt' | 'odt' | 'zip' | 'cfb' | '' {
   if (!Buffer.isBuffer(content) || content.length < 8) return '';
   if (content.subarray(0, 4).equals(ZIP_MAGIC)) {
     // Local file headers store entry names in plain text; look at the first part of the file.
@@ -190,14 +190,14 @@ export function spreadsheetAttachments(attachments: ReadonlyArray<AttachmentLike
     else if (OTHER_KNOWN_EXTENSIONS.has(ext)) keep = false;
     else if (SPREADSHEET_CONTENT_TYPES.has(contentType)) keep = true;
     else if (GENERIC_CONTENT_TYPES.has(contentType) || !ext) {
-      const kind = sniffSpreadsheet(a.content);
+      const kind = guessSpreadsheetContainer(a.content);
       keep = kind === 'xlsx' || kind === 'ods' || kind === 'xls' || kind === 'encrypted' || kind === 'zip' || kind === 'cfb';
     } else keep = false;
     if (!keep) return;
 
     let filename = name;
     if (!filename) {
-      const guessed = SNIFFED_EXT[sniffSpreadsheet(a.content)] ?? (contentType.includes('csv') ? 'csv' : 'xlsx');
+      const guessed = SNIFFED_EXT[guessSpreadsheetContainer(a.content)] ?? (contentType.includes('csv') ? 'csv' : 'xlsx');
       filename = `attachment-${index + 1}.${guessed}`;
     }
     out.push({ filename, content: a.content, contentType: a.contentType });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { hasAnyAttachment, repairFilename, sniffSpreadsheet, spreadsheetAttachments, type AttachmentLike } from '../src/mail-attachments.js';
+import { hasAnyAttachment, repairFilename, guessSpreadsheetContainer, spreadsheetAttachments, type AttachmentLike } from '../src/mail-attachments.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/eml/${name}`, import.meta.url)));
 const parse = async (name: string) => simpleParser(fixture(name));
@@ -24,7 +24,7 @@ describe('spreadsheetAttachments on real-looking mail', () => {
     const sheets = spreadsheetAttachments(mail.attachments);
     expect(sheets.map((s) => s.filename)).toEqual([expected]);
     expect(sheets[0].content.subarray(0, 4).equals(ZIP)).toBe(true);
-    expect(sniffSpreadsheet(sheets[0].content)).toBe('xlsx');
+    expect(guessSpreadsheetContainer(sheets[0].content)).toBe('xlsx');
     expect(hasAnyAttachment(mail.attachments)).toBe(true);
   });
 
