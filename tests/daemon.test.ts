@@ -61,7 +61,7 @@ describe('the daemon', () => {
 
     // A reply that arrives while no worker runs is answered when the daemon starts.
     const early = await reply(stack, p, ai);
-    const daemon = spawnCli(p, stack, ['run'], process.env.DAEMON_DEBUG ? { TAIZHANG_LOG_LEVEL: 'debug' } : {});
+    const daemon = spawnCli(p, stack, ['run']);
     children.push(daemon);
     try {
     const times: Record<string, number> = {};
@@ -98,7 +98,6 @@ describe('the daemon', () => {
     expect(s.summary.reported).toBe(4);
     process.stderr.write(`daemon timings (ms): ${JSON.stringify(times)}\n`);
     } catch (err) {
-      if (process.env.DAEMON_LOG) (await import('node:fs')).writeFileSync(process.env.DAEMON_LOG, daemon.stderr());
       const inbox = await stack.listMessages(p.mailbox).catch((e) => String(e));
       const folders = await stack.listFolders(p.mailbox).catch((e) => String(e));
       throw new Error(`${(err as Error).message}\n--- mailbox INBOX: ${JSON.stringify(Array.isArray(inbox) ? inbox.map((m) => [m.uid, m.from, m.subject]) : inbox)}\n--- folders ${JSON.stringify(folders)}\n--- daemon stderr (tail) ---\n${daemon.stderr().slice(-6000)}`, { cause: err });

@@ -17,6 +17,8 @@ import { useMailStack } from './helpers/mail-stack.js';
 import { makeProject, type Project } from './helpers/project.js';
 import { acceptedBy, addPeople, isolate, spawnCli, until } from './helpers/fleet.js';
 import type { MailStack } from '../src/dev/mail-stack.js';
+import { connectImap, folderHasMessageId } from '../src/imap.js';
+import { silentLogger } from '../src/logger.js';
 
 const mail = useMailStack();
 const REQUEST = /请填报/;
@@ -161,6 +163,24 @@ describe('exactly once under kill', () => {
       const ids = sent.map((m) => m.messageId);
       expect(ids, `provider files: ${providerFiles}`).toHaveLength(p.people.length);
       expect(new Set(ids).size).toBe(p.people.length);
+    }
+  });
+
+  it('the Sent lookup: found, not found, a folder that does not exist (not found), a server that is gone (cannot tell)', async () => {
+    const stack = mail();
+    const user = `lookup-${process.pid}@example.test`;
+    const mid = `<lookup-${process.pid}@example.test>`;
+    const cfg = { host: stack.imap.host, port: stack.imap.port, secure: false, tlsVerify: true, user, password: stack.password, idle: true, pollSeconds: 60 };
+    const client = await connectImap(cfg, silentLogger);
+    try {
+      expect(await folderHasMessageId(client, 'Sent', mid)).toBe(false);
+      await client.append('Sent', `Message-ID: ${mid}\r\nSubject: x\r\n\r\nbody\r\n`);
+      expect(await folderHasMessageId(client, 'Sent', mid)).toBe(true);
+      expect(await folderHasMessageId(client, '已发送-不存在', mid)).toBe(false);
+      client.close();
+      await expect(folderHasMessageId(client, 'Sent', mid)).rejects.toThrow();
+    } finally {
+      client.close();
     }
   });
 });
