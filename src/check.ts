@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import { errorMessage, TaizhangError } from './errors.js';
-import { connectImap, ensureFolders } from './imap.js';
+import { connectImap, ensureFolders, sentFolderOf } from './imap.js';
 import { scrubSecrets, type Logger } from './logger.js';
 import nodemailer from 'nodemailer';
 import { smtpConnectionOptions } from './smtp.js';
@@ -39,7 +39,7 @@ export async function runCheck(config: Config, log: Logger): Promise<number> {
   try {
     client = await connectImap(config.mailbox.imap, log);
     const f = config.mailbox.folders;
-    const folders = [f.processed, f.rejected, f.quarantine, f.machine, f.sent];
+    const folders = [f.processed, f.rejected, f.quarantine, f.machine, await sentFolderOf(client, f.sent)];
     await ensureFolders(client, folders);
     await client.mailboxOpen('INBOX', { readOnly: true });
     findings.push({ ok: true, what: `IMAP 登录成功 IMAP login OK (${config.mailbox.imap.host}); 文件夹已就绪 folders ready: ${folders.join(', ')}` });

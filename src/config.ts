@@ -21,7 +21,8 @@ export interface Folders {
   rejected: string;
   quarantine: string;
   machine: string;
-  sent: string;
+  /** Where sent mail is kept; unset: the server's \\Sent folder (163: 已发送), else "Sent". */
+  sent?: string;
 }
 
 export interface Config {
@@ -136,7 +137,7 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     rejected: v.str(foldersRaw, 'mailbox.folders.rejected', '台账-需补正'),
     quarantine: v.str(foldersRaw, 'mailbox.folders.quarantine', '台账-隔离'),
     machine: v.str(foldersRaw, 'mailbox.folders.machine', '台账-自动邮件'),
-    sent: v.str(foldersRaw, 'mailbox.folders.sent', 'Sent'),
+    sent: v.optStr(foldersRaw, 'mailbox.folders.sent'),
   };
 
   const sch = v.obj(root, 'schedule');

@@ -114,3 +114,16 @@ export function imapflowLogger(log: Logger) {
   };
   return { debug: at('debug'), info: at('debug'), warn: at('warn'), error: at('error') };
 }
+
+const sentFolders = new WeakMap<ImapFlow, string>();
+
+/** The Sent folder: the configured one, else the one the server marks \\Sent, else "Sent". */
+export async function sentFolderOf(client: ImapFlow, configured: string | undefined): Promise<string> {
+  if (configured) return configured;
+  let found = sentFolders.get(client);
+  if (!found) {
+    found = (await client.list()).find((f) => f.specialUse === '\\Sent')?.path ?? 'Sent';
+    sentFolders.set(client, found);
+  }
+  return found;
+}
