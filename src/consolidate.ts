@@ -3,7 +3,6 @@ import path from 'node:path';
 import { deadlineInstant, periodLabel, periodsUpTo } from './calendar.js';
 import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from './merge.js';
-import { writeLedgerWorkbook } from './sheet-ledger.js';
 import { localStamp, periodStates } from './status.js';
 import { span, timed } from './profile.js';
 
@@ -30,6 +29,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
   const generatedAt = localStamp(ctx.clock.now(), tz);
+  const { writeLedgerWorkbook } = await import('./sheet-ledger.js'); // loads exceljs: only when a ledger is built
   const buffer = await timed('xlsx.write', () => writeLedgerWorkbook({
     title: config.ledger.title,
     periodLabel: periodLabel(period),

@@ -40,6 +40,22 @@ export interface ReportRow {
   remark: string;
 }
 
+/** Each owner's tasks, per task list: each request and each reply looks up one person among thousands. */
+const tasksByOwner = new WeakMap<Task[], { count: number; byOwner: Map<string, Task[]> }>();
+
 export function tasksOf(ledger: Ledger, personName: string): Task[] {
-  return ledger.tasks.filter((t) => t.owners.includes(personName)).sort((a, b) => a.no - b.no);
+  let index = tasksByOwner.get(ledger.tasks);
+  if (!index || index.count !== ledger.tasks.length) {
+    const byOwner = new Map<string, Task[]>();
+    for (const t of [...ledger.tasks].sort((a, b) => a.no - b.no)) {
+      for (const o of new Set(t.owners)) {
+        const list = byOwner.get(o);
+        if (list) list.push(t);
+        else byOwner.set(o, [t]);
+      }
+    }
+    index = { count: ledger.tasks.length, byOwner };
+    tasksByOwner.set(ledger.tasks, index);
+  }
+  return [...(index.byOwner.get(personName) ?? [])];
 }

@@ -125,8 +125,9 @@ export interface HistoryRow { no: number; task: string; cells: string[]; unchang
  * the same as last month's (and there are words at all).
  */
 export function buildHistory(ledger: Ledger, monthly: MergedRow[][]): HistoryRow[] {
+  const byNo = monthly.map((rows) => new Map([...rows].reverse().map((r) => [r.no, r]))); // the first row of a number, as find() gave
   return [...ledger.tasks].sort((a, b) => a.no - b.no).map((t) => {
-    const cells = monthly.map((rows) => rows.find((r) => r.no === t.no)?.progress ?? '');
+    const cells = byNo.map((rows) => rows.get(t.no)?.progress ?? '');
     const n = cells.length;
     const unchanged = n >= 2 && cells[n - 1] === cells[n - 2] && hasWords(cells[n - 1]);
     return { no: t.no, task: t.task, cells, unchanged };

@@ -27,6 +27,8 @@ export type SentLookup = (messageId: string) => Promise<boolean>;
  */
 export class Outbox {
   private readonly dir: string;
+  /** Tells a running flush that a mail was queued. */
+  private queued: (() => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -56,6 +58,7 @@ export class Outbox {
       ...key, recipients: mail.to.map((t) => t.address), messageId, subject: mail.subject, emlPath: file, now: now.toISOString(),
     });
     if (!added) unlinkSync(file);
+    else this.queued?.();
     return added;
   }
 
@@ -84,9 +87,44 @@ export class Outbox {
     return undecided;
   }
 
-  /** Sends every queued mail that is due, a few at a time, retrying passing failures. */
-  async flush(transport: MailTransport, clock: Clock, onProgress?: (done: number, total: number) => void, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<FlushResult> {
+  /**
+   * Sends every queued mail that is due, a few at a time, retrying passing failures. Given
+   * `until`, also sends what is queued meanwhile, until `until` settles and nothing is left: the
+   * mail of a tick goes out while the tick is still preparing more.
+   */
+  async flush(transport: MailTransport, clock: Clock, onProgress?: (done: number, total: number) => void, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>, until?: Promise<unknown>): Promise<FlushResult> {
     const due = this.store.dueOutbox(clock.now().toISOString());
+    let lastId = due.reduce((m, r) => Math.max(m, r.id), 0);
+    let open = !!until;
+    let changed!: Promise<void>;
+    let signal!: () => void;
+    const arm = () => { changed = new Promise((r) => { signal = r; }); };
+    const wake = () => { const s = signal; arm(); s(); };
+    arm();
+    void until?.then(() => { open = false; wake(); }, () => { open = false; wake(); });
+    // Mail queued meanwhile is picked up a moment later, a few at a time (one commit for several).
+    let soon: NodeJS.Timeout | null = null;
+    const queued = () => { soon ??= setTimeout(() => { soon = null; wake(); }, QUEUED_PICKUP_MS); };
+    this.queued = queued;
+    const refill = () => {
+      for (const row of this.store.dueOutbox(clock.now().toISOString(), lastId)) {
+        due.push(row);
+        queue.push(row);
+        lastId = Math.max(lastId, row.id);
+      }
+    };
+    /** The next mail to send; waits for more while `until` has not settled. */
+    const next = async (): Promise<OutboxRow | undefined> => {
+      for (;;) {
+        const row = queue.shift();
+        if (row) return row;
+        refill();
+        if (queue.length) continue;
+        if (!open) return undefined;
+        settle();
+        await changed;
+      }
+    };
     const result: FlushResult = { sent: 0, retrying: 0, failed: 0 };
     let done = 0;
     let authFailure: TaizhangError | null = null;
@@ -96,14 +134,30 @@ export class Outbox {
     const settle = () => {
       if (pendingSent.length) this.store.tx(() => { for (const p of pendingSent.splice(0)) this.store.markSent(p.id, p.at); });
     };
+    // Mails are marked `sending` a few at a time, one commit for the lot, before any of them is
+    // handed to SMTP; one that is not handed over in the end is marked back.
+    const claimed = new Set<number>();
+    const claim = (row: OutboxRow) => {
+      if (claimed.has(row.id)) return;
+      const group = [row, ...queue.filter((r) => !claimed.has(r.id)).slice(0, lanes - 1)];
+      this.store.durable(() => {
+        settle();
+        for (const r of group) this.store.markSending(r.id);
+      });
+      for (const r of group) claimed.add(r.id);
+    };
     const marks: SendMarks = {
-      sending: (id) => this.store.tx(() => { settle(); this.store.markSending(id); }),
+      sending: (id) => {
+        if (claimed.delete(id)) return;
+        this.store.durable(() => { settle(); this.store.markSending(id); });
+      },
       sent: (id, at) => { pendingSent.push({ id, at }); if (afterSend) settle(); },
     };
-    const worker = async (queue: OutboxRow[]) => {
+    const worker = async () => {
       try {
-        for (let row = queue.shift(); row; row = queue.shift()) {
+        for (let row = await next(); row; row = await next()) {
           if (authFailure) break;
+          claim(row);
           const outcome = await this.sendOne(row, transport, clock, marks, afterSend);
           if (outcome instanceof TaizhangError) authFailure = outcome;
           else result[outcome]++;
@@ -115,7 +169,14 @@ export class Outbox {
     };
     const queue = [...due];
     const lanes = Math.max(1, this.config.mailbox.smtp.maxConnections * 2);
-    await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, () => worker(queue)));
+    try {
+      await Promise.all(Array.from({ length: until ? lanes : Math.min(lanes, queue.length) }, () => worker()));
+    } finally {
+      if (this.queued === queued) this.queued = null;
+      if (soon) clearTimeout(soon);
+      settle();
+      if (claimed.size) this.store.tx(() => { for (const id of claimed) this.store.unmarkSending(id); });
+    }
     if (authFailure) throw authFailure;
     return result;
   }
@@ -162,6 +223,9 @@ export class Outbox {
     }
   }
 }
+
+/** How long a flush waits after a mail is queued before picking it up, for others to join it. */
+const QUEUED_PICKUP_MS = 25;
 
 /** How a flush records a send: `sending` before the SMTP transaction (committed), `sent` after. */
 interface SendMarks {

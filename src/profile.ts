@@ -22,6 +22,17 @@ export const profiling = !!file;
 const counters = new Map<Phase, Counter>();
 const noop = (): void => {};
 
+/** Peaks of the main thread's memory, sampled every 200 ms while profiling. */
+const memory = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 };
+if (profiling) {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(m.heapUsed / 2 ** 20));
+    memory.externalMb = Math.max(memory.externalMb, Math.round(m.external / 2 ** 20));
+    memory.arrayBuffersMb = Math.max(memory.arrayBuffersMb, Math.round(m.arrayBuffers / 2 ** 20));
+  }, 200).unref();
+}
+
 /** Starts timing one operation of a phase; call the result when it ends. */
 export function span(phase: Phase): () => void {
   if (!profiling) return noop;
@@ -97,6 +108,7 @@ export function writeProfile(): void {
     cpuUserMs: Math.round(ru.userCPUTime / 1000),
     cpuSystemMs: Math.round(ru.systemCPUTime / 1000),
     maxRssMb: Math.round(ru.maxRSS / 1024),
+    peak: memory,
     mainThreadBusy: Number(performance.eventLoopUtilization().utilization.toFixed(3)),
     phases,
   };

@@ -4,7 +4,6 @@ import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay, localParts } 
 import type { Context } from './context.js';
 import { tasksOf, type Person } from './ledger.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from './sheet-identity.js';
-import { writePersonTemplate } from './sheet-template.js';
 import { timed, timedSync } from './profile.js';
 
 /** The file each person fills in, named so they can find it among their downloads. */
@@ -21,6 +20,8 @@ export async function personForm(ctx: Context, period: string, person: Person): 
   const dir = path.join(ctx.config.dataDir, 'forms', period);
   const file = path.join(dir, `${personKeyOf(person.email)}.xlsx`);
   if (existsSync(file)) return timedSync('disk', () => readFileSync(file));
+  // exceljs is loaded when a form is written (30 MB and 0.3 s a run that writes none spares).
+  const { writePersonTemplate } = await import('./sheet-template.js');
   const buf = await timed('xlsx.write', () => writePersonTemplate({
     ledger: ctx.config.ledger, person, periodLabel: periodLabel(period),
     deadlineText: formatLocalDate(deadlineDate(period, ctx.config.schedule)), token: tokenFor(ctx, period, person),

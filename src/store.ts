@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   last_error TEXT, created_at TEXT NOT NULL, sent_at TEXT, bounced_at TEXT,
   UNIQUE (kind, period, person, slot));
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_person ON outbox (period, person);
 CREATE TABLE IF NOT EXISTS mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
@@ -89,11 +90,13 @@ CREATE TABLE IF NOT EXISTS messages (
   moved INTEGER NOT NULL DEFAULT 0, person TEXT, period TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
   UNIQUE (mailbox, uidvalidity, uid));
 CREATE INDEX IF NOT EXISTS messages_mid ON messages (message_id);
+CREATE INDEX IF NOT EXISTS messages_sha ON messages (sha256);
 CREATE TABLE IF NOT EXISTS reports (
   id INTEGER PRIMARY KEY, period TEXT NOT NULL, person TEXT NOT NULL, message_row INTEGER,
   sender TEXT NOT NULL, received_at TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0,
   rows_json TEXT NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS reports_period ON reports (period, person);
+CREATE INDEX IF NOT EXISTS reports_message ON reports (message_row);
 `;
 
 /** The SQLite state store under the data folder. All writes are small transactions. */
@@ -117,7 +120,32 @@ export class Store {
 
   close(): void { this.db.close(); }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, kept: preparing costs more than running most of these. */
+  private prepare(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   tx<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+
+  private batching = false;
+
+  /**
+   * Runs `fn` in a transaction that is on disk when this returns, also inside a batch (whose
+   * work so far is committed with it): for what must be recorded before something is done
+   * outside the database, such as marking a mail `sending` before handing it to SMTP.
+   */
+  durable<T>(fn: () => T): T {
+    const r = this.tx(fn);
+    if (this.batching && this.db.inTransaction) {
+      timedSync('db', () => this.db.exec('COMMIT'));
+      this.db.exec('BEGIN');
+    }
+    return r;
+  }
 
   /**
    * Groups the writes of a run of units of work into a few transactions instead of one (or
@@ -129,12 +157,13 @@ export class Store {
    * data-folder lock, the daemon's work queue) and that does nothing outside the database that
    * depends on rows not yet committed (no mail sent, nothing moved on the server): a crash then
    * loses whole units only, as if it had come a little earlier. Transactions inside become
-   * savepoints; a batch inside a batch joins it.
+   * savepoints, `durable` ones commit the batch so far; a batch inside a batch joins it.
    */
   async batch<T>(fn: (unitDone: () => void) => Promise<T>, every = 200): Promise<T> {
-    if (this.db.inTransaction) return fn(() => {});
+    if (this.batching || this.db.inTransaction) return fn(() => {});
     const commit = () => { if (this.db.inTransaction) timedSync('db', () => this.db.exec('COMMIT')); };
     this.db.exec('BEGIN');
+    this.batching = true;
     let units = 0;
     try {
       return await fn(() => {
@@ -143,127 +172,133 @@ export class Store {
         this.db.exec('BEGIN');
       });
     } finally {
+      this.batching = false;
       commit();
     }
   }
 
   getMeta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   // ── periods ──
   period(period: string): PeriodRow | undefined {
-    return this.db.prepare('SELECT * FROM periods WHERE period = ?').get(period) as PeriodRow | undefined;
+    return this.prepare('SELECT * FROM periods WHERE period = ?').get(period) as PeriodRow | undefined;
   }
 
   private ensurePeriod(period: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO periods (period) VALUES (?)').run(period);
+    this.prepare('INSERT OR IGNORE INTO periods (period) VALUES (?)').run(period);
   }
 
   markRequestsStarted(period: string, at: string): void {
     this.ensurePeriod(period);
-    this.db.prepare('UPDATE periods SET requests_at = COALESCE(requests_at, ?) WHERE period = ?').run(at, period);
+    this.prepare('UPDATE periods SET requests_at = COALESCE(requests_at, ?) WHERE period = ?').run(at, period);
   }
 
   markConsolidated(period: string, at: string): number {
     this.ensurePeriod(period);
-    this.db.prepare('UPDATE periods SET consolidated_at = COALESCE(consolidated_at, ?), ledger_version = ledger_version + 1, dirty = 0 WHERE period = ?').run(at, period);
+    this.prepare('UPDATE periods SET consolidated_at = COALESCE(consolidated_at, ?), ledger_version = ledger_version + 1, dirty = 0 WHERE period = ?').run(at, period);
     return this.period(period)!.ledger_version;
   }
 
   markDirty(period: string): void {
-    this.db.prepare('UPDATE periods SET dirty = 1 WHERE period = ? AND consolidated_at IS NOT NULL').run(period);
+    this.prepare('UPDATE periods SET dirty = 1 WHERE period = ? AND consolidated_at IS NOT NULL').run(period);
   }
 
   periods(): PeriodRow[] {
-    return this.db.prepare('SELECT * FROM periods ORDER BY period').all() as PeriodRow[];
+    return this.prepare('SELECT * FROM periods ORDER BY period').all() as PeriodRow[];
   }
 
   // ── outbox ──
   /** Records a mail to send; returns false when the same (kind, period, person, slot) exists already. */
   enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; emlPath: string; now: string }): boolean {
-    const r = this.db.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
+    const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.emlPath, m.now, m.now);
     return r.changes === 1;
   }
 
   outboxExists(kind: OutboxKind, period: string, person: string | null, slot: string): boolean {
-    return !!this.db.prepare('SELECT 1 FROM outbox WHERE kind = ? AND period = ? AND person = ? AND slot = ?').get(kind, period, person ?? '', slot);
+    return !!this.prepare('SELECT 1 FROM outbox WHERE kind = ? AND period = ? AND person = ? AND slot = ?').get(kind, period, person ?? '', slot);
   }
 
   outboxFor(kind: OutboxKind, period: string, person: string | null): OutboxRow[] {
-    return this.db.prepare('SELECT * FROM outbox WHERE kind = ? AND period = ? AND person = ? ORDER BY id').all(kind, period, person ?? '') as OutboxRow[];
+    return this.prepare('SELECT * FROM outbox WHERE kind = ? AND period = ? AND person = ? ORDER BY id').all(kind, period, person ?? '') as OutboxRow[];
   }
 
   /** Queued mail due by `now` (ISO), oldest first. */
-  dueOutbox(now: string): OutboxRow[] {
-    return this.db.prepare("SELECT * FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id").all(now) as OutboxRow[];
+  dueOutbox(now: string, afterId = 0): OutboxRow[] {
+    return this.prepare("SELECT * FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id").all(now, afterId) as OutboxRow[];
   }
 
   pendingOutboxCount(): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('queued', 'sending')").get() as { n: number }).n;
+    return (this.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('queued', 'sending')").get() as { n: number }).n;
   }
 
   stuckSending(): OutboxRow[] {
-    return this.db.prepare("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id").all() as OutboxRow[];
+    return this.prepare("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id").all() as OutboxRow[];
+  }
+
+  /** Undoes `markSending` for a mail that was never handed to SMTP after all. */
+  unmarkSending(id: number): void {
+    this.prepare("UPDATE outbox SET state = 'queued', attempts = MAX(0, attempts - 1) WHERE id = ? AND state = 'sending'").run(id);
   }
 
   markSending(id: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?").run(id);
+    this.prepare("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?").run(id);
   }
 
   markSent(id: number, at: string): void {
-    this.db.prepare("UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?").run(at, id);
+    this.prepare("UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?").run(at, id);
   }
 
   markRetry(id: number, error: string, nextAt: string): void {
-    this.db.prepare("UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAt, id);
+    this.prepare("UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAt, id);
   }
 
   markFailed(id: number, error: string): void {
-    this.db.prepare("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?").run(error, id);
+    this.prepare("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?").run(error, id);
   }
 
   outboxByMessageId(messageId: string): OutboxRow | undefined {
-    return this.db.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
+    return this.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
   }
 
   markBounced(id: number, at: string): void {
-    this.db.prepare('UPDATE outbox SET bounced_at = COALESCE(bounced_at, ?) WHERE id = ?').run(at, id);
+    this.prepare('UPDATE outbox SET bounced_at = COALESCE(bounced_at, ?) WHERE id = ?').run(at, id);
   }
 
   /** Mail to one person in one period (requests, reminders, receipts), for delivery status. */
   outboxOfPerson(period: string, person: string): OutboxRow[] {
-    return this.db.prepare('SELECT * FROM outbox WHERE period = ? AND person = ? ORDER BY id').all(period, person) as OutboxRow[];
+    return this.prepare('SELECT * FROM outbox WHERE period = ? AND person = ? ORDER BY id').all(period, person) as OutboxRow[];
   }
 
   // ── mailbox and messages ──
   mailboxState(mailbox: string): { uidvalidity: number; last_uid: number } | undefined {
-    return this.db.prepare('SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?').get(mailbox) as { uidvalidity: number; last_uid: number } | undefined;
+    return this.prepare('SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?').get(mailbox) as { uidvalidity: number; last_uid: number } | undefined;
   }
 
   setMailboxState(mailbox: string, uidvalidity: number, lastUid: number): void {
-    this.db.prepare(`INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)
+    this.prepare(`INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)
       ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid`).run(mailbox, uidvalidity, lastUid);
   }
 
   messageByUid(mailbox: string, uidvalidity: number, uid: number): MessageRow | undefined {
-    return this.db.prepare('SELECT * FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?').get(mailbox, uidvalidity, uid) as MessageRow | undefined;
+    return this.prepare('SELECT * FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?').get(mailbox, uidvalidity, uid) as MessageRow | undefined;
   }
 
   insertMessage(m: { mailbox: string; uidvalidity: number; uid: number; messageId: string | null; sha256: string; rawPath: string; receivedAt: string; from: string | null; subject: string | null }): MessageRow {
-    this.db.prepare(`INSERT OR IGNORE INTO messages (mailbox, uidvalidity, uid, message_id, sha256, raw_path, received_at, from_addr, subject)
+    this.prepare(`INSERT OR IGNORE INTO messages (mailbox, uidvalidity, uid, message_id, sha256, raw_path, received_at, from_addr, subject)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.mailbox, m.uidvalidity, m.uid, m.messageId, m.sha256, m.rawPath, m.receivedAt, m.from, m.subject);
     return this.messageByUid(m.mailbox, m.uidvalidity, m.uid)!;
   }
 
   /** An earlier, finished message that is the same delivery (same Message-ID and same bytes). */
   duplicateOf(row: MessageRow): MessageRow | undefined {
-    return this.db.prepare(`SELECT * FROM messages WHERE id != ? AND state = 'done' AND sha256 = ?
+    return this.prepare(`SELECT * FROM messages WHERE id != ? AND state = 'done' AND sha256 = ?
       AND (message_id IS ? OR message_id = ?) ORDER BY id LIMIT 1`).get(row.id, row.sha256, row.message_id, row.message_id) as MessageRow | undefined;
   }
 
@@ -277,44 +312,44 @@ export class Store {
     }
     if (f.bumpAttempts) sets.push('attempts = attempts + 1');
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+    this.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
   }
 
   /** Messages to look at again: unfinished, or finished but not yet moved out of the inbox. */
   unfinishedMessages(mailbox: string, uidvalidity: number): MessageRow[] {
-    return this.db.prepare("SELECT * FROM messages WHERE mailbox = ? AND uidvalidity = ? AND (state != 'done' OR moved = 0) ORDER BY uid").all(mailbox, uidvalidity) as MessageRow[];
+    return this.prepare("SELECT * FROM messages WHERE mailbox = ? AND uidvalidity = ? AND (state != 'done' OR moved = 0) ORDER BY uid").all(mailbox, uidvalidity) as MessageRow[];
   }
 
   countByOutcome(outcome: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE outcome = ?').get(outcome) as { n: number }).n;
+    return (this.prepare('SELECT COUNT(*) AS n FROM messages WHERE outcome = ?').get(outcome) as { n: number }).n;
   }
 
   /** The latest request or reminder to an address: what a bounce without a Message-ID refers to. */
   latestMailTo(address: string): OutboxRow | undefined {
-    return this.db.prepare("SELECT * FROM outbox WHERE kind IN ('request', 'reminder') AND person = ? ORDER BY id DESC LIMIT 1").get(address.toLowerCase()) as OutboxRow | undefined;
+    return this.prepare("SELECT * FROM outbox WHERE kind IN ('request', 'reminder') AND person = ? ORDER BY id DESC LIMIT 1").get(address.toLowerCase()) as OutboxRow | undefined;
   }
 
   // ── reports ──
   reportOfMessage(messageRow: number): { id: number } | undefined {
-    return this.db.prepare('SELECT id FROM reports WHERE message_row = ?').get(messageRow) as { id: number } | undefined;
+    return this.prepare('SELECT id FROM reports WHERE message_row = ?').get(messageRow) as { id: number } | undefined;
   }
 
   /** Records a report, superseding the person's earlier one for the period. */
   addReport(r: { period: string; person: string; messageRow: number | null; sender: string; receivedAt: string; late: boolean; rows: ReportRow[] }): number {
-    this.db.prepare('UPDATE reports SET superseded = 1 WHERE period = ? AND person = ? AND superseded = 0').run(r.period, r.person);
-    return Number(this.db.prepare(`INSERT INTO reports (period, person, message_row, sender, received_at, late, rows_json)
+    this.prepare('UPDATE reports SET superseded = 1 WHERE period = ? AND person = ? AND superseded = 0').run(r.period, r.person);
+    return Number(this.prepare(`INSERT INTO reports (period, person, message_row, sender, received_at, late, rows_json)
       VALUES (?, ?, ?, ?, ?, ?, ?)`).run(r.period, r.person, r.messageRow, r.sender, r.receivedAt, r.late ? 1 : 0, JSON.stringify(r.rows)).lastInsertRowid);
   }
 
   /** The accepted (latest) report of each person for a period. */
   currentReports(period: string): Map<string, ReportRecord> {
-    const rows = this.db.prepare('SELECT * FROM reports WHERE period = ? AND superseded = 0').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
+    const rows = this.prepare('SELECT * FROM reports WHERE period = ? AND superseded = 0').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
     return new Map(rows.map((r) => [r.person, { ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }]));
   }
 
   /** Per person: how many reports the period has, and whether any came before the ledger went out. */
   reportTally(period: string): Map<string, { count: number; anyOnTime: boolean }> {
-    const rows = this.db.prepare('SELECT person, COUNT(*) AS n, MAX(late = 0) AS on_time FROM reports WHERE period = ? GROUP BY person').all(period) as { person: string; n: number; on_time: number }[];
+    const rows = this.prepare('SELECT person, COUNT(*) AS n, MAX(late = 0) AS on_time FROM reports WHERE period = ? GROUP BY person').all(period) as { person: string; n: number; on_time: number }[];
     return new Map(rows.map((r) => [r.person, { count: r.n, anyOnTime: r.on_time === 1 }]));
   }
 }

@@ -4,7 +4,7 @@ import { collect, type CollectResult } from './collect.js';
 import { consolidateDue } from './consolidate.js';
 import type { Context } from './context.js';
 import { errorMessage, TaizhangError } from './errors.js';
-import { connectImap, folderHasMessageId } from './imap.js';
+import { connectImap, folderHasMessageId, sentFolderOf } from './imap.js';
 import type { FlushResult } from './outbox.js';
 import type { OutboxRow } from './store.js';
 import { queueReminders, queueRequests } from './requests.js';
@@ -13,13 +13,16 @@ import { createSmtpTransport, type MailTransport } from './smtp.js';
 /** The mail connections a unit of work uses, opened on first use. */
 export class Connections {
   private imap: ImapFlow | null = null;
+  private connecting: Promise<ImapFlow> | null = null;
   private smtp: MailTransport | null = null;
 
   constructor(private readonly ctx: Context, private readonly factories: { imap?: () => Promise<ImapFlow>; smtp?: () => MailTransport } = {}) {}
 
   async imapClient(): Promise<ImapFlow> {
     if (this.imap && this.imap.usable) return this.imap;
-    this.imap = await (this.factories.imap?.() ?? connectImap(this.ctx.config.mailbox.imap, this.ctx.log));
+    // Sending and collecting run at once: both wait for the same new connection.
+    this.connecting ??= (this.factories.imap?.() ?? connectImap(this.ctx.config.mailbox.imap, this.ctx.log)).finally(() => { this.connecting = null; });
+    this.imap = await this.connecting;
     return this.imap;
   }
 
@@ -65,24 +68,28 @@ export interface TickReport {
   errors: string[];
 }
 
-/** Sends what is queued; first settles sends a crash interrupted, by the Sent folder. */
-export async function flushOutbox(ctx: Context, conn: Connections): Promise<FlushResult> {
-  const sent = ctx.config.mailbox.folders.sent;
+/**
+ * Sends what is queued; first settles sends a crash interrupted, by the Sent folder. Given
+ * `until`, keeps sending what is queued meanwhile until it settles (see Outbox.flush).
+ */
+export async function flushOutbox(ctx: Context, conn: Connections, until?: Promise<unknown>): Promise<FlushResult> {
+  const sent = (client: ImapFlow) => sentFolderOf(client, ctx.config.mailbox.folders.sent);
   if (ctx.store.stuckSending().length) {
     const client = await conn.imapClient().catch((err) => {
       ctx.log.warn({ err: errorMessage(err) }, 'cannot reach the mailbox to settle interrupted sends');
       return null;
     });
-    await ctx.outbox.recover(client ? (mid) => folderHasMessageId(client, sent, mid) : null, ctx.clock.now());
+    await ctx.outbox.recover(client ? async (mid) => folderHasMessageId(client, await sent(client), mid) : null, ctx.clock.now());
   }
   // Our own copy in Sent, unless the provider filed the submission there already.
   const afterSend = ctx.config.mailbox.saveSent
     ? async (row: OutboxRow, raw: Buffer) => {
       const client = await conn.imapClient();
-      if (!(await folderHasMessageId(client, sent, row.message_id))) await client.append(sent, raw, ['\\Seen']);
+      const folder = await sent(client);
+      if (!(await folderHasMessageId(client, folder, row.message_id))) await client.append(folder, raw, ['\\Seen']);
     }
     : undefined;
-  return ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend);
+  return ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend, until);
 }
 
 /** Collects new replies with the given connections, logging (not throwing) a mailbox failure. */
@@ -106,15 +113,22 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
   const log = ctx.log.child({ period: due.period });
   log.info({ now: now.toISOString(), requests: due.requests, reminderDay: due.reminderDay }, 'tick');
-  await collectStep(ctx, conn, report);
-  if (due.requests) report.requests = await queueRequests(ctx, due.period);
-  if (due.reminderDay !== null) report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`);
-  report.ledgers = await consolidateDue(ctx);
-  try {
-    report.flushed = await flushOutbox(ctx, conn);
-  } catch (err) {
+  // Mail goes out while the rest is prepared (receipts while replies are still being read,
+  // requests while further forms are written), and whatever is left once all is queued.
+  let prepared!: () => void;
+  const preparing = new Promise<void>((resolve) => { prepared = resolve; });
+  const sending = flushOutbox(ctx, conn, preparing).then((flushed) => { report.flushed = flushed; }, (err: unknown) => {
     report.errors.push(`send: ${errorMessage(err)}`);
     log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not send mail');
+  });
+  try {
+    await collectStep(ctx, conn, report);
+    if (due.requests) report.requests = await queueRequests(ctx, due.period);
+    if (due.reminderDay !== null) report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`);
+    report.ledgers = await consolidateDue(ctx);
+  } finally {
+    prepared();
+    await sending;
   }
   return report;
 }
