@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from './yaml.js';
 import type { Schedule } from './calendar.js';
 import { TaizhangError } from './errors.js';
 import type { Ledger, Person, Task } from './ledger.js';

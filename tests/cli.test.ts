@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
+import { parseYaml as parse, stringifyYaml as stringify } from '../src/yaml.js';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parseYaml as parse } from '../src/yaml.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.js';
 import { TaizhangError } from '../src/errors.js';

@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { stringifyYaml as stringify } from '../src/yaml.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useMailStack } from './helpers/mail-stack.js';
 import { makeProject, type Project } from './helpers/project.js';

@@ -29,7 +29,7 @@ import ExcelJS from 'exceljs';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { stringify } from 'yaml';
+import { stringifyYaml as stringify } from '../yaml.js';
 import { deadlineDate, formatLocalDate, periodLabel } from '../calendar.js';
 import { loadConfig, type Config } from '../config.js';
 import { tasksOf, type Person } from '../ledger.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
-import { parse, stringify } from 'yaml';
+import { parseYaml as parse, stringifyYaml as stringify } from '../yaml.js';
 import { ensureMailPackages, startMailStack, type MailStack } from './mail-stack.js';
 import { replyToRequest } from './respondent.js';
 

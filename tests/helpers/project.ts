@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { stringify } from 'yaml';
+import { stringifyYaml as stringify } from '../../src/yaml.js';
 import { localConfig } from '../../src/dev/demo.js';
 import type { MailStack } from '../../src/dev/mail-stack.js';
 
