@@ -45,8 +45,10 @@ export async function connectImap(cfg: Config['mailbox']['imap'], log: Logger): 
  * more costs one round trip.
  */
 async function resendIdAfterLogin(client: ImapFlow, log: Logger): Promise<void> {
-  const c = client as unknown as { capabilities: Map<string, unknown>; run(cmd: string, ...args: unknown[]): Promise<unknown> };
+  const c = client as unknown as { capabilities: Map<string, unknown>; serverInfo: Record<string, unknown> | null; run(cmd: string, ...args: unknown[]): Promise<unknown> };
   if (!c.capabilities?.has?.('ID')) return;
+  // imapflow resends ID after login by itself when the first answer had fewer than two fields.
+  if (Object.keys(c.serverInfo ?? {}).length < 2) return;
   try {
     await c.run('ID', CLIENT_INFO);
   } catch (err) {

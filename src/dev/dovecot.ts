@@ -71,6 +71,8 @@ mail_fsync = never
 mailbox_idle_check_interval = 1 secs
 recipient_delimiter =
 imap_id_log = *
+# Answer ID with several fields, as 163.com's Coremail does: clients then do not resend it after login.
+imap_id_send = name * version * vendor *
 passdb {
   driver = static
   args = password=${pw}
