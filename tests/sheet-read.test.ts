@@ -4,7 +4,8 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../src/errors.js';
 import { ledgerKeyOf, makeToken, parseToken, personKeyOf } from '../src/sheet-identity.js';
-import { guardExpansion, normalizeCellValue, normalizeHeader, parseSerialNo, readReplyWorkbook } from '../src/sheet-read.js';
+import { normalizeCellValue, normalizeHeader, parseSerialNo } from '../src/sheet-cell.js';
+import { guardExpansion, readReplyWorkbook } from '../src/sheet-read.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 const seed = JSON.parse(fx('seed-ledger.json').toString('utf8'));
