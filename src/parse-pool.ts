@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ErrorCode } from './errors.js';
 import type { ReplyWorkbook } from './sheet-read.js';
-import type { SheetKind, ZipLimits } from './sheet-sniff.js';
+import type { SheetKind } from './sheet-sniff.js';
+import type { ZipLimits } from './zip.js';
 
 /** What parsing one attachment gave. `kind` is the sniffed file kind, when sniffing got that far. */
 export type ParseOutcome =
@@ -38,7 +39,7 @@ export interface ParsePoolOptions {
   isolation?: 'process' | 'thread';
   /** Attachments larger than this are refused without parsing. Default 30 MB. */
   maxInputBytes?: number;
-  /** Zip limits passed to the worker (see sheet-sniff `checkZipLimits`). */
+  /** Zip limits passed to the worker (see zip.ts `checkZipLimits`). */
   zipLimits?: Partial<ZipLimits>;
   /** Time a new worker may take to load its code before its first job counts, ms. Default 30000. */
   startupTimeoutMs?: number;

@@ -10,7 +10,8 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TaizhangError } from './errors.js';
 import { WORKER_ARG, WORKER_MARK, type ParseOutcome } from './parse-pool.js';
 import { readReplyWorkbook } from './sheet-read.js';
-import { checkZipLimits, sniffSpreadsheet, type SheetKind, type ZipLimits } from './sheet-sniff.js';
+import { sniffSpreadsheet, type SheetKind } from './sheet-sniff.js';
+import { checkZipLimits, type ZipLimits } from './zip.js';
 
 /** Message the pool sends to a worker. */
 export interface ParseRequest {

@@ -3,7 +3,7 @@
  * and the rows (序号 → 进展情况, 备注), from whichever sheet holds the table.
  *
  * Untrusted input: call it inside the parse pool (src/parse-pool.ts), after
- * `checkZipLimits`, never on the main thread for mail from outside.
+ * `checkZipLimits` (zip.ts), never on the main thread for mail from outside.
  *
  * Text policy: cell text is stored exactly as written: no trimming, no Unicode normalisation,
  * newlines/tabs/quotes/emoji and a leading `=`, `+`, `-` or `@` are kept. Surrounding whitespace
@@ -15,7 +15,7 @@ import { TaizhangError } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { IDENTITY_SHEET, findTokenCandidates, verifyCandidate } from './sheet-identity.js';
 import { cellText, normalizeHeader, parseSerialNo } from './sheet-cell.js';
-import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './sheet-sniff.js';
+import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './zip.js';
 
 /** What a reply's spreadsheet says. */
 export interface ReplyWorkbook {

@@ -24,7 +24,7 @@ import { openContext, type Context } from '../src/context.js';
 import { applyDecision, decide } from '../src/decide.js';
 import { silentLogger } from '../src/logger.js';
 import { createParsePool } from '../src/parse-pool.js';
-import { readZipDirectory } from '../src/sheet-sniff.js';
+import { readZipDirectory } from '../src/zip.js';
 import { Store } from '../src/store.js';
 import { useMailStack } from './helpers/mail-stack.js';
 import { makeProject, type Project } from './helpers/project.js';

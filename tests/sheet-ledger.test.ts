@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { readZipDirectory, readZipEntry } from '../src/sheet-sniff.js';
+import { readZipDirectory, readZipEntry } from '../src/zip.js';
 import { LEDGER_SHEETS, writeLedgerWorkbook, type LedgerWorkbookInput } from '../src/sheet-ledger.js';
 
 const input: LedgerWorkbookInput = {

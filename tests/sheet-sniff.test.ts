@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../src/errors.js';
-import { checkZipLimits, listCfbNames, readZipDirectory, sniffSpreadsheet } from '../src/sheet-sniff.js';
+import { listCfbNames, sniffSpreadsheet } from '../src/sheet-sniff.js';
+import { checkZipLimits, readZipDirectory } from '../src/zip.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 

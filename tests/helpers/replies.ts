@@ -11,7 +11,7 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { MailStack } from '../../src/dev/mail-stack.js';
 import { fillForm } from '../../src/dev/respondent.js';
-import { readZipDirectory, readZipEntry } from '../../src/sheet-sniff.js';
+import { readZipDirectory, readZipEntry } from '../../src/zip.js';
 import type { Project } from './project.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures');
