@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Context } from './context.js';
-import { errorMessage, type ErrorCode } from './errors.js';
+import { errorMessage, TaizhangError, type ErrorCode } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { classifyMail, type MailClass } from './mail-classify.js';
 import { spreadsheetAttachments } from './mail-attachments.js';
@@ -75,6 +75,8 @@ async function readFile(ctx: Context, filename: string, content: Buffer): Promis
     const token = wb.token ? findVerifiedToken(wb.token, ctx.secret) : null;
     return { filename, ok: true, token, rows: wb.rows };
   }
+  // The pool's own trouble (a worker that would not start or died): not the file's fault.
+  if (outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });
   let kind = 'unknown';
   try { kind = sniffSpreadsheet(content, filename).kind; } catch (err) { ctx.log.debug({ err: errorMessage(err) }, 'sniff failed'); }
   return { filename, ok: false, code: outcome.code, kind, message: outcome.message };

@@ -125,6 +125,11 @@ export function sameLocalDay(a: Date, b: Date, tz: string): boolean {
   return x.year === y.year && x.month === y.month && x.day === y.day;
 }
 
+/** The instant a reminder day's mail is due. */
+export function reminderInstant(period: string, day: number, s: Schedule, tz: string): Date {
+  return atSendTime(clampDay(period, day), s, tz);
+}
+
 /** What the calendar says is due at an instant for the month it falls in. */
 export interface DueWork {
   /** The month `now` falls in. */
@@ -158,10 +163,10 @@ export function periodsUpTo(upTo: string, s: Schedule): string[] {
 
 /** Parses --now: full ISO-8601 instants, or a bare date / date-time read as local time in `tz`. */
 export function parseNow(text: string, tz: string): Date | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text.trim());
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?$/.exec(text.trim());
   if (m) {
     const d = zonedInstant(+m[1], +m[2], +m[3], +(m[4] ?? 0), +(m[5] ?? 0), tz);
-    return new Date(d.getTime() + (m[6] ? +m[6] * 1000 : 0));
+    return new Date(d.getTime() + Math.round(Number(`${m[6] ?? 0}${m[7] ?? ''}`) * 1000));
   }
   const t = Date.parse(text);
   return Number.isNaN(t) ? null : new Date(t);

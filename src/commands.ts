@@ -3,7 +3,7 @@ import { openContext, type Context, type Progress } from './context.js';
 import { errorMessage, TaizhangError } from './errors.js';
 import type { Logger } from './logger.js';
 import { acquireLock } from './lock.js';
-import { deadlineInstant, dueWork, inRange, parseNow, periodOf } from './calendar.js';
+import { deadlineInstant, inRange, localParts, parseNow, periodOf } from './calendar.js';
 import { consolidatePeriod, previewLedger } from './consolidate.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { defaultPeriod, statusJson, statusText } from './status.js';
@@ -85,8 +85,8 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
           case 'collect': await collectStep(ctx, conn, report); break;
           case 'send': report.requests = await queueRequests(ctx, periodArg(args, ctx)); break;
           case 'remind': {
-            const day = dueWork(ctx.clock.now(), config.schedule, config.timezone);
-            report.reminders = await queueReminders(ctx, periodArg(args, ctx), `manual-${ctx.clock.now().toISOString().slice(0, 10)}-${day.period}`);
+            const p = localParts(ctx.clock.now(), config.timezone);
+            report.reminders = await queueReminders(ctx, periodArg(args, ctx), `manual-${p.year}-${p.month}-${p.day}`);
             break;
           }
           case 'consolidate': {

@@ -20,7 +20,7 @@ function mergedFor(ctx: Context, period: string): MergedRow[] {
 }
 
 /** Builds the period's consolidated workbook and office mail, and writes the file under data_dir/ledgers. */
-export async function buildLedger(ctx: Context, period: string, version: number, update: boolean): Promise<LedgerBuild> {
+export async function buildLedger(ctx: Context, period: string, version: number, update: boolean, preview = false): Promise<LedgerBuild> {
   const { config, store } = ctx;
   const tz = config.timezone;
   const states = periodStates(config, store, period);
@@ -48,7 +48,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   writeFileSync(file, buffer);
   const summary = summarize(states);
   const mail = ctx.templates.render('ledger', {
-    ...summary, update, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
+    ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
     officeName: config.office.map((o) => o.name).join('、'),
     unchanged: history.filter((h) => h.unchanged).map((h) => ({ no: h.no, task: h.task })),
   });
@@ -95,7 +95,7 @@ export async function consolidatePeriod(ctx: Context, period: string): Promise<s
 /** A ledger by hand before the deadline: mailed as a preview, the period stays open. */
 export async function previewLedger(ctx: Context, period: string): Promise<string> {
   const version = (ctx.store.period(period)?.ledger_version ?? 0) + 1;
-  const build = await buildLedger(ctx, period, version, false);
+  const build = await buildLedger(ctx, period, version, false, true);
   await queueLedger(ctx, build, `preview-${ctx.clock.now().toISOString()}`);
   return build.file;
 }

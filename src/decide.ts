@@ -8,7 +8,7 @@ import { ledgerKeyOf } from './sheet-identity.js';
 import { localStamp } from './status.js';
 import type { MessageRow } from './store.js';
 
-export type Outcome = 'accepted' | 'duplicate' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
+export type Outcome = 'accepted' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
 
 export interface Decision {
   outcome: Outcome;
@@ -46,6 +46,10 @@ export function decide(ctx: Context, row: MessageRow, a: Analysis): Decision {
   const base = { person: match.person, period: match.period, match };
   const reject = (p: Problem, why: string): Decision => ({ ...base, outcome: 'rejected', folder: 'rejected', problem: p, logLine: `reply not recorded: ${why}` });
 
+  // A word of thanks after a recorded report: kept, not answered (a 请补正 would alarm them).
+  if (a.files.length === 0 && ctx.store.currentReports(match.period).has(match.person.email)) {
+    return { ...base, outcome: 'note', folder: 'processed', logLine: 'mail without a form after a recorded report: kept, not answered' };
+  }
   if (a.files.length === 0) return reject(problemFor('NO_ATTACHMENT'), a.attachmentCount ? 'no spreadsheet among the attachments' : 'no attachment');
   // The file whose identity matched, else any readable one (a known sender's own copy of the table).
   const file = good.find((f) => f.ok && f.token && f.token.personKey && match.via === 'file') ?? good[0];
@@ -72,12 +76,15 @@ export async function applyDecision(ctx: Context, row: MessageRow, a: Analysis, 
   if (!d.person || !d.period || (d.outcome !== 'accepted' && d.outcome !== 'rejected')) return;
   let late = false;
   if (d.outcome === 'accepted' && d.report) {
-    late = !!store.period(d.period)?.consolidated_at;
+    // Late means it arrived after the ledger went out; one that arrived before but is read only now
+    // (the mailbox was unreachable, a retry) is on time, and the office gets an updated ledger.
+    const consolidatedAt = store.period(d.period)?.consolidated_at;
+    late = !!consolidatedAt && row.received_at >= consolidatedAt;
     const report = d.report;
     store.tx(() => {
       if (store.reportOfMessage(row.id)) return;
       store.addReport({ period: d.period!, person: d.person!.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late, rows: report.rows });
-      if (late) store.markDirty(d.period!);
+      if (consolidatedAt) store.markDirty(d.period!);
     });
   }
   const onBehalf = a.from !== d.person.email;

@@ -121,37 +121,31 @@ export class Outbox {
         refill();
         if (queue.length) continue;
         if (!open) return undefined;
-        settle();
         await changed;
       }
     };
     const result: FlushResult = { sent: 0, retrying: 0, failed: 0 };
     let done = 0;
     let authFailure: TaizhangError | null = null;
-    // A mail's `sent` mark is committed with the next `sending` mark (or when a lane ends): one
-    // commit, that is one wait for the disk, a mail instead of two. At once when a copy goes to Sent.
-    const pendingSent: { id: number; at: string }[] = [];
-    const settle = () => {
-      if (pendingSent.length) this.store.tx(() => { for (const p of pendingSent.splice(0)) this.store.markSent(p.id, p.at); });
-    };
+    // A lane that fails stops; the others finish what they hold before the failure is reported.
+    let failure: unknown = null;
     // Mails are marked `sending` a few at a time, one commit for the lot, before any of them is
     // handed to SMTP; one that is not handed over in the end is marked back.
     const claimed = new Set<number>();
     const claim = (row: OutboxRow) => {
       if (claimed.has(row.id)) return;
       const group = [row, ...queue.filter((r) => !claimed.has(r.id)).slice(0, lanes - 1)];
-      this.store.durable(() => {
-        settle();
-        for (const r of group) this.store.markSending(r.id);
-      });
+      this.store.durable(() => { for (const r of group) this.store.markSending(r.id); });
       for (const r of group) claimed.add(r.id);
     };
     const marks: SendMarks = {
       sending: (id) => {
         if (claimed.delete(id)) return;
-        this.store.durable(() => { settle(); this.store.markSending(id); });
+        this.store.durable(() => this.store.markSending(id));
       },
-      sent: (id, at) => { pendingSent.push({ id, at }); if (afterSend) settle(); },
+      // On disk before anything else happens: a crash after the server took the mail must not
+      // leave it looking unsent (it would go out twice where the provider keeps no Sent copy).
+      sent: (id, at) => this.store.durable(() => this.store.markSent(id, at)),
     };
     const worker = async () => {
       try {
@@ -163,8 +157,8 @@ export class Outbox {
           else result[outcome]++;
           onProgress?.(++done, due.length);
         }
-      } finally {
-        settle();
+      } catch (err) {
+        failure ??= err;
       }
     };
     const queue = [...due];
@@ -174,16 +168,23 @@ export class Outbox {
     } finally {
       if (this.queued === queued) this.queued = null;
       if (soon) clearTimeout(soon);
-      settle();
       if (claimed.size) this.store.tx(() => { for (const id of claimed) this.store.unmarkSending(id); });
     }
     if (authFailure) throw authFailure;
+    if (failure) throw failure;
     return result;
   }
 
   private async sendOne(row: OutboxRow, transport: MailTransport, clock: Clock, marks: SendMarks, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<keyof FlushResult | TaizhangError> {
     const log = this.log.child({ period: row.period, person: row.person || undefined, messageId: row.message_id });
-    const raw = timedSync('disk', () => readFileSync(row.eml_path));
+    let raw: Buffer;
+    try {
+      raw = timedSync('disk', () => readFileSync(row.eml_path));
+    } catch (err) {
+      this.store.markFailed(row.id, `outgoing message file unreadable: ${errorMessage(err)}`);
+      log.error({ file: row.eml_path, err: errorMessage(err) }, 'outgoing message file unreadable; not sent');
+      return 'failed';
+    }
     const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };
     const delays = this.config.mailbox.smtp.retryDelaysMs;
     let attempts = row.attempts;

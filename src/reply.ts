@@ -26,12 +26,14 @@ export function matchReply(input: { tokens: TokenFields[]; references: string[];
     const person = l.people.find((p) => personKeyOf(p.email) === t.personKey);
     if (person) return { person, period: t.period, via: 'file' };
   }
-  for (const ref of [...input.references].reverse()) {
+  // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
+  const sender = input.sender.toLowerCase();
+  const known = l.people.some((p) => p.email === sender);
+  for (const ref of known ? [...input.references].reverse() : []) {
     const sent = l.sentMail(ref);
     const person = sent?.person ? l.people.find((p) => p.email === sent.person) : undefined;
     if (sent && person) return { person, period: sent.period, via: 'thread' };
   }
-  const sender = input.sender.toLowerCase();
   const person = l.people.find((p) => p.email === sender);
   if (person && l.openPeriod) return { person, period: l.openPeriod, via: 'sender' };
   return null;

@@ -68,10 +68,10 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
 }
 
 /**
- * Queues a reminder (slot) to each person who has not reported for the period, except one whose
- * request went out the same day: a late request is reminder enough.
+ * Queues a reminder (slot) to each person who has not reported for the period and whose request
+ * went out before `requestedBefore` (by hand: not the same day): a late request is reminder enough.
  */
-export async function queueReminders(ctx: Context, period: string, slot: string): Promise<number> {
+export async function queueReminders(ctx: Context, period: string, slot: string, opts: { requestedBefore?: Date } = {}): Promise<number> {
   const now = ctx.clock.now();
   const reports = ctx.store.currentReports(period);
   let queued = 0;
@@ -79,7 +79,11 @@ export async function queueReminders(ctx: Context, period: string, slot: string)
   await ctx.store.batch(async (unitDone) => {
     for (const [i, person] of people.entries()) {
       const request = ctx.store.outboxFor('request', period, person.email)[0];
-      if (!request || sameLocalDay(new Date(request.created_at), now, ctx.config.timezone)) continue;
+      // Only after a request that went out, and not on its heels: a reminder day's reminder goes to
+      // those asked before that day's send time; one by hand, to those not asked the same day.
+      if (!request || request.state !== 'sent') continue;
+      const asked = new Date(request.created_at);
+      if (opts.requestedBefore ? asked >= opts.requestedBefore : sameLocalDay(asked, now, ctx.config.timezone)) continue;
       const data = { ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length };
       const mail = ctx.templates.render('reminder', data);
       const form = await personForm(ctx, period, person);

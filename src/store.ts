@@ -334,11 +334,13 @@ export class Store {
     return this.prepare('SELECT id FROM reports WHERE message_row = ?').get(messageRow) as { id: number } | undefined;
   }
 
-  /** Records a report, superseding the person's earlier one for the period. */
+  /** Records a report; the one that arrived last is the person's current report for the period. */
   addReport(r: { period: string; person: string; messageRow: number | null; sender: string; receivedAt: string; late: boolean; rows: ReportRow[] }): number {
-    this.prepare('UPDATE reports SET superseded = 1 WHERE period = ? AND person = ? AND superseded = 0').run(r.period, r.person);
-    return Number(this.prepare(`INSERT INTO reports (period, person, message_row, sender, received_at, late, rows_json)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(r.period, r.person, r.messageRow, r.sender, r.receivedAt, r.late ? 1 : 0, JSON.stringify(r.rows)).lastInsertRowid);
+    // The report that arrived last wins, whatever order they were read in (a retried one may come late).
+    const newer = this.prepare('SELECT 1 FROM reports WHERE period = ? AND person = ? AND superseded = 0 AND received_at > ?').get(r.period, r.person, r.receivedAt);
+    if (!newer) this.prepare('UPDATE reports SET superseded = 1 WHERE period = ? AND person = ? AND superseded = 0').run(r.period, r.person);
+    return Number(this.prepare(`INSERT INTO reports (period, person, message_row, sender, received_at, late, rows_json, superseded)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(r.period, r.person, r.messageRow, r.sender, r.receivedAt, r.late ? 1 : 0, JSON.stringify(r.rows), newer ? 1 : 0).lastInsertRowid);
   }
 
   /** The accepted (latest) report of each person for a period. */

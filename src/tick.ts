@@ -1,5 +1,5 @@
 import type { ImapFlow } from 'imapflow';
-import { dueWork } from './calendar.js';
+import { dueWork, reminderInstant } from './calendar.js';
 import { collect, type CollectResult } from './collect.js';
 import { consolidateDue } from './consolidate.js';
 import type { Context } from './context.js';
@@ -124,8 +124,14 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   try {
     await collectStep(ctx, conn, report);
     if (due.requests) report.requests = await queueRequests(ctx, due.period);
-    if (due.reminderDay !== null) report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`);
-    report.ledgers = await consolidateDue(ctx);
+    if (due.reminderDay !== null) {
+      report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`, {
+        requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
+      });
+    }
+    // Not while the mailbox could not be read: replies waiting there belong in the ledger.
+    if (report.collected) report.ledgers = await consolidateDue(ctx);
+    else log.warn('ledger held back until the collection mailbox can be read');
   } finally {
     prepared();
     await sending;

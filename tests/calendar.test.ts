@@ -56,6 +56,8 @@ describe('period calendar', () => {
     expect(parseNow('2020-06-20T09:00:00+08:00', tz)!.toISOString()).toBe('2020-06-20T01:00:00.000Z');
     expect(parseNow('2020-06-20', tz)!.toISOString()).toBe('2020-06-19T16:00:00.000Z');
     expect(parseNow('2020-06-20T09:30', tz)!.toISOString()).toBe('2020-06-20T01:30:00.000Z');
+    expect(parseNow('2020-06-20T09:00:00.250', tz)!.toISOString()).toBe('2020-06-20T01:00:00.250Z');
+    expect(parseNow('2020-06-20T09:00:00.000Z', tz)!.toISOString()).toBe('2020-06-20T09:00:00.000Z');
     expect(parseNow('not a date', tz)).toBeNull();
   });
 });

@@ -115,7 +115,7 @@ describe('the ledger, and a report after it went out', () => {
     const [r] = await answersTo(project, P.late.email, mids.late);
     expect(r).toBeDefined();
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    expect(r.text).toContain('本次报送晚于截止时间,已按逾期报送登记,并已更新汇总台账。');
+    expect(r.text).toContain('本次报送晚于截止时间,已按逾期报送登记,汇总台账将随之更新。');
     const s = await project.status('2020-06');
     expect(s.people.find((p: { email: string }) => p.email === P.late.email)).toMatchObject({ status: 'late', label: '逾期报送', reports: 1 });
     expect(s.people.find((p: { email: string }) => p.email === P.ontime.email)).toMatchObject({ status: 'submitted' });

@@ -85,6 +85,24 @@ describe('one month, end to end', () => {
     expect(s.people.find((x: any) => x.email === 'wangquncai@example.com').status).toBe('pending');
   });
 
+  it('keeps a word of thanks after a recorded report without answering it', async () => {
+    const receipt = (await p.inbox('aiyankun@example.com')).filter((m) => /回执/.test(m.subject ?? ''))[0];
+    await replyToRequest({ smtp: p.smtp, from: 'aiyankun@example.com', original: receipt.raw, noAttachment: true, text: '收到,谢谢!' });
+    expect((await p.tick('2020-06-22T09:00:00+08:00')).code).toBe(0);
+    expect((await p.inbox('aiyankun@example.com')).filter((m) => !/请填报/.test(m.subject ?? ''))).toHaveLength(1);
+    expect(await p.inbox(p.mailbox, '台账-已处理')).toHaveLength(2);
+    expect((await p.status('2020-06')).people.find((x: any) => x.email === 'aiyankun@example.com').reports).toBe(1);
+  });
+
+  it('mails a preview by hand before the deadline without closing the month', async () => {
+    const r = await p.cli('consolidate', '--now', '2020-06-24T09:00:00+08:00');
+    expect(r.code, r.stderr).toBe(0);
+    const preview = (await p.inbox(p.office)).filter((m) => /台账预览/.test(m.subject ?? ''));
+    expect(preview).toHaveLength(1);
+    expect(preview[0].text).toContain('尚未截止');
+    expect((await p.status('2020-06')).ledgerSentAt).toBeNull();
+  });
+
   it('reminds only those who have not reported, with the form attached again', async () => {
     const r = await p.tick('2020-06-25T10:00:00+08:00');
     expect(r.code, r.stderr).toBe(0);
@@ -143,10 +161,17 @@ describe('one month, end to end', () => {
     const r = await q.tick('2020-07-02T09:00:00+08:00');
     expect(r.code, r.stderr).toBe(0);
     expect(mail().smtp.accepted.length).toBe(before);
-    // Coming back on a reminder day: requests go out, but no reminder the same day.
+    // Coming back on a reminder day: requests go out, but no reminder the same day,
+    // nor the day after for the reminder day that passed before they were asked.
     await q.tick('2020-07-25T09:00:00+08:00');
+    await q.tick('2020-07-26T09:00:00+08:00');
     const sent = mail().smtp.accepted.slice(before);
     expect(sent).toHaveLength(4);
     expect(sent.every((m) => m.raw.toString().includes('taizhang.request.'))).toBe(true);
+    // The next reminder day reminds them.
+    await q.tick('2020-07-28T09:00:00+08:00');
+    const reminders = mail().smtp.accepted.slice(before + 4);
+    expect(reminders).toHaveLength(4);
+    expect(reminders.every((m) => m.raw.toString().includes('taizhang.reminder.'))).toBe(true);
   });
 });

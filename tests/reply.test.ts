@@ -28,6 +28,8 @@ describe('matching a reply to a person and month', () => {
 
   it('knows nobody for an unknown sender with nothing of ours', () => {
     expect(matchReply({ tokens: [], references: ['<other@z>'], sender: 'stranger@y.cn' }, lookups)).toBeNull();
+    // Replying inside our thread is not enough for a stranger: no form of ours, no answer.
+    expect(matchReply({ tokens: [], references: ['<req-wang@office>'], sender: 'stranger@y.cn' }, lookups)).toBeNull();
   });
 
   it('collects referenced Message-IDs', () => {
