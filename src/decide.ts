@@ -1,10 +1,10 @@
-import type { Analysis } from './analyze.js';
+import type { Analysis, FileResult } from './analyze.js';
 import { periodLabel, periodOf } from './calendar.js';
 import type { Context } from './context.js';
 import type { Folders } from './config.js';
 import type { Person, ReportRow, Task } from './ledger.js';
 import { evaluateRows, matchReply, problemFor, type Match, type Problem } from './reply.js';
-import { ledgerKeyOf } from './sheet-identity.js';
+import { ledgerKeyOf, personKeyOf } from './sheet-identity.js';
 import { localStamp } from './status.js';
 import type { MessageRow } from './store.js';
 
@@ -18,6 +18,8 @@ export interface Decision {
   period?: string;
   match?: Match;
   report?: { rows: ReportRow[]; filled: { task: Task; row: ReportRow }[]; empty: Task[] };
+  /** Further people's forms in the same mail (a clerk answering for several). */
+  others?: { person: Person; period: string; report: NonNullable<Decision['report']> }[];
   problem?: Problem;
 }
 
@@ -52,14 +54,31 @@ export function decide(ctx: Context, row: MessageRow, a: Analysis): Decision {
   }
   if (a.files.length === 0) return reject(problemFor('NO_ATTACHMENT'), a.attachmentCount ? 'no spreadsheet among the attachments' : 'no attachment');
   // The file whose identity matched, else any readable one (a known sender's own copy of the table).
-  const file = good.find((f) => f.ok && f.token && f.token.personKey && match.via === 'file') ?? good[0];
+  const ledgerKey = ledgerKeyOf(ctx.config.ledger.title);
+  const ours = (f: FileResult, person: Person) => f.ok && f.token?.ledgerKey === ledgerKey && f.token.personKey === personKeyOf(person.email);
+  const file = (match.via === 'file' ? good.find((f) => ours(f, match.person)) : undefined) ?? good[0];
   if (!file || !file.ok) {
     const bad = a.files[0];
     return reject(problemFor(bad.ok ? 'SHEET_CORRUPT' : bad.code, bad.ok ? undefined : bad.kind), bad.ok ? 'unreadable' : `${bad.code} (${bad.kind}) ${bad.message}`);
   }
   const ev = evaluateRows(ctx.config.ledger, match.person, file.rows);
+  const others = otherForms(ctx, good, match.person, ledgerKey);
   if (ev.filled.length === 0) return reject(problemFor('NOT_FILLED'), 'no progress filled in');
-  return { ...base, outcome: 'accepted', folder: 'processed', report: ev, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via})` };
+  return { ...base, outcome: 'accepted', folder: 'processed', report: ev, others, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${others.length ? `, and ${others.length} more person(s)` : ''})` };
+}
+
+/** Forms of other people of this ledger in the same mail, each with something filled in. */
+function otherForms(ctx: Context, files: FileResult[], main: Person, ledgerKey: string): NonNullable<Decision['others']> {
+  const out: NonNullable<Decision['others']> = [];
+  for (const f of files) {
+    if (!f.ok || !f.token || f.token.ledgerKey !== ledgerKey) continue;
+    const key = f.token.personKey;
+    const person = ctx.config.people.find((p) => personKeyOf(p.email) === key);
+    if (!person || person.email === main.email || out.some((o) => o.person.email === person.email)) continue;
+    const report = evaluateRows(ctx.config.ledger, person, f.rows);
+    if (report.filled.length) out.push({ person, period: f.token.period, report });
+  }
+  return out;
 }
 
 /** Records what the decision says and queues the answer. Idempotent per message. */
@@ -80,11 +99,15 @@ export async function applyDecision(ctx: Context, row: MessageRow, a: Analysis, 
     // (the mailbox was unreachable, a retry) is on time, and the office gets an updated ledger.
     const consolidatedAt = store.period(d.period)?.consolidated_at;
     late = !!consolidatedAt && row.received_at >= consolidatedAt;
-    const report = d.report;
+    const all = [{ person: d.person, period: d.period, report: d.report }, ...(d.others ?? [])];
     store.tx(() => {
       if (store.reportOfMessage(row.id)) return;
-      store.addReport({ period: d.period!, person: d.person!.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late, rows: report.rows });
-      if (consolidatedAt) store.markDirty(d.period!);
+      for (const r of all) {
+        const closedAt = store.period(r.period)?.consolidated_at;
+        const isLate = !!closedAt && row.received_at >= closedAt;
+        store.addReport({ period: r.period, person: r.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late: isLate, rows: r.report.rows });
+        if (closedAt) store.markDirty(r.period);
+      }
     });
   }
   const onBehalf = a.from !== d.person.email;
@@ -94,6 +117,10 @@ export async function applyDecision(ctx: Context, row: MessageRow, a: Analysis, 
     rows: d.report?.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress, remark: f.row.remark })) ?? [],
     emptyRows: d.report?.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
     onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
+    others: (d.others ?? []).map((o) => ({
+      personName: o.person.name, periodLabel: periodLabel(o.period),
+      rows: o.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress })),
+    })),
     officeName: ctx.config.mailbox.senderName,
   };
   const mail = ctx.templates.render('receipt', data);

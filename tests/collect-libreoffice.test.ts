@@ -65,3 +65,29 @@ describe('forms re-saved by LibreOffice', () => {
     expect(s.people.find((x: any) => x.name === '艾延坤').reports).toBe(2);
   });
 });
+
+describe('one mail carrying several people\'s forms', () => {
+  it('records each form for its owner and lists them all in one receipt', async () => {
+    const p = makeProject(mail(), (doc) => {
+      doc.secret = seed.secret;
+      doc.mailbox.address = doc.mailbox.imap.user = doc.mailbox.smtp.user = 'lo-multi@office.test';
+    });
+    expect((await p.tick('2020-06-20T09:00:00+08:00')).code).toBe(0);
+    const id = await send(mail(), p, {
+      from: 'clerk@elsewhere.test', subject: '代报两人',
+      attachments: [
+        { filename: '艾延坤.xlsx', content: fixture('xlsx/lo-filled.xlsx') },
+        { filename: '王群才.xlsx', content: fixture('xlsx/lo-copied-sheet.xlsx') },
+      ],
+    });
+    expect((await p.tick('2020-06-21T09:00:00+08:00')).code).toBe(0);
+    const s = await p.status('2020-06');
+    for (const name of ['艾延坤', '王群才']) {
+      expect(s.people.find((x: any) => x.name === name)).toMatchObject({ status: 'submitted', sentBy: 'clerk@elsewhere.test', reports: 1 });
+    }
+    const receipts = await answersTo(p, 'clerk@elsewhere.test', id);
+    expect(receipts).toHaveLength(1);
+    expect(receipts[0].text).toContain('王群才的2020年6月进展情况也已登记');
+    expect(receipts[0].text).toContain('在副本里填写');
+  });
+});
