@@ -56,12 +56,15 @@ export async function buildLedger(ctx: Context, period: string, version: number,
 }
 
 /** Queues the ledger mail to every office address. */
-async function queueLedger(ctx: Context, build: LedgerBuild, slot: string): Promise<boolean> {
-  return ctx.outbox.queue({ kind: 'ledger', period: build.period, person: null, slot }, {
-    to: ctx.config.office.map((o) => ({ name: o.name, address: o.email })),
-    ...build.mail,
-    attachments: [{ filename: build.attachmentName, content: build.buffer, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
-  }, ctx.clock.now());
+/** One mail per office address, so that a refusal of one address is recorded for that address alone. */
+async function queueLedger(ctx: Context, build: LedgerBuild, slot: string): Promise<void> {
+  for (const o of ctx.config.office) {
+    await ctx.outbox.queue({ kind: 'ledger', period: build.period, person: null, slot: `${slot}:${o.email}` }, {
+      to: [{ name: o.name, address: o.email }],
+      ...build.mail,
+      attachments: [{ filename: build.attachmentName, content: build.buffer, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
+    }, ctx.clock.now());
+  }
 }
 
 /**

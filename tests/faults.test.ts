@@ -152,4 +152,27 @@ describe('classifying what nodemailer reports', () => {
     expect(classifySmtpError(err({ code: 'ECONNECTION' }))).toMatchObject({ code: 'SMTP_CONNECT', permanent: false });
     expect(classifySmtpError(err({ code: 'ESOCKET', message: 'socket hang up' }))).toMatchObject({ code: 'SMTP_CONNECT', permanent: false });
   });
+
+  it('550 for one of two office addresses: the other gets the ledger, the refusal shows in status', async () => {
+    const stack = mail();
+    const p = makeProject(stack, (d) => {
+      d.office = [{ name: '办公室', email: 'clerk@office.test' }, { name: '督查组', email: 'gone@office.test' }];
+      isolate(d);
+    });
+    const [clerk, gone] = p.config.office.map((o: { email: string }) => o.email);
+    expect((await p.tick(SEND_DAY)).code).toBe(0);
+    stack.smtp.setFault((m) => (m.to.includes(gone) ? { code: 550, message: '5.1.1 User unknown', phase: 'rcpt' } : undefined));
+    try {
+      expect((await p.tick('2020-07-01T09:00:00+08:00')).code).toBe(0);
+    } finally {
+      stack.smtp.setFault(null);
+    }
+    expect((await p.inbox(clerk)).filter((m) => /台账汇总/.test(m.subject ?? ''))).toHaveLength(1);
+    expect(await p.inbox(gone)).toHaveLength(0);
+    const s = await p.status('2020-06');
+    expect(s.office.find((o: { email: string }) => o.email === gone)).toMatchObject({ state: 'failed' });
+    expect(s.office.find((o: { email: string }) => o.email === clerk)).toMatchObject({ state: 'sent' });
+    const text = await p.cli('status', '--period', '2020-06');
+    expect(text.stdout).toContain(`汇总台账发送失败:${gone}`);
+  });
 });
