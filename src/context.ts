@@ -57,8 +57,3 @@ export function openContext(config: Config, log: Logger, opts: { clock?: Clock; 
   };
   return ctx;
 }
-
-/** The office's name as it signs mail. */
-export function officeName(config: Config): string {
-  return config.mailbox.senderName;
-}

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { openContext } from './context.js';
 import { errorMessage, TaizhangError } from './errors.js';
 import { connectImap } from './imap.js';
+import { withTimeout } from './timeout.js';
 import { acquireLock } from './lock.js';
 import type { Logger } from './logger.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from './tick.js';
@@ -112,15 +113,6 @@ class InboxWatcher {
 /** How long a NOOP may go unanswered before the connection counts as stalled: the poll interval, 5 to 30 s. */
 function noopTimeoutMs(config: Config): number {
   return Math.min(30_000, Math.max(5_000, config.mailbox.imap.pollSeconds * 1000));
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((_r, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** `taizhang run`: tick now and on the cron schedule, answer replies as they arrive, stop on SIGTERM. */

@@ -9,6 +9,7 @@ import type { FlushResult } from './outbox.js';
 import type { OutboxRow } from './store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from './smtp.js';
+import { withTimeout } from './timeout.js';
 
 /** The mail connections a unit of work uses, opened on first use. */
 export class Connections {
@@ -16,12 +17,12 @@ export class Connections {
   private connecting: Promise<ImapFlow> | null = null;
   private smtp: MailTransport | null = null;
 
-  constructor(private readonly ctx: Context, private readonly factories: { imap?: () => Promise<ImapFlow>; smtp?: () => MailTransport } = {}) {}
+  constructor(private readonly ctx: Context) {}
 
   async imapClient(): Promise<ImapFlow> {
     if (this.imap && this.imap.usable) return this.imap;
     // Sending and collecting run at once: both wait for the same new connection.
-    this.connecting ??= (this.factories.imap?.() ?? connectImap(this.ctx.config.mailbox.imap, this.ctx.log)).finally(() => { this.connecting = null; });
+    this.connecting ??= connectImap(this.ctx.config.mailbox.imap, this.ctx.log).finally(() => { this.connecting = null; });
     this.imap = await this.connecting;
     return this.imap;
   }
@@ -34,20 +35,17 @@ export class Connections {
   async probeImap(timeoutMs: number): Promise<void> {
     const client = this.imap;
     if (!client || !client.usable) return;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([client.noop(), new Promise((_r, reject) => { timer = setTimeout(() => reject(new Error('no answer to NOOP')), timeoutMs); })]);
+      await withTimeout(client.noop(), timeoutMs, 'no answer to NOOP');
     } catch (err) {
       this.ctx.log.warn({ err: errorMessage(err) }, 'the mailbox connection stalled: replacing it');
       if (this.imap === client) this.imap = null;
       client.close();
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   smtpTransport(): MailTransport {
-    this.smtp ??= this.factories.smtp?.() ?? createSmtpTransport(this.ctx.config.mailbox.smtp, this.ctx.log);
+    this.smtp ??= createSmtpTransport(this.ctx.config.mailbox.smtp, this.ctx.log);
     return this.smtp;
   }
 
