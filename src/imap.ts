@@ -112,7 +112,7 @@ export function imapflowLogger(log: Logger) {
   };
   const at = (level: 'debug' | 'info' | 'warn' | 'error') => (o: Record<string, unknown>) => {
     const { rest, msg } = strip(o ?? {});
-    log[level](rest, msg);
+    log[level](rest, msg || `imap client ${level}`);
   };
   return { debug: at('debug'), info: at('debug'), warn: at('warn'), error: at('error') };
 }
