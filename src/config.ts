@@ -53,6 +53,8 @@ export interface Config {
   ledger: Ledger;
   /** Key for the file identity's HMAC; generated under data_dir when absent. */
   secret?: string;
+  /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */
+  templatesDir?: string;
 }
 
 const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
@@ -195,11 +197,16 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     people,
     ledger: { title: v.str(led, 'ledger.title'), tasks: tasks.sort((a, b) => a.no - b.no) },
     secret: v.optStr(root, 'secret'),
+    templatesDir: optPath(v.optStr(root, 'templates_dir')),
   };
   if (problems.list.length > 0) {
     throw new TaizhangError('CONFIG_INVALID', `${file}: ${problems.list.length} problem(s):\n  ${problems.list.join('\n  ')}`, { details: problems.list });
   }
   return deepFreeze(config);
+}
+
+function optPath(p: string | undefined): string | undefined {
+  return p === undefined ? undefined : path.resolve(p);
 }
 
 function dupes(values: string[], report: (i: number) => void): void {

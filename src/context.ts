@@ -45,7 +45,7 @@ export function openContext(config: Config, log: Logger, opts: { clock?: Clock; 
     store,
     log,
     clock: opts.clock ?? { now: () => new Date() },
-    templates: new Templates(opts.templatesDir),
+    templates: new Templates(opts.templatesDir ?? config.templatesDir),
     outbox: new Outbox(store, config, log, opts.sleep ?? realSleep),
     secret: loadSecret(config),
     pool,

@@ -1,11 +1,13 @@
 /** The tick's own rules, through the CLI and real mail servers. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replyToRequest } from '../src/dev/respondent.js';
 import { freePort } from '../src/dev/dovecot.js';
 import { parseYaml, stringifyYaml } from '../src/yaml.js';
 import { useMailStack } from './helpers/mail-stack.js';
-import { makeProject } from './helpers/project.js';
+import { makeProject, ROOT } from './helpers/project.js';
 
 const mail = useMailStack();
 
@@ -48,5 +50,18 @@ describe('tick', () => {
     expect(await p.inbox('stranger@elsewhere.test')).toHaveLength(0);
     expect(await p.inbox(p.mailbox, '台账-隔离')).toHaveLength(1);
     expect((await p.status('2020-06')).quarantined).toBe(1);
+  });
+
+  it('uses the office\'s own wording from templates_dir', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-wording-'));
+    cpSync(path.join(ROOT, 'templates'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'request.subject.hbs'), '【科技局】请{{person.name}}同志报送{{periodLabel}}进展');
+    const p = makeProject(mail(), (doc) => {
+      doc.mailbox.address = doc.mailbox.imap.user = doc.mailbox.smtp.user = 'wording@office.test';
+      doc.templates_dir = dir;
+    });
+    expect((await p.tick('2020-06-20T09:00:00+08:00')).code).toBe(0);
+    const req = (await p.inbox('mahongxia@example.com')).find((m) => m.from?.value[0].address === p.mailbox)!;
+    expect(req.subject).toBe('【科技局】请马红霞同志报送2020年6月进展');
   });
 });
