@@ -1,11 +1,11 @@
 import type { Analysis, FileResult } from './analyze.js';
-import { periodLabel, periodOf } from './calendar.js';
+import { periodLabel } from './calendar.js';
 import type { Context } from './context.js';
 import type { Folders } from './config.js';
 import type { Person, ReportRow, Task } from './ledger.js';
 import { evaluateRows, matchReply, problemFor, type Match, type Problem } from './reply.js';
 import { ledgerKeyOf, personKeyOf } from './sheet-identity.js';
-import { localStamp } from './status.js';
+import { latestAskedPeriod, localStamp } from './status.js';
 import type { MessageRow } from './store.js';
 
 export type Outcome = 'accepted' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
@@ -23,12 +23,6 @@ export interface Decision {
   problem?: Problem;
 }
 
-/** The month a reply with only a known sender to go by belongs to: the latest one asked for. */
-function openPeriod(ctx: Context): string | null {
-  const now = periodOf(ctx.clock.now(), ctx.config.timezone);
-  return ctx.store.periods().filter((p) => p.requests_at && p.period <= now).map((p) => p.period).pop() ?? null;
-}
-
 /** What to do with one analysed message. Reads state, changes nothing. */
 export function decide(ctx: Context, row: MessageRow, a: Analysis): Decision {
   if (a.class.kind === 'bounce') return { outcome: 'bounce', folder: 'machine', logLine: `bounce: ${a.class.reason}` };
@@ -38,7 +32,7 @@ export function decide(ctx: Context, row: MessageRow, a: Analysis): Decision {
   const good = a.files.filter((f) => f.ok);
   const tokens = good.flatMap((f) => (f.ok && f.token ? [f.token] : []));
   const match = matchReply({ tokens, references: a.references, sender: a.from }, {
-    ledgerKey: ledgerKeyOf(ctx.config.ledger.title), people: ctx.config.people, openPeriod: openPeriod(ctx),
+    ledgerKey: ledgerKeyOf(ctx.config.ledger.title), people: ctx.config.people, openPeriod: latestAskedPeriod(ctx.store, ctx.clock.now(), ctx.config.timezone),
     sentMail: (mid) => {
       const o = ctx.store.outboxByMessageId(mid);
       return o && { period: o.period, person: o.person || null };
@@ -93,20 +87,18 @@ export async function applyDecision(ctx: Context, row: MessageRow, a: Analysis, 
     return;
   }
   if (!d.person || !d.period || (d.outcome !== 'accepted' && d.outcome !== 'rejected')) return;
-  let late = false;
+  // Late means it arrived after the ledger went out; one that arrived before but is read only now
+  // (the mailbox was unreachable, a retry) is on time, and the office gets an updated ledger.
+  const closedAt = (period: string) => store.period(period)?.consolidated_at;
+  const isLate = (period: string) => { const at = closedAt(period); return !!at && row.received_at >= at; };
+  const late = d.outcome === 'accepted' && isLate(d.period);
   if (d.outcome === 'accepted' && d.report) {
-    // Late means it arrived after the ledger went out; one that arrived before but is read only now
-    // (the mailbox was unreachable, a retry) is on time, and the office gets an updated ledger.
-    const consolidatedAt = store.period(d.period)?.consolidated_at;
-    late = !!consolidatedAt && row.received_at >= consolidatedAt;
     const all = [{ person: d.person, period: d.period, report: d.report }, ...(d.others ?? [])];
     store.tx(() => {
       if (store.reportOfMessage(row.id)) return;
       for (const r of all) {
-        const closedAt = store.period(r.period)?.consolidated_at;
-        const isLate = !!closedAt && row.received_at >= closedAt;
-        store.addReport({ period: r.period, person: r.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late: isLate, rows: r.report.rows });
-        if (closedAt) store.markDirty(r.period);
+        store.addReport({ period: r.period, person: r.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late: isLate(r.period), rows: r.report.rows });
+        if (closedAt(r.period)) store.markDirty(r.period);
       }
     });
   }

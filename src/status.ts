@@ -28,12 +28,16 @@ export function periodStates(config: Config, store: Store, period: string): Pers
   });
 }
 
-/** The period `status` shows by default: the latest one whose requests went out, else this month. */
+/** The latest month, up to `now`'s, whose requests went out: what a reply with nothing else to go by is for. */
+export function latestAskedPeriod(store: Store, now: Date, tz: string): string | null {
+  const current = periodOf(now, tz);
+  return store.periods().filter((p) => p.requests_at && p.period <= current).map((p) => p.period).pop() ?? null;
+}
+
+/** The period `status` shows by default: the latest one asked for, else this month. */
 export function defaultPeriod(config: Config, store: Store, now: Date): string {
-  const started = store.periods().filter((p) => p.requests_at).map((p) => p.period);
-  const current = periodOf(now, config.timezone);
-  const inRange = periodsUpTo(current, config.schedule);
-  return started.filter((p) => p <= current).pop() ?? inRange.pop() ?? config.schedule.firstPeriod;
+  return latestAskedPeriod(store, now, config.timezone)
+    ?? periodsUpTo(periodOf(now, config.timezone), config.schedule).pop() ?? config.schedule.firstPeriod;
 }
 
 /** Local "YYYY-MM-DD HH:MM" in the configured time zone. */
