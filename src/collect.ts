@@ -108,7 +108,8 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
     if (todo.length === 0) return result;
     // Each message is handled, in order, as soon as it is analysed, while the next are analysed;
     // the records go in a few transactions, all committed before anything is moved or sent.
-    const analyses = analyzeAll(ctx, todo.filter((m) => m.state !== 'done'));
+    const pending = todo.filter((m) => m.state !== 'done');
+    const analyses = analyzeAll(ctx, pending, guardAgainstCrashes(ctx, pending));
     let done = 0;
     await ctx.store.batch(async (unitDone) => {
       for (const row of todo) {
@@ -120,6 +121,7 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
         ctx.progress('messages handled', ++done, todo.length);
       }
     });
+    ctx.store.setMeta(IN_FLIGHT_KEY, '[]');
     await timed('imap.other', moveFinished(ctx, client, Number(mb.uidValidity)));
     result.handled = done;
   } finally {
@@ -128,11 +130,29 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   return result;
 }
 
+const IN_FLIGHT_KEY = 'collect.in_flight';
+
 /**
- * Starts parsing messages a few at a time, in order (spreadsheets go to the worker pool),
- * keeping only the gist: one promise per message, which never rejects.
+ * A file that aborts the whole process from a worker thread (see parse-pool.ts) would do so again
+ * at every tick. So the messages about to be read are recorded first (committed), and cleared
+ * once handled: those still recorded at the next run were in flight when a run died, and are read
+ * in child processes, where a file can kill only its own process. Returns their ids.
  */
-function analyzeAll(ctx: Context, rows: MessageRow[]): Map<number, Promise<Analysis | Error>> {
+function guardAgainstCrashes(ctx: Context, pending: MessageRow[]): Set<number> {
+  let recorded: unknown = [];
+  try { recorded = JSON.parse(ctx.store.getMeta(IN_FLIGHT_KEY) ?? '[]'); } catch { /* unreadable: none */ }
+  const ids = new Set(Array.isArray(recorded) ? recorded.filter((x): x is number => typeof x === 'number') : []);
+  const suspects = new Set(pending.filter((m) => ids.has(m.id)).map((m) => m.id));
+  if (suspects.size > 0) ctx.log.warn({ count: suspects.size }, 'an earlier run stopped while reading messages; reading those in separate processes');
+  ctx.store.durable(() => ctx.store.setMeta(IN_FLIGHT_KEY, JSON.stringify(pending.map((m) => m.id))));
+  return suspects;
+}
+
+/**
+ * Starts reading messages a few at a time, in order, in the worker pool (those in `isolate` in
+ * child processes), keeping only the gist: one promise per message, which never rejects.
+ */
+function analyzeAll(ctx: Context, rows: MessageRow[], isolate: Set<number>): Map<number, Promise<Analysis | Error>> {
   const out = new Map<number, Promise<Analysis | Error>>();
   const settle = new Map<number, (a: Analysis | Error) => void>();
   for (const row of rows) out.set(row.id, new Promise((resolve) => settle.set(row.id, resolve)));
@@ -141,7 +161,7 @@ function analyzeAll(ctx: Context, rows: MessageRow[]): Map<number, Promise<Analy
     for (let row = queue.shift(); row; row = queue.shift()) {
       let a: Analysis | Error;
       try {
-        a = await analyzeMessage(ctx, row.raw_path);
+        a = await analyzeMessage(ctx, row.raw_path, isolate.has(row.id) ? ctx.isolatedPool() : ctx.pool);
       } catch (err) {
         a = err instanceof Error ? err : new Error(String(err));
       }

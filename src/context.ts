@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { Outbox, realSleep, type Clock, type Sleep } from './outbox.js';
-import { createParsePool } from './parse-pool.js';
+import { createParsePool, type ParsePool } from './parse-pool.js';
 import { profiled } from './profile.js';
 import { Templates } from './render.js';
 import { Store } from './store.js';
@@ -21,7 +21,10 @@ export interface Context {
   templates: Templates;
   outbox: Outbox;
   secret: string;
-  pool: ReturnType<typeof createParsePool>;
+  /** Reads incoming mail in worker threads. */
+  pool: ParsePool;
+  /** The same in child processes, started on first use: for mail that may have killed a run. */
+  isolatedPool(): ParsePool;
   progress: Progress;
   close(): Promise<void>;
 }
@@ -39,7 +42,8 @@ export function loadSecret(config: Config): string {
 
 export function openContext(config: Config, log: Logger, opts: { clock?: Clock; sleep?: Sleep; progress?: Progress; templatesDir?: string } = {}): Context {
   const store = profiled(Store.open(config.dataDir), 'db');
-  const pool = createParsePool({});
+  const pool = createParsePool({ isolation: 'thread' });
+  let isolated: ParsePool | null = null;
   const ctx: Context = {
     config,
     store,
@@ -49,9 +53,10 @@ export function openContext(config: Config, log: Logger, opts: { clock?: Clock; 
     outbox: new Outbox(store, config, log, opts.sleep ?? realSleep),
     secret: loadSecret(config),
     pool,
+    isolatedPool: () => (isolated ??= createParsePool({ isolation: 'process' })),
     progress: opts.progress ?? (() => {}),
     async close() {
-      await pool.close();
+      await Promise.all([pool.close(), isolated?.close()]);
       store.close();
     },
   };

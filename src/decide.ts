@@ -3,7 +3,7 @@ import { periodLabel } from './calendar.js';
 import type { Context } from './context.js';
 import type { Folders } from './config.js';
 import type { Person, ReportRow, Task } from './ledger.js';
-import { evaluateRows, matchReply, problemFor, type Match, type Problem } from './reply.js';
+import { evaluateRows, matchReply, personByKey, problemFor, type Match, type Problem } from './reply.js';
 import { ledgerKeyOf, personKeyOf } from './sheet-identity.js';
 import { latestAskedPeriod, localStamp } from './status.js';
 import type { MessageRow } from './store.js';
@@ -32,7 +32,7 @@ export function decide(ctx: Context, row: MessageRow, a: Analysis): Decision {
   const good = a.files.filter((f) => f.ok);
   const tokens = good.flatMap((f) => (f.ok && f.token ? [f.token] : []));
   const match = matchReply({ tokens, references: a.references, sender: a.from }, {
-    ledgerKey: ledgerKeyOf(ctx.config.ledger.title), people: ctx.config.people, openPeriod: latestAskedPeriod(ctx.store, ctx.clock.now(), ctx.config.timezone),
+    ledgerKey: ledgerKeyOf(ctx.config.ledger.title), people: ctx.config.people, openPeriod: () => latestAskedPeriod(ctx.store, ctx.clock.now(), ctx.config.timezone),
     sentMail: (mid) => {
       const o = ctx.store.outboxByMessageId(mid);
       return o && { period: o.period, person: o.person || null };
@@ -67,7 +67,7 @@ function otherForms(ctx: Context, files: FileResult[], main: Person, ledgerKey: 
   for (const f of files) {
     if (!f.ok || !f.token || f.token.ledgerKey !== ledgerKey) continue;
     const key = f.token.personKey;
-    const person = ctx.config.people.find((p) => personKeyOf(p.email) === key);
+    const person = personByKey(ctx.config.people, key);
     if (!person || person.email === main.email || out.some((o) => o.person.email === person.email)) continue;
     const report = evaluateRows(ctx.config.ledger, person, f.rows);
     if (report.filled.length) out.push({ person, period: f.token.period, report });

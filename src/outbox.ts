@@ -1,5 +1,4 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync, renameSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { composeRaw, newMessageId, type OutgoingMail } from './compose.js';
 import type { Config } from './config.js';
 import { errorMessage, TaizhangError } from './errors.js';
@@ -21,12 +20,11 @@ export interface FlushResult { sent: number; retrying: number; failed: number }
 export type SentLookup = (messageId: string) => Promise<boolean>;
 
 /**
- * Exactly-once outgoing mail. A mail is composed and recorded (raw bytes on disk, a row in
- * SQLite, unique per kind/period/person/slot) before it is sent, marked `sending` while the
- * SMTP transaction runs and `sent` once the server accepted it.
+ * Exactly-once outgoing mail. A mail is composed and recorded (a row in SQLite with its raw
+ * bytes, unique per kind/period/person/slot) before it is sent, marked `sending` while the SMTP
+ * transaction runs and `sent` once the server accepted it.
  */
 export class Outbox {
-  private readonly dir: string;
   /** Tells a running flush that a mail was queued. */
   private queued: (() => void) | null = null;
 
@@ -35,10 +33,7 @@ export class Outbox {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly sleep: Sleep = realSleep,
-  ) {
-    this.dir = path.join(config.dataDir, 'outbox');
-    mkdirSync(this.dir, { recursive: true });
-  }
+  ) {}
 
   has(kind: OutboxKind, period: string, person: string | null, slot: string): boolean {
     return this.store.outboxExists(kind, period, person, slot);
@@ -49,17 +44,13 @@ export class Outbox {
     if (this.has(key.kind, key.period, key.person, key.slot)) return false;
     const messageId = newMessageId(key.kind, this.config.mailbox.address);
     const raw = await timed('mime.compose', composeRaw(mail, { name: this.config.mailbox.senderName, address: this.config.mailbox.address }, messageId, now));
-    const file = path.join(this.dir, `${messageId.slice(1, -1).replace(/[^A-Za-z0-9.@-]/g, '_')}.eml`);
-    timedSync('disk', () => {
-      writeFileSync(`${file}.tmp`, raw);
-      renameSync(`${file}.tmp`, file);
-    });
+    // The bytes go into the database with the record: one transaction, no file to create.
     const added = this.store.enqueue({
-      ...key, recipients: mail.to.map((t) => t.address), messageId, subject: mail.subject, emlPath: file, now: now.toISOString(),
+      ...key, recipients: mail.to.map((t) => t.address), messageId, subject: mail.subject, raw, now: now.toISOString(),
     });
-    if (!added) unlinkSync(file);
-    else this.queued?.();
-    return added;
+    if (!added) return false;
+    this.queued?.();
+    return true;
   }
 
   /**
@@ -179,10 +170,10 @@ export class Outbox {
     const log = this.log.child({ period: row.period, person: row.person || undefined, messageId: row.message_id });
     let raw: Buffer;
     try {
-      raw = timedSync('disk', () => readFileSync(row.eml_path));
+      raw = this.store.outboxRaw(row.id) ?? timedSync('disk', () => readFileSync(row.eml_path));
     } catch (err) {
-      this.store.markFailed(row.id, `outgoing message file unreadable: ${errorMessage(err)}`);
-      log.error({ file: row.eml_path, err: errorMessage(err) }, 'outgoing message file unreadable; not sent');
+      this.store.markFailed(row.id, `outgoing message unreadable: ${errorMessage(err)}`);
+      log.error({ file: row.eml_path, err: errorMessage(err) }, 'outgoing message unreadable; not sent');
       return 'failed';
     }
     const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };

@@ -1,21 +1,25 @@
 /**
- * The parsing pipeline for an untrusted attachment, and the worker entry (a worker thread or a
- * child process) that runs it for src/parse-pool.ts: sniff → zip limits → exceljs `load()` →
- * table and token.
+ * The parsing pipeline for an untrusted attachment (sniff → zip limits → exceljs `load()` → table
+ * and token), and the worker entry (a worker thread or a child process) that runs it, or reads a
+ * whole message with it (mail-read.ts), for src/parse-pool.ts.
  *
  * `parseAttachment` can also be called directly (tests, trusted files); for mail from outside
  * use the pool, which adds the memory limit and the timeout.
  */
+import { readFileSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TaizhangError } from './errors.js';
-import { WORKER_ARG, WORKER_MARK, type ParseOutcome } from './parse-pool.js';
+import { readMail } from './mail-read.js';
+import type { MailOutcome, ParseOutcome, ReadMailRequest } from './parse-pool.js';
+import { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
 import { readReplyWorkbook } from './sheet-read.js';
 import { sniffSpreadsheet, type SheetKind } from './sheet-sniff.js';
 import { checkZipLimits, type ZipLimits } from './zip.js';
 
-/** Message the pool sends to a worker. */
+/** Message the pool sends to a worker: read one attachment. */
 export interface ParseRequest {
   id: number;
+  type: 'sheet';
   /** The file's bytes (transferred to a thread, cloned over IPC to a process). */
   data: Uint8Array | ArrayBuffer;
   filename: string;
@@ -23,10 +27,13 @@ export interface ParseRequest {
   limits?: Partial<ZipLimits>;
 }
 
-/** Message a worker sends back. */
-export interface ParseResponse {
+/** Message the pool sends to a worker: read the raw message stored at `rawPath`. */
+export interface MailRequest extends ReadMailRequest {
   id: number;
-  outcome: ParseOutcome;
+  type: 'mail';
+  rawPath: string;
+  limits?: Partial<ZipLimits>;
+  maxInputBytes?: number;
 }
 
 const KIND_NAMES: Record<SheetKind, string> = {
@@ -83,7 +90,30 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
   }
 }
 
-function handle(req: ParseRequest, reply: (res: ParseResponse) => void): void {
+type Reply = (msg: { id: number; stage: string } | { id: number; outcome: ParseOutcome | MailOutcome }) => void;
+
+async function mailJob(req: MailRequest, reply: Reply): Promise<MailOutcome> {
+  let stage: string | undefined;
+  try {
+    // A worker may block: reading synchronously spares two hops through the libuv thread pool.
+    const raw = readFileSync(req.rawPath);
+    const { analysis, spans } = await readMail(raw, {
+      ownAddress: req.ownAddress, secret: req.secret, limits: req.limits, maxInputBytes: req.maxInputBytes, failed: req.failed,
+      onStage: (s) => { stage = s; reply({ id: req.id, stage: s }); },
+    }, (buf, filename) => parseAttachment(buf, filename, req.secret, req.limits));
+    return { ok: true, analysis, spans };
+  } catch (err) {
+    const code = err instanceof TaizhangError ? err.code : 'INTERNAL';
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    return stage ? { ok: false, code, message, stage } : { ok: false, code, message };
+  }
+}
+
+function handle(req: ParseRequest | MailRequest, reply: Reply): void {
+  if (req.type === 'mail') {
+    void mailJob(req, reply).then((outcome) => reply({ id: req.id, outcome }));
+    return;
+  }
   const data = req.data instanceof Uint8Array ? req.data : new Uint8Array(req.data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   void parseAttachment(buf, req.filename, req.secret, req.limits).then((outcome) => reply({ id: req.id, outcome }));
@@ -91,10 +121,10 @@ function handle(req: ParseRequest, reply: (res: ParseResponse) => void): void {
 
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {
   const port = parentPort;
-  port.on('message', (req: ParseRequest) => handle(req, (res) => port.postMessage(res)));
+  port.on('message', (req: ParseRequest | MailRequest) => handle(req, (res) => port.postMessage(res)));
   port.postMessage({ ready: true });
 } else if (isMainThread && typeof process.send === 'function' && process.argv.includes(WORKER_ARG)) {
-  process.on('message', (req: ParseRequest) => handle(req, (res) => process.send?.(res)));
+  process.on('message', (req: ParseRequest | MailRequest) => handle(req, (res) => process.send?.(res)));
   process.on('disconnect', () => process.exit(0));
   process.send({ ready: true });
 }

@@ -51,6 +51,38 @@ export function span(phase: Phase): () => void {
   };
 }
 
+/** Operations timed by a parse worker: phase, start and end in ms since the epoch. */
+const external = new Map<Phase, Array<[number, number]>>();
+
+/** Adds operations a worker timed (mail-read.ts), so the profile also shows the work off the main thread. */
+export function addSpans(spans: ReadonlyArray<readonly [Phase, number, number]>): void {
+  if (!profiling) return;
+  for (const [phase, start, end] of spans) {
+    let list = external.get(phase);
+    if (!list) external.set(phase, (list = []));
+    list.push([start, end]);
+  }
+}
+
+/** Count, summed duration and wall time (union of the intervals) of a worker's operations. */
+function externalCounter(list: Array<[number, number]>): { count: number; busyMs: number; wallMs: number } {
+  const sorted = [...list].sort((a, b) => a[0] - b[0]);
+  let busyMs = 0;
+  let wallMs = 0;
+  let [from, to] = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const [s, e] of sorted) {
+    busyMs += e - s;
+    if (s > to) {
+      if (to > from) wallMs += to - from;
+      [from, to] = [s, e];
+    } else {
+      to = Math.max(to, e);
+    }
+  }
+  if (to > from) wallMs += to - from;
+  return { count: list.length, busyMs, wallMs };
+}
+
 /** Times a promise (or async function) as one operation of a phase. */
 export async function timed<T>(phase: Phase, work: Promise<T> | (() => Promise<T>)): Promise<T> {
   const end = span(phase);
@@ -102,7 +134,14 @@ export function writeProfile(): void {
   if (!file) return;
   const ru = process.resourceUsage();
   const phases: Record<string, { count: number; busyMs: number; wallMs: number }> = {};
-  for (const [k, c] of counters) phases[k] = { count: c.count, busyMs: Math.round(c.busyMs), wallMs: Math.round(c.wallMs) };
+  const add = (k: Phase, c: { count: number; busyMs: number; wallMs: number }) => {
+    const p = (phases[k] ??= { count: 0, busyMs: 0, wallMs: 0 });
+    p.count += c.count;
+    p.busyMs += Math.round(c.busyMs);
+    p.wallMs += Math.round(c.wallMs);
+  };
+  for (const [k, c] of counters) add(k, c);
+  for (const [k, list] of external) add(k, externalCounter(list));
   const out = {
     totalMs: Math.round(performance.now()),
     cpuUserMs: Math.round(ru.userCPUTime / 1000),

@@ -15,15 +15,24 @@ export interface MatchLookups {
   people: readonly Person[];
   /** Person and period of one of our own outgoing mails, by Message-ID. */
   sentMail(messageId: string): { period: string; person: string | null } | undefined;
-  /** The month a reply with nothing else to go by is for. */
-  openPeriod: string | null;
+  /** The month a reply with nothing else to go by is for (asked only then: it reads the store). */
+  openPeriod: string | null | (() => string | null);
+}
+
+const keyIndexes = new WeakMap<readonly Person[], Map<string, Person>>();
+
+/** The person a form's person key names; the roster is indexed once (every reply looks someone up). */
+export function personByKey(people: readonly Person[], key: string): Person | undefined {
+  let index = keyIndexes.get(people);
+  if (!index) keyIndexes.set(people, (index = new Map(people.map((p) => [personKeyOf(p.email), p]))));
+  return index.get(key);
 }
 
 /** The file's identity first, then the thread (In-Reply-To, References), then the sender's address. */
 export function matchReply(input: { tokens: TokenFields[]; references: string[]; sender: string }, l: MatchLookups): Match | null {
   for (const t of input.tokens) {
     if (t.ledgerKey !== l.ledgerKey) continue;
-    const person = l.people.find((p) => personKeyOf(p.email) === t.personKey);
+    const person = personByKey(l.people, t.personKey);
     if (person) return { person, period: t.period, via: 'file' };
   }
   // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
@@ -35,7 +44,8 @@ export function matchReply(input: { tokens: TokenFields[]; references: string[];
     if (sent && person) return { person, period: sent.period, via: 'thread' };
   }
   const person = l.people.find((p) => p.email === sender);
-  if (person && l.openPeriod) return { person, period: l.openPeriod, via: 'sender' };
+  const openPeriod = person && (typeof l.openPeriod === 'function' ? l.openPeriod() : l.openPeriod);
+  if (person && openPeriod) return { person, period: openPeriod, via: 'sender' };
   return null;
 }
 

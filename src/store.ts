@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   UNIQUE (kind, period, person, slot));
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_person ON outbox (period, person);
+CREATE TABLE IF NOT EXISTS outbox_raw (id INTEGER PRIMARY KEY REFERENCES outbox (id), raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
@@ -218,10 +219,20 @@ export class Store {
 
   // ── outbox ──
   /** Records a mail to send; returns false when the same (kind, period, person, slot) exists already. */
-  enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; emlPath: string; now: string }): boolean {
-    const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.emlPath, m.now, m.now);
-    return r.changes === 1;
+  enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; raw: Buffer; now: string }): boolean {
+    return this.tx(() => {
+      // eml_path: where versions before 0.2 kept the raw message ('' now: it is in outbox_raw).
+      const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
+      if (r.changes !== 1) return false;
+      this.prepare('INSERT INTO outbox_raw (id, raw) VALUES (?, ?)').run(r.lastInsertRowid, m.raw);
+      return true;
+    });
+  }
+
+  /** The raw bytes of a recorded mail (undefined for rows of older versions, whose bytes are in a file). */
+  outboxRaw(id: number): Buffer | undefined {
+    return (this.prepare('SELECT raw FROM outbox_raw WHERE id = ?').get(id) as { raw: Buffer } | undefined)?.raw;
   }
 
   outboxExists(kind: OutboxKind, period: string, person: string | null, slot: string): boolean {

@@ -1,0 +1,125 @@
+/**
+ * Reading one incoming message, as a parse worker does it (src/parse-worker.ts): MIME, the kind
+ * of mail, and each spreadsheet it carries, reduced to what deciding needs (no bytes kept). It
+ * runs off the main thread because the input is a stranger's and the work is the costly part of
+ * collecting.
+ */
+import iconv from 'iconv-lite';
+import { simpleParser } from 'mailparser';
+import { performance } from 'node:perf_hooks';
+import { TaizhangError, type ErrorCode } from './errors.js';
+import type { ReportRow } from './ledger.js';
+import { classifyMail, type MailClass } from './mail-classify.js';
+import { spreadsheetAttachments } from './mail-attachments.js';
+import type { Phase } from './profile.js';
+import { referencedIds } from './reply.js';
+import { findVerifiedToken, type TokenFields } from './sheet-identity.js';
+import { sniffSpreadsheet } from './sheet-sniff.js';
+import type { ZipLimits } from './zip.js';
+
+/** What one incoming message says. */
+export interface MailAnalysis {
+  messageId: string | null;
+  from: string;
+  subject: string;
+  date: Date | null;
+  references: string[];
+  class: MailClass;
+  attachmentCount: number;
+  files: FileResult[];
+}
+
+export type FileResult =
+  | { filename: string; ok: true; token: TokenFields | null; rows: ReportRow[] }
+  | { filename: string; ok: false; code: ErrorCode; kind: string; message: string };
+
+/** One timed operation of a worker: phase, start and end in ms since the epoch (for the profile). */
+export type Span = [Phase, number, number];
+
+/** The spreadsheets of one message that are read at most; more are ignored. */
+export const MAX_FILES = 5;
+
+/** What parsing one spreadsheet gives (parse-worker.ts `parseAttachment`). */
+export type SheetReader = (buf: Buffer, filename: string) => Promise<
+  | { ok: true; workbook: { token: string | null; rows: ReportRow[] }; kind?: string }
+  | { ok: false; code: ErrorCode; message: string; kind?: string }
+>;
+
+export interface ReadMailOptions {
+  ownAddress: string;
+  secret?: string;
+  limits?: Partial<ZipLimits>;
+  maxInputBytes?: number;
+  /** Spreadsheets not to parse (a worker died on them before), with the failure to report. */
+  failed?: Record<number, { code: ErrorCode; message: string }>;
+  /** Called before each stage: `mime`, then `sheet:<index>` for each spreadsheet parsed. */
+  onStage?: (stage: string) => void;
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * The subject, also when an OA mailer wrote it as raw 8-bit GBK (no encoded words): mailparser
+ * reads such bytes as UTF-8 and gives U+FFFD, which would hide a "自动回复" from the classifier.
+ */
+function subjectOf(raw: Buffer, parsed: string): string {
+  if (!parsed.includes('\ufffd')) return parsed;
+  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);
+  const head = raw.subarray(0, ends.length ? Math.min(...ends) : raw.length).toString('latin1');
+  const m = /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(head);
+  if (!m || m[1].includes('=?')) return parsed;
+  const bytes = Buffer.from(m[1].replace(/\r?\n(?=[ \t])/g, ''), 'latin1');
+  const text = iconv.decode(bytes, 'gb18030').trim();
+  return text.includes('\ufffd') ? parsed : text;
+}
+
+function kindOf(content: Buffer, filename: string): string {
+  try { return sniffSpreadsheet(content, filename).kind; } catch { return 'unknown'; }
+}
+
+/** Reads a raw message (always as bytes). Throws only on faults of ours; a bad file is a FileResult. */
+export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader): Promise<{ analysis: MailAnalysis; spans: Span[] }> {
+  const spans: Span[] = [];
+  o.onStage?.('mime');
+  let t0 = epochNow();
+  const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
+  const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
+  const subject = subjectOf(raw, mail.subject ?? '');
+  const klass = classifyMail({
+    headers: mail.headers, from, subject, text: mail.text ?? '',
+    attachments: mail.attachments.map((a) => ({ contentType: a.contentType, content: a.content })),
+    ownAddress: o.ownAddress,
+  });
+  spans.push(['mime.parse', t0, epochNow()]);
+  const sheets = klass.kind === 'human' ? spreadsheetAttachments(mail.attachments).slice(0, MAX_FILES) : [];
+  const files: FileResult[] = [];
+  for (const [i, a] of sheets.entries()) {
+    const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes
+      ? { code: 'SHEET_TOO_LARGE' as const, message: `附件超过 ${Math.round(o.maxInputBytes / 1024 / 1024)} MB` } : undefined);
+    if (known) {
+      files.push({ filename: a.filename, ok: false, code: known.code, kind: kindOf(a.content, a.filename), message: known.message });
+      continue;
+    }
+    o.onStage?.(`sheet:${i}`);
+    t0 = epochNow();
+    const outcome = await readSheet(a.content, a.filename);
+    spans.push(['xlsx.parse', t0, epochNow()]);
+    // Not the file's fault (a bug of ours or of a library): the message is tried again later.
+    if (!outcome.ok && outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });
+    if (outcome.ok) {
+      const token = outcome.workbook.token ? findVerifiedToken(outcome.workbook.token, o.secret ?? '') : null;
+      files.push({ filename: a.filename, ok: true, token, rows: outcome.workbook.rows });
+    } else {
+      files.push({ filename: a.filename, ok: false, code: outcome.code, kind: outcome.kind ?? kindOf(a.content, a.filename), message: outcome.message });
+    }
+  }
+  const analysis: MailAnalysis = {
+    messageId: mail.messageId ? (mail.messageId.startsWith('<') ? mail.messageId : `<${mail.messageId}>`) : null,
+    from, subject, date: mail.date ?? null,
+    references: referencedIds(mail.inReplyTo, mail.references),
+    class: klass,
+    attachmentCount: mail.attachments.filter((a) => a.contentDisposition !== 'inline' || a.filename).length,
+    files,
+  };
+  return { analysis, spans };
+}
