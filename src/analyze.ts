@@ -2,7 +2,7 @@ import type { Context } from './context.js';
 import { TaizhangError } from './errors.js';
 import { MAX_FILES, type FileResult, type MailAnalysis } from './mail-read.js';
 import type { ParsePool, ReadMailRequest } from './parse-pool.js';
-import { addSpans } from './profile.js';
+import { addSpans, noteWorkerCpu } from './profile.js';
 
 /** What one incoming message says, reduced to what deciding needs (no attachment bytes kept). */
 export type Analysis = MailAnalysis;
@@ -20,6 +20,7 @@ export async function analyzeMessage(ctx: Context, rawPath: string, pool: ParseP
     const outcome = await pool.readMail(rawPath, request);
     if (outcome.ok) {
       addSpans(outcome.spans);
+      noteWorkerCpu(outcome.cpu);
       return outcome.analysis;
     }
     const sheet = /^sheet:(\d+)$/.exec(outcome.stage ?? '');

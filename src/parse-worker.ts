@@ -6,10 +6,11 @@
  * `parseAttachment` can also be called directly (tests, trusted files); for mail from outside
  * use the pool, which adds the memory limit and the timeout.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TaizhangError } from './errors.js';
 import { readMail } from './mail-read.js';
+import { profiling, threadCpuMs } from './profile.js';
 import type { MailOutcome, ParseOutcome, ReadMailRequest } from './parse-pool.js';
 import { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
 import { readReplyWorkbook } from './sheet-read.js';
@@ -90,6 +91,15 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
   }
 }
 
+/** This thread's id and CPU time so far, for the profile (Linux; undefined elsewhere). */
+function ownCpu(): { tid: number; ms: number } | undefined {
+  if (isMainThread) return undefined; // a child process: its CPU is not this process's
+  let tid: number;
+  try { tid = Number(readlinkSync('/proc/thread-self').split('/').pop()); } catch { return undefined; }
+  const ms = threadCpuMs('/proc/thread-self/stat');
+  return ms === undefined ? undefined : { tid, ms };
+}
+
 type Reply = (msg: { id: number; stage: string } | { id: number; outcome: ParseOutcome | MailOutcome }) => void;
 
 async function mailJob(req: MailRequest, reply: Reply): Promise<MailOutcome> {
@@ -101,7 +111,7 @@ async function mailJob(req: MailRequest, reply: Reply): Promise<MailOutcome> {
       ownAddress: req.ownAddress, secret: req.secret, limits: req.limits, maxInputBytes: req.maxInputBytes, failed: req.failed,
       onStage: (s) => { stage = s; reply({ id: req.id, stage: s }); },
     }, (buf, filename) => parseAttachment(buf, filename, req.secret, req.limits));
-    return { ok: true, analysis, spans };
+    return { ok: true, analysis, spans, cpu: profiling ? ownCpu() : undefined };
   } catch (err) {
     const code = err instanceof TaizhangError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -6,8 +6,9 @@
  * Each phase counts its operations, their summed duration (`busyMs`, more than the wall time when
  * operations overlap) and the wall time during which at least one was in flight (`wallMs`).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 
 export type Phase =
   | 'imap.connect' | 'imap.fetch' | 'imap.other'
@@ -24,7 +25,7 @@ const noop = (): void => {};
 
 /** Peaks of the main thread's memory, sampled every 200 ms while profiling. */
 const memory = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 };
-if (profiling) {
+if (profiling && isMainThread) {
   setInterval(() => {
     const m = process.memoryUsage();
     memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(m.heapUsed / 2 ** 20));
@@ -81,6 +82,24 @@ function externalCounter(list: Array<[number, number]>): { count: number; busyMs
   }
   if (to > from) wallMs += to - from;
   return { count: list.length, busyMs, wallMs };
+}
+
+/** CPU time of each parse worker thread, by thread id, as last reported (ms). */
+const workerCpu = new Map<number, number>();
+
+/** Notes a parse worker thread's CPU time so far (parse-worker.ts reports it with each result). */
+export function noteWorkerCpu(cpu: { tid: number; ms: number } | undefined): void {
+  if (profiling && cpu) workerCpu.set(cpu.tid, Math.max(cpu.ms, workerCpu.get(cpu.tid) ?? 0));
+}
+
+/** CPU time (user + system) of one thread, from /proc (Linux); undefined elsewhere. */
+export function threadCpuMs(statFile: string): number | undefined {
+  try {
+    const fields = readFileSync(statFile, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
 }
 
 /** Times a promise (or async function) as one operation of a phase. */
@@ -149,6 +168,15 @@ export function writeProfile(): void {
     maxRssMb: Math.round(ru.maxRSS / 1024),
     peak: memory,
     mainThreadBusy: Number(performance.eventLoopUtilization().utilization.toFixed(3)),
+    // Where the CPU went: this thread, the parse worker threads, and the rest (V8's helper
+    // threads for garbage collection and compilation, libuv's pool).
+    threadsCpuMs: (() => {
+      const main = threadCpuMs(`/proc/self/task/${process.pid}/stat`);
+      if (main === undefined) return undefined;
+      const parse = [...workerCpu.values()].reduce((a, b) => a + b, 0);
+      const total = Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000);
+      return { main, parseWorkers: parse, other: Math.max(0, total - main - parse) };
+    })(),
     phases,
   };
   try {
