@@ -221,7 +221,7 @@ export class Store {
   /** Records a mail to send; returns false when the same (kind, period, person, slot) exists already. */
   enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; raw: Buffer; now: string }): boolean {
     return this.tx(() => {
-      // eml_path: where versions before 0.2 kept the raw message ('' now: it is in outbox_raw).
+      // eml_path: where earlier versions kept the raw message in a file ('' now: see outbox_raw).
       const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
       if (r.changes !== 1) return false;

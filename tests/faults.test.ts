@@ -4,6 +4,9 @@
  * tick and delivered once; 421 (connection dropped) likewise; 550 is final and shows as
  * "failed" in `status --json` and as 发送失败 in the office ledger's 填报情况.
  */
+import Database from 'better-sqlite3';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifySmtpError } from '../src/smtp.js';
 import { useMailStack } from './helpers/mail-stack.js';
@@ -74,6 +77,36 @@ describe('SMTP faults', () => {
     const counts = acceptedBy(stack.smtp.accepted, REQUEST);
     for (const person of p.people) expect(counts.get(person.email), person.email).toBe(1);
     expect((await p.inbox(wang.email)).filter((m) => REQUEST.test(m.subject ?? ''))).toHaveLength(1);
+  });
+
+  it('a mail queued by an earlier version (its bytes in a file, not in the database) is still sent, byte for byte', async () => {
+    const stack = mail();
+    const p = makeProject(stack, (d) => isolate(d));
+    const [, wang] = p.people;
+    stack.smtp.setFault((m) => (m.to.includes(wang.email) ? { code: 451, message: '4.7.1 try later', phase: 'rcpt' } : undefined));
+    try {
+      expect((await p.tick(SEND_DAY)).code).toBe(0);
+    } finally {
+      stack.smtp.setFault(null);
+    }
+    // Turn the queued row into what earlier versions left: the raw message in data_dir/outbox/.
+    const db = new Database(path.join(p.dataDir, 'taizhang.sqlite'));
+    const row = db.prepare("SELECT o.id, o.message_id AS mid, r.raw FROM outbox o JOIN outbox_raw r ON r.id = o.id WHERE o.state = 'queued'").get() as { id: number; mid: string; raw: Buffer };
+    const file = path.join(p.dataDir, 'outbox', 'legacy.eml');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, row.raw);
+    db.prepare('UPDATE outbox SET eml_path = ? WHERE id = ?').run(file, row.id);
+    db.prepare('DELETE FROM outbox_raw WHERE id = ?').run(row.id);
+    db.close();
+
+    const later = await p.tick('2020-06-20T09:10:00+08:00');
+    expect(later.code, later.stderr).toBe(0);
+    const sent = stack.smtp.accepted.filter((m) => m.messageId === row.mid);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].to).toEqual([wang.email]);
+    expect(sent[0].raw.toString('latin1')).toContain(row.raw.toString('latin1').trimEnd());
+    const s = await p.status('2020-06');
+    expect(s.people.map((x: { delivery: string }) => x.delivery)).toEqual(p.people.map(() => 'sent'));
   });
 
   it('421 (the server drops the connection) in the middle of a batch: every request still arrives once', async () => {
