@@ -15,7 +15,7 @@ import type { MailOutcome, ParseOutcome, ReadMailRequest } from './parse-pool.js
 import { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
 import { readReplyWorkbook } from './sheet-read.js';
 import { sniffSpreadsheet, type SheetKind } from './sheet-sniff.js';
-import { checkZipLimits, type ZipLimits } from './zip.js';
+import { checkZipLimits, storedZip, type ZipLimits } from './zip.js';
 
 /** Message the pool sends to a worker: read one attachment. */
 export interface ParseRequest {
@@ -82,8 +82,9 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
       default:
         return fail('SHEET_UNSUPPORTED', `不支持的文件类型:${kindName(kind)}${sniff.detail ? `(${sniff.detail})` : ''}`, kind);
     }
-    checkZipLimits(buf, limits);
-    const workbook = await readReplyWorkbook(buf, { secret });
+    const { inflated } = checkZipLimits(buf, limits);
+    // Inflated natively once, while checking: exceljs then reads without inflating again.
+    const workbook = await readReplyWorkbook(inflated ? storedZip(inflated) : buf, { secret });
     return { ok: true, workbook, kind };
   } catch (err) {
     if (err instanceof TaizhangError) return fail(err.code, err.message, kind);

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../src/errors.js';
 import { listCfbNames, sniffSpreadsheet } from '../src/sheet-sniff.js';
-import { checkZipLimits, readZipDirectory } from '../src/zip.js';
+import { readReplyWorkbook } from '../src/sheet-read.js';
+import { checkZipLimits, readZipDirectory, readZipEntry, storedZip } from '../src/zip.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 
@@ -95,5 +96,32 @@ describe('checkZipLimits', () => {
     expect(readZipDirectory(z)).toHaveLength(1);
     expect(codeOf(() => checkZipLimits(z))).toBe('SHEET_TOO_LARGE');
     expect(codeOf(() => checkZipLimits(z, { maxRatio: 10_000 }))).toBeUndefined();
+  });
+});
+
+describe('storedZip', () => {
+  it('hands on what checkZipLimits inflated: same entries, uncompressed, with correct CRCs', () => {
+    const original = fx('lo-filled.xlsx');
+    const { inflated } = checkZipLimits(original);
+    const copy = storedZip(inflated!);
+    const entries = readZipDirectory(copy);
+    expect(entries.map((e) => e.name)).toEqual(inflated!.map((f) => f.name));
+    for (const [i, e] of entries.entries()) {
+      expect(e.method).toBe(0);
+      const data = readZipEntry(copy, e, Number.MAX_SAFE_INTEGER);
+      expect(data.equals(inflated![i].data)).toBe(true);
+      // gzip's trailer carries the CRC-32 of its input: an independent reference.
+      const gz = gzipSync(data);
+      expect(copy.readUInt32LE(e.localHeaderOffset + 14)).toBe(gz.readUInt32LE(gz.length - 8));
+    }
+    expect(checkZipLimits(copy).totalBytes).toBe(checkZipLimits(original).totalBytes);
+  });
+
+  it('reads the same workbook as the original, token and all', async () => {
+    const seed = JSON.parse(fx('seed-ledger.json').toString('utf8'));
+    const original = fx('lo-filled.xlsx');
+    const copy = storedZip(checkZipLimits(original).inflated!);
+    expect(copy.length).toBeGreaterThan(original.length); // nothing compressed
+    expect(await readReplyWorkbook(copy, { secret: seed.secret })).toEqual(await readReplyWorkbook(original, { secret: seed.secret }));
   });
 });
