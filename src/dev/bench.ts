@@ -293,7 +293,7 @@ async function runTick(name: string, now: string, o: { configFile: string; workD
   const profileFile = path.join(o.workDir, `profile-${name}.json`);
   o.proxy.take();
   const cli = ['--config', o.configFile, 'tick', '--now', now];
-  const [cmd, argv] = o.cpuProf ? [process.execPath, ['--max-semi-space-size=2', '--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, `cpuprof-${name}`)}`, BIN, ...cli]] : [BIN, cli];
+  const [cmd, argv] = o.cpuProf ? [process.execPath, ['--max-semi-space-size=2', '--single-threaded-gc', '--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, `cpuprof-${name}`)}`, BIN, ...cli]] : [BIN, cli];
   const s0 = treeCpuMs(o.stackPid);
   const m = await measure(cmd, argv, {
     logFile, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: o.password, TAIZHANG_LOG_LEVEL: process.env.TAIZHANG_LOG_LEVEL ?? 'info', TAIZHANG_PROFILE: profileFile },
