@@ -114,7 +114,9 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
     await ctx.store.batch(async (unitDone) => {
       for (const row of todo) {
         if (row.state !== 'done') {
-          const outcome = await handle(ctx, row, await analyses.get(row.id));
+          const analysis = await analyses.get(row.id);
+          analyses.delete(row.id); // released as soon as handled: memory does not grow with the inbox
+          const outcome = await handle(ctx, row, analysis);
           if (outcome) result.outcomes[outcome] = (result.outcomes[outcome] ?? 0) + 1;
           unitDone();
         }
@@ -166,6 +168,7 @@ function analyzeAll(ctx: Context, rows: MessageRow[], isolate: Set<number>): Map
         a = err instanceof Error ? err : new Error(String(err));
       }
       settle.get(row.id)!(a);
+      settle.delete(row.id);
     }
   };
   for (let i = 0; i < Math.min(4, queue.length); i++) void lane();
