@@ -223,8 +223,8 @@ function crc32(data: Buffer): number {
 /**
  * Writes the files into a zip archive without compression. What has been inflated once (by
  * {@link checkZipLimits}, natively) is handed on this way, so that a reader that inflates in
- * JavaScript (exceljs, through JSZip and pako) has nothing left to inflate: a third less time
- * for a small workbook.
+ * JavaScript (exceljs, through JSZip and pako) has nothing left to inflate: its `load` of a small
+ * workbook takes a quarter less time.
  */
 export function storedZip(files: readonly ZipFile[]): Buffer {
   const parts: Buffer[] = [];

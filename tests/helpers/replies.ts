@@ -11,7 +11,7 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { MailStack } from '../../src/dev/mail-stack.js';
 import { fillForm } from '../../src/dev/respondent.js';
-import { readZipDirectory, readZipEntry } from '../../src/zip.js';
+import { readZipDirectory, readZipEntry, storedZip } from '../../src/zip.js';
 import type { Project } from './project.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures');
@@ -183,43 +183,9 @@ export async function parseRaw(raw: Buffer): Promise<ParsedMail> {
   return simpleParser(raw);
 }
 
-// ── a minimal zip writer (stored entries), for files built in tests ──
-const CRC_TABLE = new Int32Array(256).map((_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
-function crc32(buf: Buffer): number {
-  let c = -1;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-}
-
+// ── zips built in tests: stored entries, written by src/zip.ts ──
 /** A zip archive of the given entries, stored (not compressed). */
-export function zipStored(entries: { name: string; data: Buffer }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
-    const crc = crc32(e.data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt16LE(0x800, 6); lh.writeUInt16LE(0, 8);
-    lh.writeUInt32LE(crc, 14); lh.writeUInt32LE(e.data.length, 18); lh.writeUInt32LE(e.data.length, 22); lh.writeUInt16LE(name.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt16LE(0x800, 8); ch.writeUInt16LE(0, 10);
-    ch.writeUInt32LE(crc, 16); ch.writeUInt32LE(e.data.length, 20); ch.writeUInt32LE(e.data.length, 24); ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    locals.push(lh, name, e.data);
-    centrals.push(ch, name);
-    offset += 30 + name.length + e.data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(entries.length, 8); eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12); eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
+export const zipStored = storedZip;
 
 /** The same zip with some entries' bytes changed (`edit` returns undefined to keep one as it is). */
 export function rezip(zip: Buffer, edit: (name: string, data: Buffer) => Buffer | undefined): Buffer {
