@@ -8,6 +8,7 @@
  * keep it readable back the same.
  */
 import ExcelJS from 'exceljs';
+import { PassThrough } from 'node:stream';
 import { LEDGER_COLUMNS } from './ledger.js';
 import { BODY_FONT, COLUMN_WIDTHS, rowHeightFor, sheetText, styleTableRow, writeBanner } from './sheet-template.js';
 
@@ -125,6 +126,7 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
     xr.getCell(1).alignment = { vertical: 'middle', horizontal: 'center' };
     xr.getCell(3).alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
     xr.height = rowHeightFor(values.map((v, i) => [String(v), COLUMN_WIDTHS[i]]), 30);
+    xr.commit();
     r++;
   }
   ws.pageSetup.printArea = `A1:G${Math.max(3, r - 1)}`;
@@ -133,6 +135,7 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
     oddHeader: `&L${hf(input.periodLabel)}&R生成时间:${hf(input.generatedAt)}`,
     oddFooter: '&C第 &P 页,共 &N 页',
   };
+  ws.commit();
 }
 
 function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void {
@@ -155,6 +158,7 @@ function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
     const argb = STATUS_FILLS[p.statusLabel];
     if (argb) row.getCell(4).fill = fill(argb);
     counts.set(p.statusLabel, (counts.get(p.statusLabel) ?? 0) + 1);
+    row.commit();
     r++;
   }
   if (input.people.length > 0) {
@@ -164,6 +168,7 @@ function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   }
   ws.pageSetup.printTitlesRow = '1:1';
   ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(input.periodLabel)} 填报情况`, oddFooter: '&C第 &P 页,共 &N 页' };
+  ws.commit();
 }
 
 function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void {
@@ -195,11 +200,13 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
       row.getCell(names.length).fill = fill(UNCHANGED_FILL);
     }
     row.height = rowHeightFor([[h.task, widths[1]], ...periods.map((_, i): [string, number] => [h.cells[i] ?? '', widths[2 + i]])], 30);
+    row.commit();
     r++;
   }
   writeBanner(ws, r + 1, names.length, '灰色底纹:与上月相同;黄色底纹:本月进展与上月相同(未变化)。', { ...BODY_FONT, size: 10 });
   ws.pageSetup.printTitlesRow = '1:1';
   ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R历月进展`, oddFooter: '&C第 &P 页,共 &N 页' };
+  ws.commit();
 }
 
 /**
@@ -208,7 +215,13 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
  * @returns the .xlsx file
  */
 export async function writeLedgerWorkbook(input: LedgerWorkbookInput): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+  // Streamed: each row is written out as soon as it is complete, so memory does not grow with
+  // the number of tasks and people (only the finished file, a few hundred KB, is kept).
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  const finished = new Promise<void>((resolve, reject) => { sink.on('end', resolve); sink.on('error', reject); });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
   wb.creator = 'taizhang';
   wb.lastModifiedBy = 'taizhang';
   wb.title = input.title;
@@ -217,6 +230,7 @@ export async function writeLedgerWorkbook(input: LedgerWorkbookInput): Promise<B
   addLedgerSheet(wb, input);
   addPeopleSheet(wb, input);
   addHistorySheet(wb, input);
-  const out = await wb.xlsx.writeBuffer();
-  return Buffer.from(out as ArrayBuffer);
+  await wb.commit();
+  await finished;
+  return Buffer.concat(chunks);
 }

@@ -63,7 +63,9 @@ describe('writeLedgerWorkbook', () => {
   it('writes 填报情况, one row a person', async () => {
     const ws = (await build()).wb.getWorksheet('填报情况')!;
     expect(ws.getRow(1).values).toEqual([undefined, '责任人', '责任科室', '邮箱', '状态', '报送时间', '代报人', '报送次数']);
-    expect(ws.getRow(2).values).toEqual([undefined, '艾延坤', '政法科', 'ai@example.com', '已报送', '2020-06-28 10:00', '', 2]);
+    // Empty text is written as an empty cell, bordered like the rest of the table.
+    expect(ws.getRow(2).values).toEqual([undefined, '艾延坤', '政法科', 'ai@example.com', '已报送', '2020-06-28 10:00', undefined, 2]);
+    expect(ws.getCell('F2').border?.left?.style).toBe('thin');
     expect(ws.getRow(4).values).toEqual([undefined, '马红霞', '机关总支', 'ma@example.com', '逾期报送', '2020-07-02', '王群才', 1]);
     expect((ws.getCell('D3').fill as ExcelJS.FillPattern).fgColor?.argb).toBeDefined();
   });
@@ -75,7 +77,8 @@ describe('writeLedgerWorkbook', () => {
     expect((ws.getCell('D2').fill as ExcelJS.FillPattern).fgColor?.argb).toBeDefined();
     expect(ws.getCell('D3').value).toBe('@开始');
     expect((ws.getCell('D3').fill as ExcelJS.FillPattern | undefined)?.fgColor).toBeUndefined();
-    expect(ws.getCell('E3').value).toBe('');
+    expect(ws.getCell('E3').value).toBeNull();
+    expect(ws.getCell('E3').border?.bottom?.style).toBe('thin');
   });
 
   it('copes with nothing at all', async () => {
