@@ -1,7 +1,7 @@
 import type { Context } from './context.js';
 import { TaizhangError } from './errors.js';
-import { MAX_FILES, type FileResult, type MailAnalysis } from './mail-read.js';
-import type { ParsePool, ReadMailRequest } from './parse-pool.js';
+import type { FileResult, MailAnalysis } from './mail-read.js';
+import { MAX_FILES, type ParsePool, type ReadMailRequest } from './parse-pool.js';
 import { addSpans, noteWorkerCpu } from './profile.js';
 
 /** What one incoming message says, reduced to what deciding needs (no attachment bytes kept). */

@@ -11,6 +11,7 @@ import { TaizhangError, type ErrorCode } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { classifyMail, type MailClass } from './mail-classify.js';
 import { spreadsheetAttachments } from './mail-attachments.js';
+import { attachmentTooLarge, MAX_FILES } from './parse-pool.js';
 import type { Phase } from './profile.js';
 import { referencedIds } from './reply.js';
 import { findVerifiedToken, type TokenFields } from './sheet-identity.js';
@@ -35,9 +36,6 @@ export type FileResult =
 
 /** One timed operation of a worker: phase, start and end in ms since the epoch (for the profile). */
 export type Span = [Phase, number, number];
-
-/** The spreadsheets of one message that are read at most; more are ignored. */
-export const MAX_FILES = 5;
 
 /** What parsing one spreadsheet gives (parse-worker.ts `parseAttachment`). */
 export type SheetReader = (buf: Buffer, filename: string) => Promise<
@@ -94,8 +92,7 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
   const sheets = klass.kind === 'human' ? spreadsheetAttachments(mail.attachments).slice(0, MAX_FILES) : [];
   const files: FileResult[] = [];
   for (const [i, a] of sheets.entries()) {
-    const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes
-      ? { code: 'SHEET_TOO_LARGE' as const, message: `附件超过 ${Math.round(o.maxInputBytes / 1024 / 1024)} MB` } : undefined);
+    const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes ? attachmentTooLarge(o.maxInputBytes) : undefined);
     if (known) {
       files.push({ filename: a.filename, ok: false, code: known.code, kind: kindOf(a.content, a.filename), message: known.message });
       continue;

@@ -29,6 +29,14 @@ export { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
 /** A job that did not give a result: the code, a message fit for a receipt, and where it stopped. */
 export interface JobFailure { ok: false; code: ErrorCode; message: string; kind?: SheetKind; stage?: string }
 
+/** The spreadsheets of one message that are read at most; more are ignored. */
+export const MAX_FILES = 5;
+
+/** The failure of an attachment refused for its size alone (never parsed). */
+export function attachmentTooLarge(maxBytes: number): { ok: false; code: 'SHEET_TOO_LARGE'; message: string } {
+  return { ok: false, code: 'SHEET_TOO_LARGE', message: `附件超过 ${Math.round(maxBytes / 1024 / 1024)} MB` };
+}
+
 /** What parsing one attachment gave. `kind` is the sniffed file kind, when sniffing got that far. */
 export type ParseOutcome = { ok: true; workbook: ReplyWorkbook; kind?: SheetKind } | JobFailure;
 
@@ -255,7 +263,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     isolation,
     parse(buf: Buffer, filename: string, secret?: string): Promise<ParseOutcome> {
       if (buf.byteLength > maxInput) {
-        return Promise.resolve({ ok: false, code: 'SHEET_TOO_LARGE', message: `附件超过 ${Math.round(maxInput / 1024 / 1024)} MB` });
+        return Promise.resolve(attachmentTooLarge(maxInput));
       }
       // One copy into a fresh ArrayBuffer: the caller keeps its buffer, and a thread gets the
       // copy transferred (a process gets it over the IPC pipe).
