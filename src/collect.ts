@@ -55,6 +55,7 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Prom
     if (!state || state.uidvalidity !== uidvalidity) ctx.store.setMailboxState(INBOX, uidvalidity, lastUid);
     return 0;
   }
+  ctx.pool.warm(); // the parse workers load their code while the mail is fetched
   const dir = path.join(ctx.config.dataDir, 'mail', String(uidvalidity));
   mkdirSync(dir, { recursive: true });
   let fetched = 0;

@@ -95,6 +95,11 @@ export interface ParsePool {
   parse(buf: Buffer, filename: string, secret?: string): Promise<ParseOutcome>;
   /** Reads the raw message stored at `rawPath`: MIME, kind of mail, its spreadsheets. Never rejects. */
   readMail(rawPath: string, request: ReadMailRequest): Promise<MailOutcome>;
+  /**
+   * Starts the workers now, ahead of the jobs, so that loading their code overlaps whatever the
+   * caller does before it has jobs to give (collect: fetching the new mail).
+   */
+  warm(): void;
   /** Refuses new jobs, lets started and queued ones finish (each within its time limit), stops the workers. */
   close(): Promise<void>;
   stats(): ParsePoolStats;
@@ -273,6 +278,15 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     },
     readMail(rawPath: string, request: ReadMailRequest): Promise<MailOutcome> {
       return submit<MailOutcome>('mail', { rawPath, ...request });
+    },
+    warm(): void {
+      while (!closed && slots.length < size) {
+        try {
+          spawn();
+        } catch {
+          return; // the first job reports why
+        }
+      }
     },
     async close(): Promise<void> {
       closed = true;

@@ -6,7 +6,7 @@
  * Each phase counts its operations, their summed duration (`busyMs`, more than the wall time when
  * operations overlap) and the wall time during which at least one was in flight (`wallMs`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 
@@ -102,6 +102,19 @@ export function threadCpuMs(statFile: string): number | undefined {
   }
 }
 
+/**
+ * CPU time of each other thread still running that used any (Linux): V8's helper threads, which
+ * compile hot functions for every JavaScript thread of the process, and libuv's pool.
+ */
+function otherThreadsCpuMs(): number[] | undefined {
+  try {
+    return readdirSync('/proc/self/task').filter((tid) => Number(tid) !== process.pid)
+      .map((tid) => threadCpuMs(`/proc/self/task/${tid}/stat`) ?? 0).filter((ms) => ms > 0);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Times a promise (or async function) as one operation of a phase. */
 export async function timed<T>(phase: Phase, work: Promise<T> | (() => Promise<T>)): Promise<T> {
   const end = span(phase);
@@ -175,7 +188,7 @@ export function writeProfile(): void {
       if (main === undefined) return undefined;
       const parse = [...workerCpu.values()].reduce((a, b) => a + b, 0);
       const total = Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000);
-      return { main, parseWorkers: parse, other: Math.max(0, total - main - parse) };
+      return { main, parseWorkers: parse, other: Math.max(0, total - main - parse), otherLive: otherThreadsCpuMs() };
     })(),
     phases,
   };

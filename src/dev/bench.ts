@@ -58,7 +58,7 @@ const say = (s: string) => process.stderr.write(`${s}\n`);
 const secs = (ms: number) => Number((ms / 1000).toFixed(2));
 const mb = (x: number) => Math.round(x);
 
-interface Args { n: number; keep: boolean; out: string; maxConnections: number; cpuProf: boolean }
+interface Args { n: number; keep: boolean; out: string; maxConnections: number; cpuProf: boolean; nodeFlags?: string[] }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { n: 1000, keep: false, out: DEFAULT_OUT, maxConnections: 4, cpuProf: false };
@@ -70,7 +70,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--cpu-prof') a.cpuProf = a.keep = true;
     else if (flag === '--out') a.out = path.resolve(value());
     else if (flag === '--max-connections') a.maxConnections = Number(value());
-    else throw new Error(`unknown option ${flag} (usage: bench [--n N] [--keep] [--cpu-prof] [--out DIR] [--max-connections K])`);
+    else if (flag === '--node-flags') a.nodeFlags = value().split(/\s+/).filter(Boolean);
+    else throw new Error(`unknown option ${flag} (usage: bench [--n N] [--keep] [--cpu-prof] [--out DIR] [--max-connections K] [--node-flags "FLAGS"])`);
   }
   if (!Number.isInteger(a.n) || a.n < 1) throw new Error('--n must be a positive integer');
   return a;
@@ -288,12 +289,19 @@ interface Profile {
   threadsCpuMs?: { main: number; parseWorkers: number; other: number };
 }
 
-async function runTick(name: string, now: string, o: { configFile: string; workDir: string; password: string; proxy: { take(): ImapCount }; cpuProf: boolean; stackPid: number }): Promise<TickRun> {
+/** The node flags of bin/taizhang's shebang line, which a tick run with other flags replaces. */
+function binNodeFlags(): string[] {
+  const shebang = readFileSync(BIN, 'utf8').split('\n')[0];
+  return shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+}
+
+async function runTick(name: string, now: string, o: { configFile: string; workDir: string; password: string; proxy: { take(): ImapCount }; cpuProf: boolean; nodeFlags?: string[]; stackPid: number }): Promise<TickRun> {
   const logFile = path.join(o.workDir, `tick-${name}.log`);
   const profileFile = path.join(o.workDir, `profile-${name}.json`);
   o.proxy.take();
   const cli = ['--config', o.configFile, 'tick', '--now', now];
-  const [cmd, argv] = o.cpuProf ? [process.execPath, ['--max-semi-space-size=2', '--single-threaded-gc', '--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, `cpuprof-${name}`)}`, BIN, ...cli]] : [BIN, cli];
+  const flags = [...(o.nodeFlags ?? binNodeFlags()), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, `cpuprof-${name}`)}`] : [])];
+  const [cmd, argv] = o.cpuProf || o.nodeFlags ? [process.execPath, [...flags, BIN, ...cli]] : [BIN, cli];
   const s0 = treeCpuMs(o.stackPid);
   const m = await measure(cmd, argv, {
     logFile, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: o.password, TAIZHANG_LOG_LEVEL: process.env.TAIZHANG_LOG_LEVEL ?? 'info', TAIZHANG_PROFILE: profileFile },
@@ -357,7 +365,7 @@ async function main(): Promise<void> {
     writeFileSync(configFile, stringify(benchConfig(stack, proxy.port, dataDir, n, args.maxConnections)));
     const config = loadConfig(configFile, { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password });
     const templates = new Templates();
-    const tickOpts = { configFile, workDir: work, password: stack.password, proxy, cpuProf: args.cpuProf, stackPid: proc.pid! };
+    const tickOpts = { configFile, workDir: work, password: stack.password, proxy, cpuProf: args.cpuProf, nodeFlags: args.nodeFlags, stackPid: proc.pid! };
     await warmMailboxes(stack, [...config.people.map((p) => p.email), ...config.office.map((o) => o.email)]);
 
     say('send floor: exceljs writing N templates + N mails carrying them (pooled)');
