@@ -25,9 +25,13 @@ const noop = (): void => {};
 
 /** Peaks of the main thread's memory, sampled every 200 ms while profiling. */
 const memory = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 };
+/** The process's memory once a second: [ms since start, RSS, main heap total, main heap used] in MB. */
+const memoryTimeline: number[][] = [];
 if (profiling && isMainThread) {
+  let samples = 0;
   setInterval(() => {
     const m = process.memoryUsage();
+    if (samples++ % 5 === 0) memoryTimeline.push([Math.round(performance.now()), ...[m.rss, m.heapTotal, m.heapUsed].map((b) => Math.round(b / 2 ** 20))]);
     memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(m.heapUsed / 2 ** 20));
     memory.externalMb = Math.max(memory.externalMb, Math.round(m.external / 2 ** 20));
     memory.arrayBuffersMb = Math.max(memory.arrayBuffersMb, Math.round(m.arrayBuffers / 2 ** 20));
@@ -191,6 +195,7 @@ export function writeProfile(): void {
       return { main, parseWorkers: parse, other: Math.max(0, total - main - parse), otherLive: otherThreadsCpuMs() };
     })(),
     phases,
+    memoryTimeline,
   };
   try {
     writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
