@@ -7,7 +7,7 @@
  * operations overlap) and the wall time during which at least one was in flight (`wallMs`).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 
 export type Phase =
@@ -36,6 +36,18 @@ if (profiling && isMainThread) {
     memory.externalMb = Math.max(memory.externalMb, Math.round(m.external / 2 ** 20));
     memory.arrayBuffersMb = Math.max(memory.arrayBuffersMb, Math.round(m.arrayBuffers / 2 ** 20));
   }, 200).unref();
+}
+
+/** The main thread's garbage collections: count and summed pause (ms), young and full. */
+const gc = { young: { count: 0, ms: 0 }, full: { count: 0, ms: 0 } };
+if (profiling && isMainThread) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = ((e as { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? gc.young : gc.full;
+      kind.count++;
+      kind.ms += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
 }
 
 /** Starts timing one operation of a phase; call the result when it ends. */
@@ -195,6 +207,7 @@ export function writeProfile(): void {
       return { main, parseWorkers: parse, other: Math.max(0, total - main - parse), otherLive: otherThreadsCpuMs() };
     })(),
     phases,
+    gc: { young: { count: gc.young.count, ms: Math.round(gc.young.ms) }, full: { count: gc.full.count, ms: Math.round(gc.full.ms) } },
     memoryTimeline,
   };
   try {

@@ -113,6 +113,10 @@ export class Store {
       // would wait for the disk at every mail marked sent.
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
+      // better-sqlite3 builds SQLite with a 16 MB page cache, which fills as the database grows
+      // with the roster (the forms and receipts are kept in it). The working set of a tick is
+      // recent rows and the indexes; the operating system caches the rest of the file anyway.
+      this.db.pragma('cache_size = -4000');
       this.db.exec(SCHEMA);
     }
   }
