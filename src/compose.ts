@@ -94,4 +94,3 @@ function appendNode(node: MimeNode, out: Buffer[]): boolean {
   out.push(Buffer.from(`\r\n--${node.boundary}--\r\n`));
   return true;
 }
-

@@ -119,6 +119,20 @@ describe.each(['process', 'thread'] as const)('supervision, %s isolation', (isol
     expect(failure(await pool.parse(Buffer.from('x'), 'ok'))).toBe('INTERNAL'); // closed
   });
 
+  it('warm starts the workers ahead of the jobs, which then use them', async () => {
+    const pool = createParsePool({ isolation, workerUrl: misbehaving, size: 2 });
+    pool.warm();
+    expect(pool.stats()).toMatchObject({ workers: 2, busy: 0, queued: 0 });
+    pool.warm(); // no more than `size`
+    expect(pool.stats().workers).toBe(2);
+    const outcomes = await Promise.all([pool.parse(Buffer.from('a'), 'ok'), pool.parse(Buffer.from('b'), 'ok')]);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(pool.stats()).toMatchObject({ workers: 2, replaced: 0, completed: 2 });
+    await pool.close();
+    pool.warm(); // closed: starts nothing
+    expect(pool.stats().workers).toBe(0);
+  });
+
   it('close waits for a job in flight', async () => {
     const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 400 });
     const pending = pool.parse(Buffer.from('x'), 'hang');

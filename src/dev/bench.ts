@@ -421,7 +421,7 @@ async function main(): Promise<void> {
       cpuS: secs(f.cpuMs ?? 0), mailServersCpuS: secs(f.mailServersCpuMs ?? 0),
     });
     const result = {
-      date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: Number(loadBefore.toFixed(2)), line,
+      date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: Number(loadBefore.toFixed(2)), nodeFlags: args.nodeFlags ?? binNodeFlags(), line,
       smtp: { maxConnections: args.maxConnections, ratePerMinute: 100000 },
       floors: { send: floorJson(sendF), collect: { ...floorJson(collectF), fetchedKiB: Math.round(collectF.bytes / 1024) } },
       ticks: Object.fromEntries(Object.entries(ticks).map(([k, t]) => [k, tickJson(t)])),
@@ -495,7 +495,7 @@ function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, collectF
       .sort((a: any, b: any) => a.n - b.n).map((o: any) => `N=${o.n}: ${Object.entries(o.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')} MB`).join('; ')}.`
     : '';
   return [
-    `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line, a fresh process.`,
+    `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line, a fresh process (\`node ${r.nodeFlags.join(' ')}\`).`,
     '',
     '| step | wall | floor | vs floor | CPU (all processes) | CPU (mail servers) | peak RSS (main) | peak RSS (with child processes) | IMAP commands | goal |',
     '|---|---|---|---|---|---|---|---|---|---|',
