@@ -19,7 +19,7 @@
  * folder, and write their per-phase counters there (TAIZHANG_PROFILE, see src/profile.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,7 +40,8 @@ import { writePersonTemplate } from '../sheet-template.js';
 import { localConfig } from './demo.js';
 import { startImapCountProxy, type ImapCount } from './imap-count-proxy.js';
 import type { MailStack } from './mail-stack.js';
-import { measure, treeCpuMs, type Measured } from './measure.js';
+import { machine, markdown, mb, otherRuns, profileLine, secs, updateReadme, type Floor, type Profile, type TickRun } from './bench-report.js';
+import { measure, treeCpuMs } from './measure.js';
 import { fillForm } from './respondent.js';
 import { deliverLmtp } from './smtp-relay.js';
 
@@ -55,8 +56,6 @@ const AT = {
   consolidate: '2020-07-01T09:00:00+08:00',
 };
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const secs = (ms: number) => Number((ms / 1000).toFixed(2));
-const mb = (x: number) => Math.round(x);
 
 interface Args { n: number; keep: boolean; out: string; maxConnections: number; cpuProf: boolean; nodeFlags?: string[] }
 
@@ -153,13 +152,6 @@ function requestData(config: Config, person: Person) {
 
 // ── floors ──
 
-interface Floor {
-  totalMs: number;
-  steps: Record<string, number>;
-  /** CPU of this process over the floor's steps, and of the mail servers meanwhile (ms). */
-  cpuMs?: number;
-  mailServersCpuMs?: number;
-}
 
 /** Runs a floor, adding the CPU it took here and in the mail servers. */
 async function withCpu<F extends Floor>(stackPid: number, fn: () => Promise<F>): Promise<F> {
@@ -274,20 +266,6 @@ async function makeReplies(stack: StackInfo, config: Config): Promise<Buffer[]> 
 
 // ── ticks ──
 
-interface TickRun extends Measured {
-  summary: string;
-  /** CPU the mail servers (relay, Dovecot) used meanwhile, on the same cores (ms). */
-  mailServersCpuMs: number;
-  imap: ImapCount;
-  profile: Profile | null;
-}
-
-interface Profile {
-  totalMs: number; cpuUserMs: number; cpuSystemMs: number; maxRssMb: number; mainThreadBusy: number;
-  phases: Record<string, { count: number; busyMs: number; wallMs: number }>;
-  peak?: { heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
-  threadsCpuMs?: { main: number; parseWorkers: number; other: number };
-}
 
 /** The node flags of bin/taizhang's shebang line, which a tick run with other flags replaces. */
 function binNodeFlags(): string[] {
@@ -319,33 +297,6 @@ async function runTick(name: string, now: string, o: { configFile: string; workD
 
 function expect(ok: boolean, what: string): void {
   if (!ok) throw new Error(`bench: ${what}`);
-}
-
-// ── report ──
-
-const PROFILE_ORDER = ['imap.connect', 'imap.fetch', 'imap.other', 'mime.parse', 'xlsx.parse', 'xlsx.write', 'mime.compose', 'db', 'disk', 'smtp', 'consolidate'];
-
-function profileLine(p: Profile | null): string {
-  if (!p) return '(no profile)';
-  const parts = PROFILE_ORDER.filter((k) => p.phases[k]).map((k) => {
-    const ph = p.phases[k];
-    return `${k} ${secs(ph.wallMs)}s${ph.busyMs > ph.wallMs * 1.05 ? ` (Σ${secs(ph.busyMs)}s)` : ''} ×${ph.count}`;
-  });
-  const t = p.threadsCpuMs;
-  const threads = t ? ` (main thread ${secs(t.main)}s${t.parseWorkers ? `, parse workers ${secs(t.parseWorkers)}s` : ''}, other threads ${secs(t.other)}s)` : '';
-  return `${parts.join(', ')}; process ${secs(p.totalMs)}s, cpu ${secs(p.cpuUserMs + p.cpuSystemMs)}s${threads}, main thread busy ${Math.round(p.mainThreadBusy * 100)}%`;
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cores: os.availableParallelism?.() ?? cpus.length,
-    model: cpus[0]?.model.trim() ?? 'unknown',
-    memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-    loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
-    node: process.version,
-    os: `${os.type()} ${os.release()}`,
-  };
 }
 
 async function main(): Promise<void> {
@@ -436,7 +387,7 @@ async function main(): Promise<void> {
     const md = markdown(result, ticks, sendF, collectF);
     writeFileSync(path.join(args.out, `latest${suffix}.json`), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(path.join(args.out, `latest${suffix}.md`), md);
-    if (n === 1000 && args.out === DEFAULT_OUT) updateReadme(md);
+    if (n === 1000 && args.out === DEFAULT_OUT && updateReadme(ROOT, md)) say('README figures updated');
     say('\nprofile (wall time with at least one operation in flight; Σ = summed when they overlap):');
     for (const [k, t] of Object.entries(ticks)) say(`  ${k.padEnd(11)} ${profileLine(t.profile)}`);
     say(`\ngoals: ${Object.entries(goals).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}; bench ran ${result.benchRuntimeS} s; written ${path.join(args.out, `latest${suffix}.json`)}`);
@@ -447,76 +398,6 @@ async function main(): Promise<void> {
     if (!args.keep) rmSync(work, { recursive: true, force: true });
     else say(`kept ${work}`);
   }
-}
-
-/** The figures of runs with another N in the same folder: to see whether memory grows with N. */
-function otherRuns(dir: string, n: number): { n: number; date: string; peakRssMb: Record<string, number>; idleImapCommands: number }[] {
-  const out = [];
-  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-    if (!/^latest(-n\d+)?\.json$/.test(f)) continue;
-    try {
-      const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
-      if (r.n === n || !r.ticks?.idle) continue;
-      out.push({
-        n: r.n, date: r.date,
-        peakRssMb: Object.fromEntries(Object.entries(r.ticks as Record<string, { peakRssMb: number }>).map(([k, t]) => [k, t.peakRssMb])),
-        idleImapCommands: r.ticks.idle.imapCommands,
-      });
-    } catch {
-      // not ours
-    }
-  }
-  return out.sort((a, b) => a.n - b.n);
-}
-
-const README_START = '<!-- bench:start -->';
-const README_END = '<!-- bench:end -->';
-
-/** Puts the figures into the README between its bench markers, when it has them. */
-function updateReadme(md: string): void {
-  const file = path.join(ROOT, 'README.md');
-  if (!existsSync(file)) return;
-  const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(README_START);
-  const b = text.indexOf(README_END);
-  if (a < 0 || b < a) return;
-  writeFileSync(file, `${text.slice(0, a + README_START.length)}\n${md}${text.slice(b)}`);
-  say('README figures updated');
-}
-
-function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, collectF: Floor): string {
-  const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
-  const row = (name: string, t: TickRun, floor: Floor | null, goal: string) =>
-    `| ${name} | ${secs(t.wallMs)} s | ${floor ? `${secs(floor.totalMs)} s` : '—'} | ${floor ? `${(t.wallMs / floor.totalMs).toFixed(2)}×` : '—'} | ${t.cpuMs === undefined ? '—' : `${secs(t.cpuMs)} s`} | ${secs(t.mailServersCpuMs)} s | ${mb(t.peakRssMb)} MB | ${mb(t.treePeakMb)} MB | ${t.imap.commands.length} | ${goal} |`;
-  const steps = (f: Floor) => Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(' + ');
-  const g = r.goals;
-  const memory = r.otherRuns.length
-    ? `Peak RSS of the main process by N: ${[...r.otherRuns, { n: r.n, peakRssMb: Object.fromEntries(Object.entries(ticks).map(([k, t]) => [k, mb(t.peakRssMb)])) }]
-      .sort((a: any, b: any) => a.n - b.n).map((o: any) => `N=${o.n}: ${Object.entries(o.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')} MB`).join('; ')}.`
-    : '';
-  return [
-    `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line, a fresh process (\`node ${r.nodeFlags.join(' ')}\`).`,
-    '',
-    '| step | wall | floor | vs floor | CPU (all processes) | CPU (mail servers) | peak RSS (main) | peak RSS (with child processes) | IMAP commands | goal |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    row('send-day tick', ticks.send, sendF, `≤ 1.5× floor: ${yes(g.sendWithin1_5xFloor)}`),
-    row('collect tick (N replies)', ticks.collect, collectF, `≤ 1.5× floor: ${yes(g.collectWithin1_5xFloor)}`),
-    row('tick with nothing new', ticks.idle, null, `constant IMAP commands: ${yes(g.idleTickImapCommandsConstant)}`),
-    row('consolidation tick', ticks.consolidate, null, `< 5 s: ${yes(g.consolidationUnder5s)}`),
-    '',
-    `Floors, one step after another in the benchmark's process: send = ${steps(sendF)} (CPU ${secs(sendF.cpuMs ?? 0)} s, mail servers ${secs(sendF.mailServersCpuMs ?? 0)} s); collect = ${steps(collectF)} (CPU ${secs(collectF.cpuMs ?? 0)} s, mail servers ${secs(collectF.mailServersCpuMs ?? 0)} s).`,
-    '',
-    `Memory < 256 MB in every step: ${yes(g.peakMainProcessUnder256Mb && g.peakAllProcessesUnder256Mb)} (the parse workers are threads of the main process; child processes read only mail that a crashed run was reading). ${memory}`,
-    '',
-    `The tick with nothing new sends: ${ticks.idle.imap.commands.join(', ')}.`,
-    '',
-    'Where the time goes (per kind of operation: wall time with at least one in flight, Σ = summed durations when they overlap, × = count; asynchronous ones include waiting for the busy main thread):',
-    '',
-    ...Object.entries(ticks).map(([k, t]) => `- ${k}: ${profileLine(t.profile)}`),
-    '',
-    `\`${r.line}\``,
-    '',
-  ].join('\n');
 }
 
 main().catch((err: unknown) => {
