@@ -15,7 +15,8 @@
  * Prints one line of figures and writes bench/results/latest.json and latest.md (latest-n200.json
  * and so on for another N), and puts the N = 1000 figures into the README between its
  * `<!-- bench:start -->` and `<!-- bench:end -->` markers. `--cpu-prof` keeps the work folder with
- * a V8 CPU profile of each tick. Ticks log at TAIZHANG_LOG_LEVEL (default info) into the work
+ * a V8 CPU profile of each tick; `--node-flags "..."` runs the ticks with other Node/V8 flags than
+ * bin/taizhang's (for experiments). Ticks log at TAIZHANG_LOG_LEVEL (default info) into the work
  * folder, and write their per-phase counters there (TAIZHANG_PROFILE, see src/profile.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -152,7 +153,6 @@ function requestData(config: Config, person: Person) {
 
 // ── floors ──
 
-
 /** Runs a floor, adding the CPU it took here and in the mail servers. */
 async function withCpu<F extends Floor>(stackPid: number, fn: () => Promise<F>): Promise<F> {
   const c0 = process.cpuUsage();
@@ -265,7 +265,6 @@ async function makeReplies(stack: StackInfo, config: Config): Promise<Buffer[]> 
 }
 
 // ── ticks ──
-
 
 /** The node flags of bin/taizhang's shebang line, which a tick run with other flags replaces. */
 function binNodeFlags(): string[] {
