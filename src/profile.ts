@@ -27,15 +27,17 @@ const noop = (): void => {};
 const memory = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 };
 /** The process's memory once a second: [ms since start, RSS, main heap total, main heap used] in MB. */
 const memoryTimeline: number[][] = [];
+/** Takes one memory sample; every fifth (and the last) also goes into the timeline. */
+function sampleMemory(toTimeline: boolean): void {
+  const m = process.memoryUsage();
+  if (toTimeline) memoryTimeline.push([Math.round(performance.now()), ...[m.rss, m.heapTotal, m.heapUsed].map((b) => Math.round(b / 2 ** 20))]);
+  memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(m.heapUsed / 2 ** 20));
+  memory.externalMb = Math.max(memory.externalMb, Math.round(m.external / 2 ** 20));
+  memory.arrayBuffersMb = Math.max(memory.arrayBuffersMb, Math.round(m.arrayBuffers / 2 ** 20));
+}
 if (profiling && isMainThread) {
   let samples = 0;
-  setInterval(() => {
-    const m = process.memoryUsage();
-    if (samples++ % 5 === 0) memoryTimeline.push([Math.round(performance.now()), ...[m.rss, m.heapTotal, m.heapUsed].map((b) => Math.round(b / 2 ** 20))]);
-    memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(m.heapUsed / 2 ** 20));
-    memory.externalMb = Math.max(memory.externalMb, Math.round(m.external / 2 ** 20));
-    memory.arrayBuffersMb = Math.max(memory.arrayBuffersMb, Math.round(m.arrayBuffers / 2 ** 20));
-  }, 200).unref();
+  setInterval(() => sampleMemory(samples++ % 5 === 0), 200).unref();
 }
 
 /** The main thread's garbage collections: count and summed pause (ms), young and full. */
@@ -180,6 +182,7 @@ export function profiled<T extends object>(obj: T, phase: Phase): T {
 /** Writes the counters to the TAIZHANG_PROFILE file, with the process's CPU time and peak memory. */
 export function writeProfile(): void {
   if (!file) return;
+  sampleMemory(true);
   const ru = process.resourceUsage();
   const phases: Record<string, { count: number; busyMs: number; wallMs: number }> = {};
   const add = (k: Phase, c: { count: number; busyMs: number; wallMs: number }) => {
