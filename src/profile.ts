@@ -40,7 +40,7 @@ if (profiling && isMainThread) {
   setInterval(() => sampleMemory(samples++ % 5 === 0), 200).unref();
 }
 
-/** The main thread's garbage collections: count and summed pause (ms), young and full. */
+/** The main thread's garbage collections: count and summed pause (ms), of the young generation and the rest. */
 const gc = { young: { count: 0, ms: 0 }, full: { count: 0, ms: 0 } };
 if (profiling && isMainThread) {
   new PerformanceObserver((list) => {
