@@ -1,13 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parseYaml as parse, stringifyYaml as stringify } from '../src/yaml.js';
 import { describe, expect, it } from 'vitest';
+import { BIN, exampleInstallation } from './helpers/project.js';
 
 const run = promisify(execFile);
-const BIN = path.resolve('bin/taizhang');
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
@@ -39,12 +36,10 @@ describe('command line', () => {
   });
 
   it('config errors exit 2, naming every problem with its path', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-cli-'));
-    const doc = parse(readFileSync('config/taizhang.example.yaml', 'utf8'));
-    doc.people[2].email = 'nope';
-    doc.schedule.send_day = 40;
-    const file = path.join(dir, 'c.yaml');
-    writeFileSync(file, stringify(doc));
+    const { dir, config: file } = exampleInstallation((doc) => {
+      doc.people[2].email = 'nope';
+      doc.schedule.send_day = 40;
+    });
     const r = await cli(['--config', file, 'status'], { TAIZHANG_MAIL_PASSWORD: 'x' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('people[2].email: not an email address');
@@ -57,11 +52,7 @@ describe('command line', () => {
   });
 
   it('status --json of a fresh installation lists everyone as pending', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-cli-'));
-    const doc = parse(readFileSync('config/taizhang.example.yaml', 'utf8'));
-    doc.data_dir = path.join(dir, 'data');
-    const file = path.join(dir, 'c.yaml');
-    writeFileSync(file, stringify(doc));
+    const { config: file } = exampleInstallation();
     const r = await cli(['--config', file, 'status', '--json', '--period', '2020-06'], { TAIZHANG_MAIL_PASSWORD: 'x' });
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);

@@ -1,21 +1,15 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseYaml as parse, stringifyYaml as stringify } from '../src/yaml.js';
+import { BIN, exampleInstallation } from './helpers/project.js';
 
 const run = promisify(execFile);
-const BIN = path.resolve('bin/taizhang');
 
-/** A fresh installation's config (the example's roster), and where its profile would go. */
+/** A fresh installation of the example, and where its profile would go. */
 function installation(): { config: string; profile: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-profile-'));
-  const doc = parse(readFileSync('config/taizhang.example.yaml', 'utf8'));
-  doc.data_dir = path.join(dir, 'data');
-  const config = path.join(dir, 'c.yaml');
-  writeFileSync(config, stringify(doc));
+  const { dir, config } = exampleInstallation();
   return { config, profile: path.join(dir, 'profile.json') };
 }
 
@@ -43,7 +37,7 @@ describe('TAIZHANG_PROFILE', () => {
 
   it('writes nothing when unset', async () => {
     const { config, profile } = installation();
-    const env = { ...process.env, TAIZHANG_MAIL_PASSWORD: 'x' };
+    const env: NodeJS.ProcessEnv = { ...process.env, TAIZHANG_MAIL_PASSWORD: 'x' };
     delete env.TAIZHANG_PROFILE;
     await run(BIN, ['--config', config, 'status', '--period', '2020-06'], { env });
     expect(existsSync(profile)).toBe(false);

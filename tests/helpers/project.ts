@@ -3,16 +3,30 @@
  * at a real local mail stack, a data folder, and the real command line to drive it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { stringifyYaml as stringify } from '../../src/yaml.js';
+import { parseYaml, stringifyYaml as stringify } from '../../src/yaml.js';
 import { localConfig } from '../../src/dev/demo.js';
 import type { MailStack } from '../../src/dev/mail-stack.js';
 
 const run = promisify(execFile);
+
+/**
+ * The shipped example config, edited by `edit`, written to a fresh folder with the data folder
+ * inside it: an installation without mail servers, for commands that need none.
+ */
+export function exampleInstallation(edit?: (doc: Record<string, any>) => void): { dir: string; config: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-example-'));
+  const doc = parseYaml(readFileSync(path.join(ROOT, 'config', 'taizhang.example.yaml'), 'utf8')) as Record<string, any>;
+  doc.data_dir = path.join(dir, 'data');
+  edit?.(doc);
+  const config = path.join(dir, 'c.yaml');
+  writeFileSync(config, stringify(doc));
+  return { dir, config };
+}
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'taizhang');
 
