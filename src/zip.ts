@@ -4,7 +4,7 @@
  * and a writer of uncompressed archives, to hand on what was inflated once.
  * No dependencies; pure and synchronous.
  */
-import { inflateRawSync } from 'node:zlib';
+import zlib, { inflateRawSync } from 'node:zlib';
 import { TaizhangError } from './errors.js';
 
 const ZIP_LOCAL = 0x04034b50;
@@ -214,7 +214,11 @@ const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
   return c;
 });
 
+// Native since Node 20.15 / 22.2; the table is for older releases.
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 function crc32(data: Buffer): number {
+  if (nativeCrc32) return nativeCrc32(data);
   let c = -1;
   for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
