@@ -8,6 +8,7 @@ import { consolidatePeriod, previewLedger } from './consolidate.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { defaultPeriod, statusJson, statusText } from './status.js';
 import { Store } from './store.js';
+import { profiled } from './profile.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from './tick.js';
 import { runDaemon } from './daemon.js';
 import { runCheck } from './check.js';
@@ -63,7 +64,7 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
   switch (args.command) {
     case 'status': {
       const now = clockFor(args, config).now();
-      const store = Store.open(config.dataDir);
+      const store = profiled(Store.open(config.dataDir), 'db');
       try {
         const period = args.period ?? defaultPeriod(config, store, now);
         const s = statusJson(config, store, period, now);

@@ -82,6 +82,9 @@ export interface ParsePoolOptions {
 export interface ParsePoolStats {
   workers: number;
   busy: number;
+  /** Jobs sent ahead to a busy worker, to start when it is done. */
+  ahead: number;
+  /** Jobs waiting in the pool. */
   queued: number;
   /** Workers replaced after a timeout, out-of-memory or crash. */
   replaced: number;
@@ -124,7 +127,13 @@ interface Job {
 
 interface Slot {
   runner: Runner;
+  /** The job the worker is on. */
   job: Job | null;
+  /**
+   * The job sent ahead, waiting in the worker's queue, so that the worker goes straight on to it
+   * rather than waiting for this (often busy) thread to hand out the next one. Threads only.
+   */
+  next: Job | null;
   timer: NodeJS.Timeout | null;
   dead: boolean;
   /** The worker said it has loaded its code: from then on a job's time limit runs. */
@@ -158,9 +167,11 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     job.resolve(outcome);
   }
 
+  /** Ends the slot's current job with `outcome`; the job sent ahead becomes current, or goes back to the queue when the worker is killed. */
   function finishSlot(slot: Slot, outcome: unknown, kill: boolean): void {
     const job = slot.job;
-    slot.job = null;
+    slot.job = slot.next;
+    slot.next = null;
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     if (kill && !slot.dead) {
@@ -169,6 +180,12 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       if (i >= 0) slots.splice(i, 1);
       void slot.runner.kill();
       replaced++;
+    }
+    if (kill && slot.job) {
+      queue.unshift(slot.job); // never started: not its fault
+      slot.job = null;
+    } else if (slot.job) {
+      if (slot.ready) armJobTimer(slot); // the worker has started it
     } else if (!kill) {
       slot.runner.unref();
     }
@@ -180,7 +197,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     (slot.job?.stage ? { ok: false, code, message, stage: slot.job.stage } : { ok: false, code, message });
 
   function spawn(): Slot {
-    const slot: Slot = { runner: undefined as unknown as Runner, job: null, timer: null, dead: false, ready: false };
+    const slot: Slot = { runner: undefined as unknown as Runner, job: null, next: null, timer: null, dead: false, ready: false };
     const hooks: RunnerHooks = {
       onMessage(msg) {
         if (msg && 'ready' in msg) {
@@ -227,6 +244,10 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
         finishSlot(slot, failure(slot, 'INTERNAL', `parse worker did not start within ${startupTimeoutMs} ms`), true);
       }, startupTimeoutMs);
     }
+    post(slot, job);
+  }
+
+  function post(slot: Slot, job: Job): void {
     try {
       slot.runner.send(job.message);
     } catch (err) {
@@ -245,8 +266,18 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
           continue;
         }
       }
-      if (!slot) break;
-      start(slot, queue.shift()!);
+      if (slot) {
+        start(slot, queue.shift()!);
+        continue;
+      }
+      // Every worker is busy: send one job ahead to each. Only a message's path, whose job can be
+      // sent again if the worker dies first (bytes are transferred away), and only to a thread: a
+      // process's messages and death are not ordered, so a job ahead could be blamed for the one before.
+      const ahead = isolation === 'thread' && !queue[0].message.data;
+      const busy = ahead ? slots.find((s) => s.job && !s.next && !s.dead) : undefined;
+      if (!busy) break;
+      busy.next = queue.shift()!;
+      post(busy, busy.next);
     }
     if (queue.length === 0 && slots.every((s) => !s.job)) {
       const waiters = idleWaiters;
@@ -298,7 +329,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       }));
     },
     stats(): ParsePoolStats {
-      return { workers: slots.length, busy: slots.filter((s) => s.job).length, queued: queue.length, replaced, completed };
+      return { workers: slots.length, busy: slots.filter((s) => s.job).length, ahead: slots.filter((s) => s.next).length, queued: queue.length, replaced, completed };
     },
   };
 }

@@ -122,14 +122,21 @@ async function mailJob(req: MailRequest, reply: Reply): Promise<MailOutcome> {
   }
 }
 
-function handle(req: ParseRequest | MailRequest, reply: Reply): void {
+async function run(req: ParseRequest | MailRequest, reply: Reply): Promise<void> {
   if (req.type === 'mail') {
-    void mailJob(req, reply).then((outcome) => reply({ id: req.id, outcome }));
+    reply({ id: req.id, outcome: await mailJob(req, reply) });
     return;
   }
   const data = req.data instanceof Uint8Array ? req.data : new Uint8Array(req.data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  void parseAttachment(buf, req.filename, req.secret, req.limits).then((outcome) => reply({ id: req.id, outcome }));
+  reply({ id: req.id, outcome: await parseAttachment(buf, req.filename, req.secret, req.limits) });
+}
+
+/** Jobs run one after another, in the order sent: the pool sends one ahead, and its time limits and blame assume this. */
+let queue: Promise<void> = Promise.resolve();
+function handle(req: ParseRequest | MailRequest, reply: Reply): void {
+  // run() settles every job itself; a reply that cannot be posted is left to the pool's time limit.
+  queue = queue.then(() => run(req, reply)).catch(() => {});
 }
 
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {

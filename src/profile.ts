@@ -16,7 +16,10 @@ export type Phase =
   | 'xlsx.parse' | 'xlsx.write'
   | 'db' | 'disk' | 'smtp' | 'consolidate';
 
-interface Counter { count: number; busyMs: number; wallMs: number; active: number; since: number }
+interface Counter { count: number; busyMs: number; wallMs: number; firstMs: number; lastMs: number; active: number; since: number }
+
+/** A phase's figures in the profile; `firstMs`/`lastMs`: when its first operation began and its last ended (ms since start). */
+interface PhaseFigures { count: number; busyMs: number; wallMs: number; firstMs: number; lastMs: number }
 
 const file = process.env.TAIZHANG_PROFILE;
 export const profiling = !!file;
@@ -56,8 +59,8 @@ if (profiling && isMainThread) {
 export function span(phase: Phase): () => void {
   if (!profiling) return noop;
   let c = counters.get(phase);
-  if (!c) counters.set(phase, (c = { count: 0, busyMs: 0, wallMs: 0, active: 0, since: 0 }));
   const t0 = performance.now();
+  if (!c) counters.set(phase, (c = { count: 0, busyMs: 0, wallMs: 0, firstMs: t0, lastMs: t0, active: 0, since: 0 }));
   if (c.active++ === 0) c.since = t0;
   c.count++;
   let ended = false;
@@ -66,6 +69,7 @@ export function span(phase: Phase): () => void {
     ended = true;
     const t = performance.now();
     c.busyMs += t - t0;
+    c.lastMs = Math.max(c.lastMs, t);
     if (--c.active === 0) c.wallMs += t - c.since;
   };
 }
@@ -84,13 +88,16 @@ export function addSpans(spans: ReadonlyArray<readonly [Phase, number, number]>)
 }
 
 /** Count, summed duration and wall time (union of the intervals) of a worker's operations. */
-function externalCounter(list: Array<[number, number]>): { count: number; busyMs: number; wallMs: number } {
+function externalCounter(list: Array<[number, number]>): PhaseFigures {
   const sorted = [...list].sort((a, b) => a[0] - b[0]);
+  const origin = performance.timeOrigin;
+  let lastMs = 0;
   let busyMs = 0;
   let wallMs = 0;
   let [from, to] = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   for (const [s, e] of sorted) {
     busyMs += e - s;
+    lastMs = Math.max(lastMs, e - origin);
     if (s > to) {
       if (to > from) wallMs += to - from;
       [from, to] = [s, e];
@@ -99,7 +106,7 @@ function externalCounter(list: Array<[number, number]>): { count: number; busyMs
     }
   }
   if (to > from) wallMs += to - from;
-  return { count: list.length, busyMs, wallMs };
+  return { count: list.length, busyMs, wallMs, firstMs: sorted.length ? sorted[0][0] - origin : 0, lastMs };
 }
 
 /** CPU time of each parse worker thread, by thread id, as last reported (ms). */
@@ -184,12 +191,12 @@ export function writeProfile(): void {
   if (!file) return;
   sampleMemory(true);
   const ru = process.resourceUsage();
-  const phases: Record<string, { count: number; busyMs: number; wallMs: number }> = {};
-  const add = (k: Phase, c: { count: number; busyMs: number; wallMs: number }) => {
-    const p = (phases[k] ??= { count: 0, busyMs: 0, wallMs: 0 });
-    p.count += c.count;
-    p.busyMs += Math.round(c.busyMs);
-    p.wallMs += Math.round(c.wallMs);
+  const phases: Record<string, PhaseFigures> = {};
+  const add = (k: Phase, c: PhaseFigures) => {
+    const p = phases[k];
+    const r = (x: number) => Math.round(x);
+    if (!p) phases[k] = { count: c.count, busyMs: r(c.busyMs), wallMs: r(c.wallMs), firstMs: r(c.firstMs), lastMs: r(c.lastMs) };
+    else Object.assign(p, { count: p.count + c.count, busyMs: p.busyMs + r(c.busyMs), wallMs: p.wallMs + r(c.wallMs), firstMs: Math.min(p.firstMs, r(c.firstMs)), lastMs: Math.max(p.lastMs, r(c.lastMs)) });
   };
   for (const [k, c] of counters) add(k, c);
   for (const [k, list] of external) add(k, externalCounter(list));

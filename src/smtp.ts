@@ -1,8 +1,8 @@
-import nodemailer from 'nodemailer';
 import type { Config } from './config.js';
 import { TaizhangError } from './errors.js';
 import type { Logger } from './logger.js';
 import { timed } from './profile.js';
+import { createSmtpPool } from './smtp-pool.js';
 
 /** What the outbox needs of a mail transport: send these bytes to these recipients. */
 export interface MailTransport {
@@ -39,28 +39,30 @@ export function smtpConnectionOptions(cfg: Config['mailbox']['smtp']) {
 
 /** A pooled SMTP transport for the collection mailbox, within its provider's rate limit. */
 export function createSmtpTransport(cfg: Config['mailbox']['smtp'], log: Logger): MailTransport {
-  const transporter = nodemailer.createTransport({
-    ...smtpConnectionOptions(cfg),
-    pool: true,
+  const { auth, ...connection } = smtpConnectionOptions(cfg);
+  const pool = createSmtpPool({
+    connection: {
+      ...connection,
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+      logger: nodemailerLogger(log.child({ component: 'smtp' })) as never,
+      debug: false,
+    },
+    auth,
     maxConnections: cfg.maxConnections,
     maxMessages: 100,
-    rateDelta: 60_000,
     rateLimit: cfg.ratePerMinute,
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
-    logger: nodemailerLogger(log.child({ component: 'smtp' })) as never,
-    debug: false,
   });
   return {
     async send(envelope, raw) {
       try {
-        await timed('smtp', transporter.sendMail({ envelope, raw }));
+        await timed('smtp', pool.send(envelope, raw));
       } catch (err) {
         throw classifySmtpError(err);
       }
     },
-    close() { transporter.close(); },
+    close() { pool.close(); },
   };
 }
 

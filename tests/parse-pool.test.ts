@@ -112,11 +112,37 @@ describe.each(['process', 'thread'] as const)('supervision, %s isolation', (isol
   it('runs at most `size` workers and queues the rest', async () => {
     const pool = createParsePool({ isolation, workerUrl: misbehaving, size: 2 });
     const jobs = Array.from({ length: 6 }, (_, i) => pool.parse(Buffer.from([i]), 'ok'));
-    expect(pool.stats()).toMatchObject({ workers: 2, busy: 2, queued: 4 });
+    expect(pool.stats()).toMatchObject({ workers: 2, busy: 2, ahead: 0, queued: 4 });
     expect((await Promise.all(jobs)).every((o) => o.ok)).toBe(true);
     await pool.close();
     expect(pool.stats().workers).toBe(0);
     expect(failure(await pool.parse(Buffer.from('x'), 'ok'))).toBe('INTERNAL'); // closed
+  });
+
+  it('a message waiting behind one that kills its worker is read afresh, not blamed', async () => {
+    const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 500, maxOldGenerationSizeMb: 32, size: 1 });
+    try {
+      const names = ['mime-hang', 'a', 'mime-exit', 'b', 'second-sheet-oom', 'c'];
+      const jobs = names.map((name) => pool.readMail(`/nowhere/${name}`, { ownAddress: 'x@y.test' }));
+      expect(pool.stats()).toMatchObject({ busy: 1, ahead: isolation === 'thread' ? 1 : 0 });
+      const outcomes = await Promise.all(jobs);
+      expect(outcomes.map((o) => (o.ok ? o.analysis.subject : `${o.code} ${o.stage}`)))
+        .toEqual(['SHEET_TIMEOUT mime', 'a', 'INTERNAL mime', 'b', 'SHEET_TOO_LARGE sheet:1', 'c']);
+      expect(pool.stats()).toMatchObject({ replaced: 3, busy: 0, ahead: 0, queued: 0, completed: 6 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('sends no spreadsheet ahead: its bytes are handed over, and could not be sent again', async () => {
+    const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 500, size: 1 });
+    try {
+      const jobs = ['hang', 'ok'].map((name) => pool.parse(Buffer.from(name), name));
+      expect(pool.stats()).toMatchObject({ busy: 1, ahead: 0, queued: 1 });
+      expect((await Promise.all(jobs)).map(failure)).toEqual(['SHEET_TIMEOUT', 'ok']);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('warm starts the workers ahead of the jobs, which then use them', async () => {

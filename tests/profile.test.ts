@@ -20,7 +20,13 @@ describe('TAIZHANG_PROFILE', () => {
     const p = JSON.parse(readFileSync(profile, 'utf8'));
     expect(p.totalMs).toBeGreaterThan(0);
     expect(p.cpuUserMs + p.cpuSystemMs).toBeGreaterThan(0);
-    expect(p.phases).toEqual(expect.any(Object));
+    expect(p.phases.db.count).toBeGreaterThan(0); // status reads the store
+    for (const ph of Object.values(p.phases) as Array<Record<string, number>>) {
+      expect(ph.firstMs).toBeGreaterThanOrEqual(0);
+      expect(ph.lastMs).toBeGreaterThanOrEqual(ph.firstMs);
+      expect(ph.lastMs).toBeLessThanOrEqual(p.totalMs);
+      expect(ph.wallMs).toBeLessThanOrEqual(ph.lastMs - ph.firstMs + 1);
+    }
     expect(p.peak.heapUsedMb).toBeGreaterThan(0); // sampled at least once, at the end
     expect(p.memoryTimeline.length).toBeGreaterThanOrEqual(1);
     const [ms, rss, heapTotal, heapUsed] = p.memoryTimeline.at(-1);

@@ -29,7 +29,7 @@ export interface TickRun extends Measured {
 
 export interface Profile {
   totalMs: number; cpuUserMs: number; cpuSystemMs: number; maxRssMb: number; mainThreadBusy: number;
-  phases: Record<string, { count: number; busyMs: number; wallMs: number }>;
+  phases: Record<string, { count: number; busyMs: number; wallMs: number; firstMs?: number; lastMs?: number }>;
   peak?: { heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
   threadsCpuMs?: { main: number; parseWorkers: number; other: number };
 }
@@ -41,7 +41,8 @@ export function profileLine(p: Profile | null): string {
   if (!p) return '(no profile)';
   const parts = PROFILE_ORDER.filter((k) => p.phases[k]).map((k) => {
     const ph = p.phases[k];
-    return `${k} ${secs(ph.wallMs)}s${ph.busyMs > ph.wallMs * 1.05 ? ` (Σ${secs(ph.busyMs)}s)` : ''} ×${ph.count}`;
+    const when = ph.firstMs === undefined || ph.lastMs === undefined ? '' : ` [${secs(ph.firstMs)}–${secs(ph.lastMs)}]`;
+    return `${k} ${secs(ph.wallMs)}s${ph.busyMs > ph.wallMs * 1.05 ? ` (Σ${secs(ph.busyMs)}s)` : ''} ×${ph.count}${when}`;
   });
   const t = p.threadsCpuMs;
   const threads = t ? ` (main thread ${secs(t.main)}s${t.parseWorkers ? `, parse workers ${secs(t.parseWorkers)}s` : ''}, other threads ${secs(t.other)}s)` : '';
@@ -123,7 +124,7 @@ export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, c
     '',
     `The tick with nothing new sends: ${ticks.idle.imap.commands.join(', ')}.`,
     '',
-    'Where the time goes (per kind of operation: wall time with at least one in flight, Σ = summed durations when they overlap, × = count; asynchronous ones include waiting for the busy main thread):',
+    'Where the time goes (per kind of operation: wall time with at least one in flight, Σ = summed durations when they overlap, × = count, [first start–last end] in s since the process started; asynchronous ones include waiting for the busy main thread):',
     '',
     ...Object.entries(ticks).map(([k, t]) => `- ${k}: ${profileLine(t.profile)}`),
     '',
