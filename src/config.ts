@@ -171,7 +171,8 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const tasks: Task[] = v.list(led, 'ledger.tasks').map((t, i) => v.task(t, `ledger.tasks[${i}]`, names));
   dupes(tasks.map((t) => String(t.no)), (i) => problems.add(`ledger.tasks[${i}].no`, 'appears twice'));
   if (tasks.length === 0) problems.add('ledger.tasks', 'needs at least one task');
-  for (const p of people) if (!tasks.some((t) => t.owners.includes(p.name))) problems.add('people', `${p.name} owns no task`);
+  const owners = new Set(tasks.flatMap((t) => t.owners)); // not a search per person: a province has thousands
+  for (const p of people) if (!owners.has(p.name)) problems.add('people', `${p.name} owns no task`);
 
   const senderName = v.str(mb, 'mailbox.sender_name', v.str(led, 'ledger.office_name', '台账汇总'));
   const config: Config = {

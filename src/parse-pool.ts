@@ -5,7 +5,9 @@
  * worker that overruns either is killed and replaced, and the job resolves with SHEET_TIMEOUT or
  * SHEET_TOO_LARGE and the stage it died in. Jobs never reject and never wait longer than the
  * limits once started (jobs beyond the pool size wait in a FIFO queue first, and a new worker's
- * start-up is not counted).
+ * start-up is not counted). A worker thread busy with a message gets the next message ahead, so
+ * that it never waits for the main thread between two; should it die, that one is started again
+ * elsewhere, not blamed.
  *
  * Isolation: `'thread'` (the default: worker_threads in this process, bytes transferred without
  * a copy, little memory) or `'process'` (child processes over IPC). A heap limit in a thread is

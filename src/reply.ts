@@ -20,12 +20,19 @@ export interface MatchLookups {
 }
 
 const keyIndexes = new WeakMap<readonly Person[], Map<string, Person>>();
+const emailIndexes = new WeakMap<readonly Person[], Map<string, Person>>();
 
 /** The person a form's person key names; the roster is indexed once (every reply looks someone up). */
 export function personByKey(people: readonly Person[], key: string): Person | undefined {
   let index = keyIndexes.get(people);
   if (!index) keyIndexes.set(people, (index = new Map(people.map((p) => [personKeyOf(p.email), p]))));
   return index.get(key);
+}
+
+function personByEmail(people: readonly Person[], email: string): Person | undefined {
+  let index = emailIndexes.get(people);
+  if (!index) emailIndexes.set(people, (index = new Map(people.map((p) => [p.email, p]))));
+  return index.get(email);
 }
 
 /** The file's identity first, then the thread (In-Reply-To, References), then the sender's address. */
@@ -37,13 +44,12 @@ export function matchReply(input: { tokens: TokenFields[]; references: string[];
   }
   // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
   const sender = input.sender.toLowerCase();
-  const known = l.people.some((p) => p.email === sender);
-  for (const ref of known ? [...input.references].reverse() : []) {
+  const person = personByEmail(l.people, sender);
+  for (const ref of person ? [...input.references].reverse() : []) {
     const sent = l.sentMail(ref);
-    const person = sent?.person ? l.people.find((p) => p.email === sent.person) : undefined;
-    if (sent && person) return { person, period: sent.period, via: 'thread' };
+    const addressee = sent?.person ? personByEmail(l.people, sent.person) : undefined;
+    if (sent && addressee) return { person: addressee, period: sent.period, via: 'thread' };
   }
-  const person = l.people.find((p) => p.email === sender);
   const openPeriod = person && (typeof l.openPeriod === 'function' ? l.openPeriod() : l.openPeriod);
   if (person && openPeriod) return { person, period: openPeriod, via: 'sender' };
   return null;

@@ -50,6 +50,12 @@ describe('config', () => {
     ]));
   });
 
+  it('names a person who owns no task', () => {
+    const doc = example();
+    doc.people.push({ name: '新来的', department: '办公室', email: 'xin@example.com' });
+    expect(problems(doc).filter((p) => p.includes('owns no task'))).toEqual(['people: 新来的 owns no task']);
+  });
+
   it('refuses plaintext mail connections except on loopback', () => {
     const doc = example();
     doc.mailbox.imap = { host: 'mail.example.com', port: 143, secure: false, password: 'x' };
