@@ -21,12 +21,13 @@ export interface SmtpPoolOptions {
   connection: ConnectionOptions;
   auth?: { user: string; pass: string };
   maxConnections: number;
+  /** Messages per connection, after which it is closed and another opened. */
   maxMessages: number;
+  /** Most messages handed over in any `rateWindowMs`; none when unset. */
   rateLimit?: number;
   /** Default 60 s. */
   rateWindowMs?: number;
 }
-
 
 interface Conn { smtp: SMTPConnection; sent: number; gone: boolean }
 
