@@ -19,20 +19,18 @@ export interface MatchLookups {
   openPeriod: string | null | (() => string | null);
 }
 
-const keyIndexes = new WeakMap<readonly Person[], Map<string, Person>>();
-const emailIndexes = new WeakMap<readonly Person[], Map<string, Person>>();
+const indexes = { key: new WeakMap<readonly Person[], Map<string, Person>>(), email: new WeakMap<readonly Person[], Map<string, Person>>() };
 
-/** The person a form's person key names; the roster is indexed once (every reply looks someone up). */
-export function personByKey(people: readonly Person[], key: string): Person | undefined {
-  let index = keyIndexes.get(people);
-  if (!index) keyIndexes.set(people, (index = new Map(people.map((p) => [personKeyOf(p.email), p]))));
-  return index.get(key);
+/** Looks a person up by form key or address; the roster is indexed once (every reply looks someone up). */
+function lookup(people: readonly Person[], by: 'key' | 'email', value: string): Person | undefined {
+  let index = indexes[by].get(people);
+  if (!index) indexes[by].set(people, (index = new Map(people.map((p) => [by === 'key' ? personKeyOf(p.email) : p.email, p]))));
+  return index.get(value);
 }
 
-function personByEmail(people: readonly Person[], email: string): Person | undefined {
-  let index = emailIndexes.get(people);
-  if (!index) emailIndexes.set(people, (index = new Map(people.map((p) => [p.email, p]))));
-  return index.get(email);
+/** The person a form's person key names. */
+export function personByKey(people: readonly Person[], key: string): Person | undefined {
+  return lookup(people, 'key', key);
 }
 
 /** The file's identity first, then the thread (In-Reply-To, References), then the sender's address. */
@@ -44,10 +42,10 @@ export function matchReply(input: { tokens: TokenFields[]; references: string[];
   }
   // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
   const sender = input.sender.toLowerCase();
-  const person = personByEmail(l.people, sender);
+  const person = lookup(l.people, 'email', sender);
   for (const ref of person ? [...input.references].reverse() : []) {
     const sent = l.sentMail(ref);
-    const addressee = sent?.person ? personByEmail(l.people, sent.person) : undefined;
+    const addressee = sent?.person ? lookup(l.people, 'email', sent.person) : undefined;
     if (sent && addressee) return { person: addressee, period: sent.period, via: 'thread' };
   }
   const openPeriod = person && (typeof l.openPeriod === 'function' ? l.openPeriod() : l.openPeriod);
