@@ -7,6 +7,7 @@ import { periodLabel } from './calendar.js';
 import type { Context } from './context.js';
 import { errorMessage } from './errors.js';
 import { ensureFolders } from './imap.js';
+import { headerEnd } from './mail-headers.js';
 import { applyDecision, decide } from './decide.js';
 import type { MessageRow } from './store.js';
 import { span, timed, timedSync } from './profile.js';
@@ -17,7 +18,7 @@ const MAX_ATTEMPTS = 5;
 export interface CollectResult { fetched: number; handled: number; outcomes: Record<string, number> }
 
 function messageIdOf(raw: Buffer): string | null {
-  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1').split(/\r?\n\r?\n/)[0];
+  const head = raw.subarray(0, Math.min(headerEnd(raw), 64 * 1024)).toString('latin1');
   const m = /^message-id:\s*(<[^>\r\n]+>)/im.exec(head);
   return m ? m[1] : null;
 }
@@ -28,8 +29,7 @@ function messageIdOf(raw: Buffer): string | null {
  * differ from one delivery of the same message to the next.
  */
 export function contentHash(raw: Buffer): string {
-  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);
-  const end = ends.length ? Math.min(...ends) : raw.length;
+  const end = headerEnd(raw);
   const fields = raw.subarray(0, end).toString('latin1').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)
     .filter((l) => /^(from|to|cc|date|subject|message-id|in-reply-to|references|content-type)[ \t]*:/i.test(l))
     .map((l) => l.replace(/\s+/g, ' ').trim());

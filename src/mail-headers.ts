@@ -4,6 +4,12 @@
  * headers) as plain text and addresses. Pure: no I/O.
  */
 
+/** Where a raw message's header block ends (its first empty line), or its length when it has none. */
+export function headerEnd(raw: Buffer): number {
+  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);
+  return ends.length ? Math.min(...ends) : raw.length;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }

@@ -11,6 +11,7 @@ import { TaizhangError, type ErrorCode } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { classifyMail, type MailClass } from './mail-classify.js';
 import { spreadsheetAttachments } from './mail-attachments.js';
+import { headerEnd } from './mail-headers.js';
 import { attachmentTooLarge, MAX_FILES } from './parse-pool.js';
 import type { Phase } from './profile.js';
 import { referencedIds } from './reply.js';
@@ -62,8 +63,7 @@ const epochNow = () => performance.timeOrigin + performance.now();
  */
 function subjectOf(raw: Buffer, parsed: string): string {
   if (!parsed.includes('\ufffd')) return parsed;
-  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);
-  const head = raw.subarray(0, ends.length ? Math.min(...ends) : raw.length).toString('latin1');
+  const head = raw.subarray(0, headerEnd(raw)).toString('latin1');
   const m = /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(head);
   if (!m || m[1].includes('=?')) return parsed;
   const bytes = Buffer.from(m[1].replace(/\r?\n(?=[ \t])/g, ''), 'latin1');
