@@ -42,8 +42,14 @@ function arrival(internalDate: Date | string | undefined, now: Date): Date {
   return Number.isNaN(d.getTime()) || d > now ? now : d;
 }
 
-/** Fetches what is new since the last UID (per UIDVALIDITY) and keeps each raw message on disk first. */
-async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Promise<number> {
+/** How many fetched messages are recorded as being read at once, before the parse workers get them. */
+const READ_BATCH = 8;
+
+/**
+ * Fetches what is new since the last UID (per UIDVALIDITY) and keeps each raw message on disk
+ * first; hands the stored rows to `reader` a few at a time while the fetch goes on.
+ */
+async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings): Promise<number> {
   const uidvalidity = Number(mb.uidValidity);
   const state = ctx.store.mailboxState(INBOX);
   let lastUid = state?.last_uid ?? 0;
@@ -55,11 +61,12 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Prom
     if (!state || state.uidvalidity !== uidvalidity) ctx.store.setMailboxState(INBOX, uidvalidity, lastUid);
     return 0;
   }
-  ctx.pool.warm(); // the parse workers load their code while the mail is fetched
+  ctx.pool.warm(); // the parse workers load their code while the first messages come in
   const dir = path.join(ctx.config.dataDir, 'mail', String(uidvalidity));
   mkdirSync(dir, { recursive: true });
   let fetched = 0;
   let maxUid = lastUid;
+  let stored: MessageRow[] = [];
   const messages = client.fetch(`${lastUid + 1}:*`, { uid: true, source: true, internalDate: true }, { uid: true })[Symbol.asyncIterator]();
   // The rows go in a few transactions (the files are on disk first; a crash re-fetches).
   await ctx.store.batch(async (unitDone) => {
@@ -73,16 +80,21 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject): Prom
         writeFileSync(`${file}.tmp`, msg.source!);
         renameSync(`${file}.tmp`, file);
       });
-      ctx.store.insertMessage({
+      stored.push(ctx.store.insertMessage({
         mailbox: INBOX, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
         sha256: contentHash(msg.source), rawPath: file,
         receivedAt: arrival(msg.internalDate, ctx.clock.now()).toISOString(), from: null, subject: null,
-      });
+      }));
       maxUid = Math.max(maxUid, msg.uid);
       fetched++;
       unitDone();
+      if (stored.length >= READ_BATCH) {
+        reader.add(stored);
+        stored = [];
+      }
       ctx.progress('messages fetched', fetched, Math.max(fetched, mb.exists));
     }
+    reader.add(stored);
     ctx.store.setMailboxState(INBOX, uidvalidity, maxUid);
   });
   return fetched;
@@ -104,82 +116,112 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   try {
     if (reused) await client.mailboxOpen(INBOX);
     const mb = client.mailbox as MailboxObject;
-    result.fetched = await fetchNew(ctx, client, mb);
-    const todo = ctx.store.unfinishedMessages(INBOX, Number(mb.uidValidity));
-    if (todo.length === 0) return result;
-    // Each message is handled, in order, as soon as it is analysed, while the next are analysed;
-    // the records go in a few transactions, all committed before anything is moved or sent.
-    const pending = todo.filter((m) => m.state !== 'done');
-    const analyses = analyzeAll(ctx, pending, guardAgainstCrashes(ctx, pending));
-    let done = 0;
-    await ctx.store.batch(async (unitDone) => {
-      for (const row of todo) {
-        if (row.state !== 'done') {
-          const analysis = await analyses.get(row.id);
-          analyses.delete(row.id); // released as soon as handled: memory does not grow with the inbox
-          const outcome = await handle(ctx, row, analysis);
-          if (outcome) result.outcomes[outcome] = (result.outcomes[outcome] ?? 0) + 1;
-          unitDone();
-        }
-        ctx.progress('messages handled', ++done, todo.length);
-      }
-    });
-    ctx.store.setMeta(IN_FLIGHT_KEY, '[]');
-    await timed('imap.other', moveFinished(ctx, client, Number(mb.uidValidity)));
-    result.handled = done;
+    const uidvalidity = Number(mb.uidValidity);
+    // Messages left unfinished by earlier runs are read first, the new ones as they are fetched.
+    const reader = new Readings(ctx, ctx.store.unfinishedMessages(INBOX, uidvalidity));
+    try {
+      result.fetched = await fetchNew(ctx, client, mb, reader);
+      result.handled = await handleAll(ctx, ctx.store.unfinishedMessages(INBOX, uidvalidity), reader, result.outcomes);
+    } catch (err) {
+      await reader.stop();
+      throw err;
+    }
+    if (result.handled > 0) await timed('imap.other', moveFinished(ctx, client, uidvalidity));
   } finally {
     lock.release();
   }
   return result;
 }
 
-const IN_FLIGHT_KEY = 'collect.in_flight';
-
 /**
- * A file that aborts the whole process from a worker thread (see parse-pool.ts) would do so again
- * at every tick. So the messages about to be read are recorded first (committed), and cleared
- * once handled: those still recorded at the next run were in flight when a run died, and are read
- * in child processes, where a file can kill only its own process. Returns their ids.
+ * Handles each message, in order, as soon as it is read, while the next are read. The records go
+ * in a few transactions, all committed before anything is moved or sent. Returns how many
+ * messages were looked at (also those finished before but not yet moved).
  */
-function guardAgainstCrashes(ctx: Context, pending: MessageRow[]): Set<number> {
-  let recorded: unknown = [];
-  try { recorded = JSON.parse(ctx.store.getMeta(IN_FLIGHT_KEY) ?? '[]'); } catch { /* unreadable: none */ }
-  const ids = new Set(Array.isArray(recorded) ? recorded.filter((x): x is number => typeof x === 'number') : []);
-  const suspects = new Set(pending.filter((m) => ids.has(m.id)).map((m) => m.id));
-  if (suspects.size > 0) ctx.log.warn({ count: suspects.size }, 'an earlier run stopped while reading messages; reading those in separate processes');
-  ctx.store.durable(() => ctx.store.setMeta(IN_FLIGHT_KEY, JSON.stringify(pending.map((m) => m.id))));
-  return suspects;
-}
-
-/**
- * Starts reading messages a few at a time, in order, in the worker pool (those in `isolate` in
- * child processes), keeping only the gist: one promise per message, which never rejects.
- */
-function analyzeAll(ctx: Context, rows: MessageRow[], isolate: Set<number>): Map<number, Promise<Analysis | Error>> {
-  const out = new Map<number, Promise<Analysis | Error>>();
-  const settle = new Map<number, (a: Analysis | Error) => void>();
-  for (const row of rows) out.set(row.id, new Promise((resolve) => settle.set(row.id, resolve)));
-  const queue = [...rows];
-  const lane = async () => {
-    for (let row = queue.shift(); row; row = queue.shift()) {
-      let a: Analysis | Error;
-      try {
-        a = await analyzeMessage(ctx, row.raw_path, isolate.has(row.id) ? ctx.isolatedPool() : ctx.pool);
-      } catch (err) {
-        a = err instanceof Error ? err : new Error(String(err));
+async function handleAll(ctx: Context, todo: MessageRow[], reader: Readings, outcomes: Record<string, number>): Promise<number> {
+  let done = 0;
+  await ctx.store.batch(async (unitDone) => {
+    for (const row of todo) {
+      if (row.state !== 'done') {
+        const outcome = await handle(ctx, row, await reader.take(row.id));
+        if (outcome) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        unitDone();
       }
-      settle.get(row.id)!(a);
-      settle.delete(row.id);
+      ctx.progress('messages handled', ++done, todo.length);
     }
-  };
-  for (let i = 0; i < Math.min(4, queue.length); i++) void lane();
-  return out;
+  });
+  return done;
 }
 
-async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error | undefined): Promise<string | null> {
+const READ_LANES = 4;
+
+/**
+ * Reads messages in the parse pool, in the order added, keeping only the gist: one promise per
+ * message, which never rejects, released when taken (memory does not grow with the inbox).
+ *
+ * A file that aborts the whole process from a worker thread (see parse-pool.ts) would do so again
+ * at every run. So each message is recorded as `reading` (committed) before it is handed to a
+ * worker: one still so when a run starts was being read when a run died, and is read in a child
+ * process, where a file can kill only its own process.
+ */
+class Readings {
+  private readonly results = new Map<number, Promise<Analysis | Error>>();
+  private readonly added = new Set<number>();
+  private readonly queue: Array<{ row: MessageRow; settle: (a: Analysis | Error) => void }> = [];
+  private readonly suspects = new Set<number>();
+  private readonly lanes = new Set<Promise<void>>();
+
+  /** Starts with the messages earlier runs left unfinished. */
+  constructor(private readonly ctx: Context, earlier: MessageRow[]) {
+    for (const m of earlier) if (m.state === 'reading') this.suspects.add(m.id);
+    if (this.suspects.size > 0) ctx.log.warn({ count: this.suspects.size }, 'an earlier run stopped while reading messages; reading those in separate processes');
+    this.add(earlier);
+  }
+
+  /** Records these rows as being read and starts reading them; finished or known rows are skipped. */
+  add(rows: MessageRow[]): void {
+    const fresh = rows.filter((r) => r.state !== 'done' && !this.added.has(r.id));
+    if (fresh.length === 0) return;
+    this.ctx.store.durable(() => this.ctx.store.markReading(fresh.map((r) => r.id)));
+    for (const row of fresh) {
+      this.added.add(row.id);
+      this.results.set(row.id, new Promise((settle) => this.queue.push({ row, settle })));
+    }
+    while (this.lanes.size < READ_LANES && this.queue.length > 0) {
+      const lane = this.lane().finally(() => this.lanes.delete(lane));
+      this.lanes.add(lane);
+    }
+  }
+
+  /**
+   * Stops reading (a run that ends early): what is queued is dropped, what is being read is
+   * awaited, and no message is left `reading`, since no worker died on it.
+   */
+  async stop(): Promise<void> {
+    this.queue.length = 0;
+    await Promise.all(this.lanes);
+    this.ctx.store.durable(() => this.ctx.store.markReading([...this.added], false));
+  }
+
+  /** The reading of a message added earlier (once: it is released). */
+  take(id: number): Promise<Analysis | Error> {
+    const reading = this.results.get(id) ?? Promise.resolve(new Error('message was not read'));
+    this.results.delete(id);
+    return reading;
+  }
+
+  private async lane(): Promise<void> {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      const pool = this.suspects.has(job.row.id) ? this.ctx.isolatedPool() : this.ctx.pool;
+      job.settle(await analyzeMessage(this.ctx, job.row.raw_path, pool).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
+    }
+  }
+}
+
+async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error): Promise<string | null> {
   const log = ctx.log.child({ uid: row.uid, messageId: row.message_id ?? undefined });
   try {
-    if (!analysis || analysis instanceof Error) throw analysis ?? new Error('message was not analysed');
+    if (analysis instanceof Error) throw analysis;
     ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
     const decision = decide(ctx, row, analysis);
     await applyDecision(ctx, row, analysis, decision);

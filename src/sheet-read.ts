@@ -10,12 +10,23 @@
  * is ignored only to decide whether a cell is empty (a cell holding only spaces counts as empty
  * and is returned as '').
  */
-import ExcelJS from 'exceljs';
+import { createRequire } from 'node:module';
+import type ExcelJS from 'exceljs';
 import { TaizhangError } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { IDENTITY_SHEET, findTokenCandidates, verifyCandidate } from './sheet-identity.js';
 import { cellText, normalizeHeader, parseSerialNo } from './sheet-cell.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './zip.js';
+
+// Only exceljs's Workbook and its enums, as its index would give them: the index also loads the
+// streaming reader and writer (unzipper, archiver …), 2.4 times the load time, in every fresh
+// parse worker. tests/sheet-read.test.ts checks they are the package's own.
+const require = createRequire(import.meta.url);
+/** exceljs's `Workbook` and `ValueType`, loaded without the rest of the package. */
+export const excel = {
+  Workbook: require('exceljs/lib/doc/workbook.js') as typeof ExcelJS.Workbook,
+  ValueType: (require('exceljs/lib/doc/enums.js') as typeof ExcelJS).ValueType,
+};
 
 /** What a reply's spreadsheet says. */
 export interface ReplyWorkbook {
@@ -156,7 +167,7 @@ function tokenTexts(wb: ExcelJS.Workbook): string[] {
       if (budget <= 0) return;
       row.eachCell((cell) => {
         if (budget-- <= 0) return;
-        const t = cell.type === ExcelJS.ValueType.Merge ? '' : cellText(cell);
+        const t = cell.type === excel.ValueType.Merge ? '' : cellText(cell);
         if (t.length >= 36) texts.push(t);
       });
     });
@@ -245,7 +256,7 @@ export function guardExpansion(buf: Buffer, maxCells = MAX_EXPANDED_CELLS): void
  */
 export async function readReplyWorkbook(buf: Buffer, opts: ReadOptions = {}): Promise<ReplyWorkbook> {
   guardExpansion(buf);
-  const wb = new ExcelJS.Workbook();
+  const wb = new excel.Workbook();
   try {
     await wb.xlsx.load(buf as unknown as ArrayBuffer, { ignoreNodes: IGNORED_NODES } as Partial<ExcelJS.XlsxReadOptions>);
   } catch (err) {

@@ -26,7 +26,11 @@ export interface OutboxRow {
   bounced_at: string | null;
 }
 
-export type MessageState = 'received' | 'done' | 'retry';
+/**
+ * `reading`: handed to a parse worker, and recorded so before (committed). A run that finds a
+ * message still `reading` died while reading it (see collect.ts).
+ */
+export type MessageState = 'received' | 'reading' | 'done' | 'retry';
 
 export interface MessageRow {
   id: number;
@@ -312,6 +316,14 @@ export class Store {
     this.prepare(`INSERT OR IGNORE INTO messages (mailbox, uidvalidity, uid, message_id, sha256, raw_path, received_at, from_addr, subject)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.mailbox, m.uidvalidity, m.uid, m.messageId, m.sha256, m.rawPath, m.receivedAt, m.from, m.subject);
     return this.messageByUid(m.mailbox, m.uidvalidity, m.uid)!;
+  }
+
+  /** Records these messages as being read (see MessageState), or, `false`, as no longer. */
+  markReading(ids: number[], reading = true): void {
+    const mark = reading
+      ? this.prepare("UPDATE messages SET state = 'reading' WHERE id = ? AND state != 'done'")
+      : this.prepare("UPDATE messages SET state = 'received' WHERE id = ? AND state = 'reading'");
+    this.tx(() => { for (const id of ids) mark.run(id); });
   }
 
   /** An earlier, finished message that is the same delivery (same Message-ID and same bytes). */

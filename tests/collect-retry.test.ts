@@ -3,6 +3,8 @@
  * answered, stays in the inbox, and is handled once at the next tick. A message that was being
  * read when a run died is read again in a child process.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openContext, type Context } from '../src/context.js';
@@ -12,6 +14,7 @@ import { createParsePool } from '../src/parse-pool.js';
 import { Connections, collectStep, type TickReport } from '../src/tick.js';
 import { useMailStack } from './helpers/mail-stack.js';
 import { makeProject } from './helpers/project.js';
+import { send } from './helpers/replies.js';
 
 const mail = useMailStack();
 
@@ -20,6 +23,8 @@ async function breakThreads(ctx: Context): Promise<void> {
   await ctx.pool.close();
   ctx.pool = createParsePool({ isolation: 'thread', workerUrl: new URL('./fixtures/workers/no-such-worker.mjs', import.meta.url) });
 }
+
+const stateOf = (ctx: Context, id: number) => (ctx.store.db.prepare('SELECT state FROM messages WHERE id = ?').get(id) as { state: string }).state;
 
 async function collectOnce(ctx: Context): Promise<TickReport> {
   const conn = new Connections(ctx);
@@ -77,13 +82,12 @@ describe('a run that died while reading', () => {
       expect(first.collected).toMatchObject({ fetched: 1, outcomes: {} });
       const row = ctx.store.db.prepare("SELECT id FROM messages WHERE state = 'retry'").get() as { id: number };
       expect(row).toBeDefined();
-      expect(ctx.store.getMeta('collect.in_flight')).toBe('[]');
       // What a run that died mid-read leaves behind: the message recorded as being read.
-      ctx.store.setMeta('collect.in_flight', JSON.stringify([row.id]));
+      ctx.store.db.prepare("UPDATE messages SET state = 'reading' WHERE id = ?").run(row.id);
       // The threads are still broken, so only the child-process pool can read it now.
       expect((await collectOnce(ctx)).collected?.outcomes).toEqual({ accepted: 1 });
       expect(ctx.isolatedPool().stats().completed).toBe(1);
-      expect(ctx.store.getMeta('collect.in_flight')).toBe('[]');
+      expect(stateOf(ctx, row.id)).toBe('done');
     } finally {
       await ctx.close();
     }
@@ -91,5 +95,72 @@ describe('a run that died while reading', () => {
     expect((await p.tick('2020-06-21T10:00:00+08:00')).code).toBe(0); // sends the receipt queued above
     const ours = (await p.inbox('aiyankun@example.com')).filter((m) => m.from?.value[0]?.address === 'crashed@office.test');
     expect(ours.filter((m) => /回执/.test(m.subject ?? ''))).toHaveLength(1);
+  });
+});
+
+describe('reading while fetching', () => {
+  const MESSAGES = 12;
+  /** A project whose inbox holds MESSAGES mails from a stranger (each gets a receipt). */
+  async function inboxOfTwelve(address: string) {
+    const p = makeProject(mail(), (doc) => { doc.mailbox.address = doc.mailbox.imap.user = doc.mailbox.smtp.user = address; });
+    for (let i = 0; i < MESSAGES; i++) await send(mail(), p, { from: 'stranger@example.com', subject: `进展 ${i}` });
+    const config = loadConfig(p.configFile, { ...process.env, TAIZHANG_MAIL_PASSWORD: mail().password });
+    const ctx = openContext(config, silentLogger, { clock: { now: () => new Date('2020-06-21T01:00:00Z') } });
+    return { p, ctx, probe: new Database(path.join(config.dataDir, 'taizhang.sqlite'), { readonly: true }) };
+  }
+
+  /** Calls `seen` with each message as a worker gets it, before it does. */
+  function watchReads(ctx: Context, seen: (rawPath: string) => void): void {
+    const readMail = ctx.pool.readMail.bind(ctx.pool);
+    ctx.pool.readMail = (rawPath, request) => {
+      seen(rawPath);
+      return readMail(rawPath, request);
+    };
+  }
+
+  it('records each message as being read, committed, before a worker gets it, and reads while the fetch goes on', async () => {
+    const { ctx, probe } = await inboxOfTwelve('overlap@office.test');
+    const states: string[] = [];
+    const stored: number[] = [];
+    watchReads(ctx, (rawPath) => {
+      // Another connection sees only what is committed.
+      states.push((probe.prepare('SELECT state FROM messages WHERE raw_path = ?').get(rawPath) as { state: string }).state);
+      stored.push((probe.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n);
+    });
+    try {
+      const report = await collectOnce(ctx);
+      expect(report.collected).toMatchObject({ fetched: MESSAGES, handled: MESSAGES });
+      expect(states).toEqual(Array(MESSAGES).fill('reading'));
+      // The first messages went to the worker when only they had been stored.
+      expect(stored[0]).toBeLessThan(MESSAGES);
+      expect(probe.prepare("SELECT COUNT(*) AS n FROM messages WHERE state = 'done'").get()).toEqual({ n: MESSAGES });
+    } finally {
+      probe.close();
+      await ctx.close();
+    }
+  });
+
+  it('a run that ends early leaves nothing recorded as being read, and the next reads all in threads', async () => {
+    const { ctx, probe } = await inboxOfTwelve('stopped@office.test');
+    // The database fails once while the first message is handled (its record and the fallback).
+    const update = ctx.store.updateMessage.bind(ctx.store);
+    let failures = 2;
+    ctx.store.updateMessage = (id, f) => {
+      if (failures-- > 0) throw new Error('disk I/O error');
+      update(id, f);
+    };
+    try {
+      const first = await collectOnce(ctx);
+      expect(first.errors.join('\n')).toMatch(/disk I\/O error/);
+      expect(probe.prepare("SELECT COUNT(*) AS n FROM messages WHERE state = 'reading'").get()).toEqual({ n: 0 });
+      expect(probe.prepare('SELECT COUNT(*) AS n FROM messages').get()).toEqual({ n: MESSAGES });
+      const second = await collectOnce(ctx);
+      expect(second.collected).toMatchObject({ fetched: 0, handled: MESSAGES });
+      expect(Object.values(second.collected!.outcomes).reduce((a, b) => a + b, 0)).toBe(MESSAGES);
+      expect(ctx.isolatedPool().stats().completed).toBe(0);
+    } finally {
+      probe.close();
+      await ctx.close();
+    }
   });
 });

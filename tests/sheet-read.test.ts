@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../src/errors.js';
 import { ledgerKeyOf, makeToken, parseToken, personKeyOf } from '../src/sheet-identity.js';
 import { normalizeCellValue, normalizeHeader, parseSerialNo } from '../src/sheet-cell.js';
-import { guardExpansion, readReplyWorkbook } from '../src/sheet-read.js';
+import { excel, guardExpansion, readReplyWorkbook } from '../src/sheet-read.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 const seed = JSON.parse(fx('seed-ledger.json').toString('utf8'));
@@ -29,6 +29,14 @@ async function xlsx(build: (wb: ExcelJS.Workbook) => void): Promise<Buffer> {
   build(wb);
   return Buffer.from(await wb.xlsx.writeBuffer());
 }
+
+describe('the parts of exceljs the reader loads alone', () => {
+  it('are the classes and enums the package itself exports', () => {
+    expect(excel.Workbook).toBe(ExcelJS.Workbook);
+    expect(excel.ValueType).toBe(ExcelJS.ValueType);
+    expect(excel.ValueType.Merge).toBe(1);
+  });
+});
 
 describe('normalizeCellValue', () => {
   it('turns every exceljs value kind into text, formulas into their results', () => {
