@@ -13,7 +13,7 @@ import { readMail } from './mail-read.js';
 import { profiling, threadCpuMs } from './profile.js';
 import type { MailOutcome, ParseOutcome, ReadMailRequest } from './parse-pool.js';
 import { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
-import { valueParts } from './sheet-parts.js';
+import { isValuePart, valueParts } from './sheet-parts.js';
 import { readReplyWorkbook } from './sheet-read.js';
 import { sniffSpreadsheet, type SheetKind } from './sheet-sniff.js';
 import { checkZipLimits, storedZip, type ZipLimits } from './zip.js';
@@ -83,9 +83,9 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
       default:
         return fail('SHEET_UNSUPPORTED', `不支持的文件类型:${kindName(kind)}${sniff.detail ? `(${sniff.detail})` : ''}`, kind);
     }
-    const { inflated } = checkZipLimits(buf, limits);
-    // Inflated natively once, while checking: exceljs then reads without inflating again, and
-    // only the parts that hold values.
+    // The parts that hold values are inflated natively once, while checking: exceljs then reads
+    // only those, without inflating again.
+    const { inflated } = checkZipLimits(buf, limits, isValuePart);
     const workbook = await readReplyWorkbook(inflated ? storedZip(valueParts(inflated)) : buf, { secret });
     return { ok: true, workbook, kind };
   } catch (err) {

@@ -78,11 +78,20 @@ export function personKeyOf(email: string): string {
   return key;
 }
 
+const tags = new Map<string, string>();
+
 function tagOf(ledgerKey: string, yyyymm: string, personKey: string, secret: string): string {
-  return createHmac('sha256', secret)
+  // Remembered: a reply's token is checked in each place it is written, then once more.
+  const key = `${secret}\u0000${ledgerKey}|${yyyymm}|${personKey}`;
+  let tag = tags.get(key);
+  if (tag !== undefined) return tag;
+  tag = createHmac('sha256', secret)
     .update(`${DOMAIN}|${ledgerKey}|${yyyymm}|${personKey}`, 'utf8')
     .digest('hex')
     .slice(0, TAG_HEX);
+  if (tags.size >= 10_000) tags.clear();
+  tags.set(key, tag);
+  return tag;
 }
 
 /**

@@ -33,6 +33,11 @@ export function valueStyles(xml: string): string | null {
   return `<styleSheet xmlns="${SPREADSHEETML}">${numFmts}<cellXfs count="${xfs.length}">${xfs.join('')}</cellXfs></styleSheet>`;
 }
 
+/** Whether a workbook's part (by its name in the zip) is one that {@link valueParts} keeps. */
+export function isValuePart(name: string): boolean {
+  return VALUE_PARTS.test(name) || STYLES_PART.test(name);
+}
+
 /** The files of a workbook that {@link readReplyWorkbook} needs exceljs to parse, styles slimmed. */
 export function valueParts(files: readonly ZipFile[]): ZipFile[] {
   const out: ZipFile[] = [];

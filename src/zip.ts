@@ -170,12 +170,14 @@ export function readZipEntry(buf: Buffer, e: ZipEntryInfo, maxBytes: number): Bu
 /**
  * Checks a zip archive against {@link ZipLimits} before it is handed to a parser that inflates
  * everything (exceljs does). Reads the central directory itself.
+ * With `verifyInflate`, only the entries `wanted` (all by default) are inflated and measured:
+ * the others are never parsed by anyone, so only their declared sizes count.
  * @returns the number of entries and the total uncompressed size (as measured when
- *   `verifyInflate`, else as declared)
+ *   `verifyInflate`, else as declared), and the wanted entries inflated
  * @throws TaizhangError SHEET_TOO_LARGE when a limit is exceeded; SHEET_CORRUPT when the archive
  *   is truncated (no end of central directory) or inconsistent; SHEET_ENCRYPTED for zip encryption.
  */
-export function checkZipLimits(buf: Buffer, limits: Partial<ZipLimits> = {}): { entries: number; totalBytes: number; inflated?: ZipFile[] } {
+export function checkZipLimits(buf: Buffer, limits: Partial<ZipLimits> = {}, wanted: (name: string) => boolean = () => true): { entries: number; totalBytes: number; inflated?: ZipFile[] } {
   const L: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
   const entries = readZipDirectory(buf, L.maxEntries);
   let declared = 0;
@@ -193,7 +195,7 @@ export function checkZipLimits(buf: Buffer, limits: Partial<ZipLimits> = {}): { 
   let actual = 0;
   const inflated: ZipFile[] = [];
   for (const e of entries) {
-    if (e.name.endsWith('/') && e.compressedSize === 0) continue;
+    if ((e.name.endsWith('/') && e.compressedSize === 0) || !wanted(e.name)) continue;
     const cap = Math.min(L.maxEntryBytes, L.maxTotalBytes - actual);
     const data = readZipEntry(buf, e, cap);
     if (data.length !== e.uncompressedSize) {

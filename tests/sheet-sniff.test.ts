@@ -82,6 +82,16 @@ describe('checkZipLimits', () => {
     expect(codeOf(() => checkZipLimits(Buffer.from('PK\u0003\u0004 not really')))).toBe('SHEET_CORRUPT');
   });
 
+  it('inflates only the wanted entries; the declared sizes of all still count', () => {
+    const wanted = (name: string) => name.startsWith('xl/worksheets/');
+    const some = checkZipLimits(fx('template.xlsx'), {}, wanted);
+    expect(some.inflated!.map((f) => f.name).sort()).toEqual(['xl/worksheets/sheet1.xml', 'xl/worksheets/sheet2.xml']);
+    expect(some.totalBytes).toBeLessThan(checkZipLimits(fx('template.xlsx')).totalBytes);
+    // A lying entry nobody reads is never inflated; a declared bomb is refused whatever is wanted.
+    expect(checkZipLimits(fx('bomb-lying.xlsx'), {}, () => false).inflated).toEqual([]);
+    expect(codeOf(() => checkZipLimits(fx('bomb-declared.xlsx'), {}, () => false))).toBe('SHEET_TOO_LARGE');
+  });
+
   it('applies the ratio check to big entries only', () => {
     const zeros = Buffer.alloc(2 * 1024 * 1024);
     const comp = deflateRawSync(zeros);
