@@ -195,12 +195,14 @@ class Readings {
 
   /**
    * Stops reading (a run that ends early): what is queued is dropped, what is being read is
-   * awaited, and no message is left `reading`, since no worker died on it.
+   * awaited, and no message is left `reading`, since no worker died on it (those an earlier run
+   * died on stay so, to be read in a child process next time too).
    */
   async stop(): Promise<void> {
     this.queue.length = 0;
     await Promise.all(this.lanes);
-    this.ctx.store.durable(() => this.ctx.store.markReading([...this.added], false));
+    const innocent = [...this.added].filter((id) => !this.suspects.has(id));
+    this.ctx.store.durable(() => this.ctx.store.markReading(innocent, false));
   }
 
   /** The reading of a message added earlier (once: it is released). */

@@ -17,6 +17,24 @@ export interface Floor {
   /** CPU of this process over the floor's steps, and of the mail servers meanwhile (ms). */
   cpuMs?: number;
   mailServersCpuMs?: number;
+  /** When the floor is the mean of several measurements: each one's total (ms). */
+  measuredMs?: number[];
+}
+
+/**
+ * The floor of a tick measured just before it and just after it: their mean, step by step. On a
+ * shared machine load comes and goes within seconds; a floor measured on one side of the tick
+ * only would carry whatever load happened to be there.
+ */
+export function meanFloor(floors: Floor[]): Floor {
+  const mean = (f: (x: Floor) => number) => floors.reduce((a, x) => a + f(x), 0) / floors.length;
+  return {
+    totalMs: mean((x) => x.totalMs),
+    steps: Object.fromEntries(Object.keys(floors[0].steps).map((k) => [k, mean((x) => x.steps[k] ?? 0)])),
+    cpuMs: mean((x) => x.cpuMs ?? 0),
+    mailServersCpuMs: mean((x) => x.mailServersCpuMs ?? 0),
+    measuredMs: floors.map((x) => x.totalMs),
+  };
 }
 
 export interface TickRun extends Measured {
@@ -103,6 +121,7 @@ export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, c
   const row = (name: string, t: TickRun, floor: Floor | null, goal: string) =>
     `| ${name} | ${secs(t.wallMs)} s | ${floor ? `${secs(floor.totalMs)} s` : '—'} | ${floor ? `${(t.wallMs / floor.totalMs).toFixed(2)}×` : '—'} | ${t.cpuMs === undefined ? '—' : `${secs(t.cpuMs)} s`} | ${secs(t.mailServersCpuMs)} s | ${mb(t.peakRssMb)} MB | ${mb(t.treePeakMb)} MB | ${t.imap.commands.length} | ${goal} |`;
   const steps = (f: Floor) => Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(' + ');
+  const measured = (f: Floor) => (f.measuredMs ?? [f.totalMs]).map((ms) => `${secs(ms)} s`).join(' / ');
   const g = r.goals;
   const memory = r.otherRuns.length
     ? `Peak RSS of the main process by N: ${[...r.otherRuns, { n: r.n, peakRssMb: Object.fromEntries(Object.entries(ticks).map(([k, t]) => [k, mb(t.peakRssMb)])) }]
@@ -118,7 +137,7 @@ export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, c
     row('tick with nothing new', ticks.idle, null, `constant IMAP commands: ${yes(g.idleTickImapCommandsConstant)}`),
     row('consolidation tick', ticks.consolidate, null, `< 5 s: ${yes(g.consolidationUnder5s)}`),
     '',
-    `Floors, one step after another in the benchmark's process: send = ${steps(sendF)} (CPU ${secs(sendF.cpuMs ?? 0)} s, mail servers ${secs(sendF.mailServersCpuMs ?? 0)} s); collect = ${steps(collectF)} (CPU ${secs(collectF.cpuMs ?? 0)} s, mail servers ${secs(collectF.mailServersCpuMs ?? 0)} s).`,
+    `Floors, one step after another in the benchmark's process, each the mean of a measurement just before the tick and one just after it (${measured(sendF)} and ${measured(collectF)}): send = ${steps(sendF)} (CPU ${secs(sendF.cpuMs ?? 0)} s, mail servers ${secs(sendF.mailServersCpuMs ?? 0)} s); collect = ${steps(collectF)} (CPU ${secs(collectF.cpuMs ?? 0)} s, mail servers ${secs(collectF.mailServersCpuMs ?? 0)} s).`,
     '',
     `Memory < 256 MB in every step: ${yes(g.peakMainProcessUnder256Mb && g.peakAllProcessesUnder256Mb)} (the parse workers are threads of the main process; child processes read only mail that a crashed run was reading). ${memory}`,
     '',

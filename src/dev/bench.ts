@@ -3,7 +3,7 @@
  * local mail servers (Dovecot + SMTP relay, run as a separate process so its CPU is not in the
  * measured one). It runs the real command line for each step and holds each tick against its
  * floor, measured in the same run with the same libraries, one step after another in this
- * process:
+ * process, just before the tick and again just after it (the floor is the mean of the two):
  *
  *   send tick     vs  exceljs writing N templates + N mails carrying them (one pooled transport)
  *   collect tick  vs  one IMAP FETCH of the N replies + exceljs loading the N files
@@ -43,7 +43,7 @@ import { writePersonTemplate } from '../sheet-template.js';
 import { localConfig } from './demo.js';
 import { startImapCountProxy, type ImapCount } from './imap-count-proxy.js';
 import type { MailStack } from './mail-stack.js';
-import { machine, markdown, mb, otherRuns, profileLine, secs, updateReadme, type Floor, type Profile, type TickRun } from './bench-report.js';
+import { machine, markdown, mb, meanFloor, otherRuns, profileLine, secs, updateReadme, type Floor, type Profile, type TickRun } from './bench-report.js';
 import { measure, treeCpuMs } from './measure.js';
 import { fillForm } from './respondent.js';
 import { deliverLmtp } from './smtp-relay.js';
@@ -201,12 +201,12 @@ async function sendFloor(stack: StackInfo, config: Config, templates: Templates,
 }
 
 /** One IMAP FETCH of the N replies, exceljs loading the N files, N receipt-sized mails pooled. */
-async function collectFloor(stack: StackInfo, config: Config, files: Buffer[], templates: Templates, maxConnections: number): Promise<Floor & { fetched: number; bytes: number }> {
+async function collectFloor(stack: StackInfo, config: Config, files: Buffer[], templates: Templates, maxConnections: number, folder: string): Promise<Floor & { fetched: number; bytes: number }> {
   const steps: Record<string, number> = {};
   const client = new ImapFlow({ host: stack.imap.host, port: stack.imap.port, secure: false, auth: { user: config.mailbox.address, pass: stack.password }, logger: false });
   client.on('error', () => {});
   await client.connect();
-  await client.mailboxOpen('INBOX', { readOnly: true });
+  await client.mailboxOpen(folder, { readOnly: true });
   let fetched = 0;
   let bytes = 0;
   await timeStep(steps, 'imap fetch', async () => {
@@ -324,11 +324,17 @@ async function runOnce(args: Args): Promise<Run> {
     const tickOpts = { configFile, workDir: work, password: stack.password, proxy, cpuProf: args.cpuProf, nodeFlags: args.nodeFlags, stackPid: proc.pid! };
     await warmMailboxes(stack, [...config.people.map((p) => p.email), ...config.office.map((o) => o.email)]);
 
+    // Each floor is measured just before its tick and just after it (see meanFloor).
+    const floor = async <F extends Floor>(what: string, fn: () => Promise<F>): Promise<F> => {
+      const f = await withCpu(proc.pid!, fn);
+      say(`  ${what} floor ${secs(f.totalMs)} s (${Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')}; cpu ${secs(f.cpuMs!)} s, mail servers ${secs(f.mailServersCpuMs!)} s)`);
+      return f;
+    };
     say('send floor: exceljs writing N templates + N mails carrying them (pooled)');
-    const sendF = await withCpu(proc.pid!, () => sendFloor(stack, config, templates, args.maxConnections));
-    say(`  ${secs(sendF.totalMs)} s (${Object.entries(sendF.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')}; cpu ${secs(sendF.cpuMs!)} s, mail servers ${secs(sendF.mailServersCpuMs!)} s)`);
+    const sendBefore = await floor('send', () => sendFloor(stack, config, templates, args.maxConnections));
     const send = await runTick('send', AT.send, tickOpts);
     expect(new RegExp(`requests ${n};`).test(send.summary) && new RegExp(`sent ${n}\\b`).test(send.summary), `send tick did not queue and send ${n} requests: ${send.summary}`);
+    const sendF = meanFloor([sendBefore, await floor('send', () => sendFloor(stack, config, templates, args.maxConnections))]);
 
     say('replies: each person fills the form and replies (delivered over LMTP, not timed)');
     const tr = performance.now();
@@ -337,12 +343,17 @@ async function runOnce(args: Args): Promise<Run> {
     say(`  ${n} replies in ${secs(replyMs)} s`);
 
     say('collect floor: one IMAP FETCH of the N replies + exceljs loading the N files + N receipt-sized mails (pooled)');
-    const collectF = await withCpu(proc.pid!, () => collectFloor(stack, config, files, templates, args.maxConnections));
-    files.length = 0;
-    expect(collectF.fetched === n, `collect floor fetched ${collectF.fetched} messages, expected ${n}`);
-    say(`  ${secs(collectF.totalMs)} s (${Object.entries(collectF.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')}; ${Math.round(collectF.bytes / 1024)} KiB fetched; cpu ${secs(collectF.cpuMs!)} s, mail servers ${secs(collectF.mailServersCpuMs!)} s)`);
+    const collectFloorIn = async (folder: string) => {
+      const f = await floor('collect', () => collectFloor(stack, config, files, templates, args.maxConnections, folder));
+      expect(f.fetched === n, `collect floor fetched ${f.fetched} messages from ${folder}, expected ${n}`);
+      return f;
+    };
+    const collectBefore = await collectFloorIn('INBOX');
     const collect = await runTick('collect', AT.collect, tickOpts);
     expect(new RegExp(`collected ${n} new \\(accepted ${n}\\)`).test(collect.summary) && new RegExp(`sent ${n}\\b`).test(collect.summary), `collect tick did not accept and answer ${n} replies: ${collect.summary}`);
+    // The tick moved the replies to the processed folder: the floor fetches them there.
+    const collectF = meanFloor([collectBefore, await collectFloorIn(config.mailbox.folders.processed)]);
+    files.length = 0;
 
     const idle = await runTick('idle', AT.idle, tickOpts);
     expect(/collected 0 new/.test(idle.summary), `idle tick found something: ${idle.summary}`);
@@ -373,13 +384,13 @@ async function runOnce(args: Args): Promise<Run> {
       imapCommands: t.imap.commands.length, imapCommandList: t.imap.commands, imapConnections: t.imap.connections, profile: t.profile,
     });
     const floorJson = (f: Floor) => ({
-      totalS: secs(f.totalMs), steps: Object.fromEntries(Object.entries(f.steps).map(([k, v]) => [k, secs(v)])),
+      totalS: secs(f.totalMs), measuredS: (f.measuredMs ?? [f.totalMs]).map(secs), steps: Object.fromEntries(Object.entries(f.steps).map(([k, v]) => [k, secs(v)])),
       cpuS: secs(f.cpuMs ?? 0), mailServersCpuS: secs(f.mailServersCpuMs ?? 0),
     });
     const result = {
       date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: Number(loadBefore.toFixed(2)), nodeFlags: args.nodeFlags ?? binNodeFlags(), line,
       smtp: { maxConnections: args.maxConnections, ratePerMinute: 100000 },
-      floors: { send: floorJson(sendF), collect: { ...floorJson(collectF), fetchedKiB: Math.round(collectF.bytes / 1024) } },
+      floors: { send: floorJson(sendF), collect: { ...floorJson(collectF), fetchedKiB: Math.round(collectBefore.bytes / 1024) } },
       ticks: Object.fromEntries(Object.entries(ticks).map(([k, t]) => [k, tickJson(t)])),
       ratios: { send: ratio(send, sendF), collect: ratio(collect, collectF) },
       goals,
