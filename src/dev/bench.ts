@@ -427,8 +427,11 @@ async function main(): Promise<void> {
     runs: runs.map((r) => ({ date: r.result.date, loadAverageAtStart: r.result.loadAverageAtStart, ratios: r.result.ratios, line: r.result.line })),
   };
   const list = (k: 'send' | 'collect') => runs.map((r) => `${r.result.ratios[k]}×`).join(', ');
+  // Other work on the machine weighs more on the tick, which keeps both cores busy, than on the
+  // floor, which mostly runs on one: each run's load average goes with its ratios.
+  const loads = runs.map((r) => r.result.loadAverageAtStart).join(', ');
   const md = runs.length === 1 ? chosen.md
-    : `${chosen.md}\nThese are the figures of the run with the median collect ratio of ${runs.length} runs in a row (each with its own mail servers and data): collect ${list('collect')}; send ${list('send')}.\n`;
+    : `${chosen.md}\nThese are the figures of the run with the median collect ratio of ${runs.length} runs in a row (each with its own mail servers and data): collect ${list('collect')}; send ${list('send')}; load average at the start of each: ${loads}.\n`;
   mkdirSync(args.out, { recursive: true });
   const suffix = args.n === 1000 ? '' : `-n${args.n}`;
   writeFileSync(path.join(args.out, `latest${suffix}.json`), `${JSON.stringify(result, null, 2)}\n`);
@@ -437,7 +440,7 @@ async function main(): Promise<void> {
   say('\nprofile of the reported run (wall time with at least one operation in flight; Σ = summed when they overlap):');
   for (const l of chosen.profiles) say(l);
   say(`\nbench ran ${result.benchRuntimeS} s; written ${path.join(args.out, `latest${suffix}.json`)}`);
-  if (runs.length > 1) say(`collect ratio by run: ${list('collect')}; send: ${list('send')}`);
+  if (runs.length > 1) say(`collect ratio by run: ${list('collect')}; send: ${list('send')}; load average at the start: ${loads}`);
   process.stdout.write(`${chosen.result.line}\n`);
 }
 
