@@ -17,6 +17,8 @@ export interface Floor {
   /** CPU of this process over the floor's steps, and of the mail servers meanwhile (ms). */
   cpuMs?: number;
   mailServersCpuMs?: number;
+  /** CPU other work on the machine used meanwhile (ms; see TickRun). */
+  otherWorkCpuMs?: number;
   /** When the floor is the mean of several measurements: each one's total (ms). */
   measuredMs?: number[];
 }
@@ -33,6 +35,7 @@ export function meanFloor(floors: Floor[]): Floor {
     steps: Object.fromEntries(Object.keys(floors[0].steps).map((k) => [k, mean((x) => x.steps[k] ?? 0)])),
     cpuMs: mean((x) => x.cpuMs ?? 0),
     mailServersCpuMs: mean((x) => x.mailServersCpuMs ?? 0),
+    otherWorkCpuMs: mean((x) => x.otherWorkCpuMs ?? 0),
     measuredMs: floors.map((x) => x.totalMs),
   };
 }
@@ -41,6 +44,13 @@ export interface TickRun extends Measured {
   summary: string;
   /** CPU the mail servers (relay, Dovecot) used meanwhile, on the same cores (ms). */
   mailServersCpuMs: number;
+  /**
+   * CPU that other work on the machine used meanwhile (ms): the machine's busy time less the
+   * tick's, the mail servers' and the benchmark's own (its IMAP counting proxy); and the time
+   * the hypervisor gave these cores to someone else.
+   */
+  otherWorkCpuMs: number;
+  stealMs: number;
   imap: ImapCount;
   profile: Profile | null;
 }
@@ -119,7 +129,7 @@ export function updateReadme(root: string, md: string): boolean {
 export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, collectF: Floor): string {
   const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
   const row = (name: string, t: TickRun, floor: Floor | null, goal: string) =>
-    `| ${name} | ${secs(t.wallMs)} s | ${floor ? `${secs(floor.totalMs)} s` : '—'} | ${floor ? `${(t.wallMs / floor.totalMs).toFixed(2)}×` : '—'} | ${t.cpuMs === undefined ? '—' : `${secs(t.cpuMs)} s`} | ${secs(t.mailServersCpuMs)} s | ${mb(t.peakRssMb)} MB | ${mb(t.treePeakMb)} MB | ${t.imap.commands.length} | ${goal} |`;
+    `| ${name} | ${secs(t.wallMs)} s | ${floor ? `${secs(floor.totalMs)} s` : '—'} | ${floor ? `${(t.wallMs / floor.totalMs).toFixed(2)}×` : '—'} | ${t.cpuMs === undefined ? '—' : `${secs(t.cpuMs)} s`} | ${secs(t.mailServersCpuMs)} s | ${secs(t.otherWorkCpuMs)} s | ${mb(t.peakRssMb)} MB | ${mb(t.treePeakMb)} MB | ${t.imap.commands.length} | ${goal} |`;
   const steps = (f: Floor) => Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(' + ');
   const measured = (f: Floor) => (f.measuredMs ?? [f.totalMs]).map((ms) => `${secs(ms)} s`).join(' / ');
   const g = r.goals;
@@ -130,14 +140,14 @@ export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, c
   return [
     `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line, a fresh process (\`node ${r.nodeFlags.join(' ')}\`).`,
     '',
-    '| step | wall | floor | vs floor | CPU (all processes) | CPU (mail servers) | peak RSS (main) | peak RSS (with child processes) | IMAP commands | goal |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| step | wall | floor | vs floor | CPU (all processes) | CPU (mail servers) | CPU (other work on the machine) | peak RSS (main) | peak RSS (with child processes) | IMAP commands | goal |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     row('send-day tick', ticks.send, sendF, `≤ 1.5× floor: ${yes(g.sendWithin1_5xFloor)}`),
     row('collect tick (N replies)', ticks.collect, collectF, `≤ 1.5× floor: ${yes(g.collectWithin1_5xFloor)}`),
     row('tick with nothing new', ticks.idle, null, `constant IMAP commands: ${yes(g.idleTickImapCommandsConstant)}`),
     row('consolidation tick', ticks.consolidate, null, `< 5 s: ${yes(g.consolidationUnder5s)}`),
     '',
-    `Floors, one step after another in the benchmark's process, each the mean of a measurement just before the tick and one just after it (${measured(sendF)} and ${measured(collectF)}): send = ${steps(sendF)} (CPU ${secs(sendF.cpuMs ?? 0)} s, mail servers ${secs(sendF.mailServersCpuMs ?? 0)} s); collect = ${steps(collectF)} (CPU ${secs(collectF.cpuMs ?? 0)} s, mail servers ${secs(collectF.mailServersCpuMs ?? 0)} s).`,
+    `Floors, one step after another in the benchmark's process, each the mean of a measurement just before the tick and one just after it (${measured(sendF)} and ${measured(collectF)}): send = ${steps(sendF)} (CPU ${secs(sendF.cpuMs ?? 0)} s, mail servers ${secs(sendF.mailServersCpuMs ?? 0)} s, other work ${secs(sendF.otherWorkCpuMs ?? 0)} s); collect = ${steps(collectF)} (CPU ${secs(collectF.cpuMs ?? 0)} s, mail servers ${secs(collectF.mailServersCpuMs ?? 0)} s, other work ${secs(collectF.otherWorkCpuMs ?? 0)} s).`,
     '',
     `Memory < 256 MB in every step: ${yes(g.peakMainProcessUnder256Mb && g.peakAllProcessesUnder256Mb)} (the parse workers are threads of the main process; child processes read only mail that a crashed run was reading). ${memory}`,
     '',

@@ -44,7 +44,7 @@ import { localConfig } from './demo.js';
 import { startImapCountProxy, type ImapCount } from './imap-count-proxy.js';
 import type { MailStack } from './mail-stack.js';
 import { machine, markdown, mb, meanFloor, otherRuns, profileLine, secs, updateReadme, type Floor, type Profile, type TickRun } from './bench-report.js';
-import { measure, treeCpuMs } from './measure.js';
+import { machineCpuMs, measure, treeCpuMs } from './measure.js';
 import { fillForm } from './respondent.js';
 import { deliverLmtp } from './smtp-relay.js';
 
@@ -161,9 +161,13 @@ function requestData(config: Config, person: Person) {
 async function withCpu<F extends Floor>(stackPid: number, fn: () => Promise<F>): Promise<F> {
   const c0 = process.cpuUsage();
   const s0 = treeCpuMs(stackPid);
+  const machine0 = machineCpuMs();
   const f = await fn();
   const c = process.cpuUsage(c0);
-  return { ...f, cpuMs: (c.user + c.system) / 1000, mailServersCpuMs: treeCpuMs(stackPid) - s0 };
+  const cpuMs = (c.user + c.system) / 1000;
+  const mailServersCpuMs = treeCpuMs(stackPid) - s0;
+  const otherWorkCpuMs = Math.max(0, machineCpuMs().busyMs - machine0.busyMs - cpuMs - mailServersCpuMs);
+  return { ...f, cpuMs, mailServersCpuMs, otherWorkCpuMs };
 }
 
 async function timeStep<T>(steps: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
@@ -284,18 +288,24 @@ async function runTick(name: string, now: string, o: { configFile: string; workD
   const flags = [...(o.nodeFlags ?? binNodeFlags()), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, `cpuprof-${name}`)}`] : [])];
   const [cmd, argv] = o.cpuProf || o.nodeFlags ? [process.execPath, [...flags, BIN, ...cli]] : [BIN, cli];
   const s0 = treeCpuMs(o.stackPid);
+  const machine0 = machineCpuMs();
+  const own0 = process.cpuUsage();
   const m = await measure(cmd, argv, {
     logFile, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: o.password, TAIZHANG_LOG_LEVEL: process.env.TAIZHANG_LOG_LEVEL ?? 'info', TAIZHANG_PROFILE: profileFile },
   });
   const mailServersCpuMs = treeCpuMs(o.stackPid) - s0;
+  const own = process.cpuUsage(own0);
+  const machine1 = machineCpuMs();
+  const otherWorkCpuMs = Math.max(0, machine1.busyMs - machine0.busyMs - (m.cpuMs ?? 0) - mailServersCpuMs - (own.user + own.system) / 1000);
+  const stealMs = machine1.stealMs - machine0.stealMs;
   const imap = o.proxy.take();
   const log = readFileSync(logFile, 'utf8');
   const summary = log.split('\n').filter((l) => l.startsWith('tick:')).pop() ?? '';
   if (m.code !== 0) throw new Error(`tick ${name} failed (exit ${m.code}); see ${logFile}:\n${log.split('\n').slice(-20).join('\n')}`);
   let profile: Profile | null = null;
   try { profile = JSON.parse(readFileSync(profileFile, 'utf8')) as Profile; } catch { /* none */ }
-  say(`  tick ${name}: ${secs(m.wallMs)} s${m.cpuMs === undefined ? '' : ` (cpu ${secs(m.cpuMs)} s, mail servers ${secs(mailServersCpuMs)} s)`}, peak ${mb(m.peakRssMb)} MB (all processes ${mb(m.treePeakMb)} MB), ${imap.commands.length} IMAP commands — ${summary}`);
-  return { ...m, summary, imap, profile, mailServersCpuMs };
+  say(`  tick ${name}: ${secs(m.wallMs)} s${m.cpuMs === undefined ? '' : ` (cpu ${secs(m.cpuMs)} s, mail servers ${secs(mailServersCpuMs)} s, other work ${secs(otherWorkCpuMs)} s, steal ${secs(stealMs)} s)`}, peak ${mb(m.peakRssMb)} MB (all processes ${mb(m.treePeakMb)} MB), ${imap.commands.length} IMAP commands — ${summary}`);
+  return { ...m, summary, imap, profile, mailServersCpuMs, otherWorkCpuMs, stealMs };
 }
 
 function expect(ok: boolean, what: string): void {
@@ -327,7 +337,7 @@ async function runOnce(args: Args): Promise<Run> {
     // Each floor is measured just before its tick and just after it (see meanFloor).
     const floor = async <F extends Floor>(what: string, fn: () => Promise<F>): Promise<F> => {
       const f = await withCpu(proc.pid!, fn);
-      say(`  ${what} floor ${secs(f.totalMs)} s (${Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')}; cpu ${secs(f.cpuMs!)} s, mail servers ${secs(f.mailServersCpuMs!)} s)`);
+      say(`  ${what} floor ${secs(f.totalMs)} s (${Object.entries(f.steps).map(([k, v]) => `${k} ${secs(v)} s`).join(', ')}; cpu ${secs(f.cpuMs!)} s, mail servers ${secs(f.mailServersCpuMs!)} s, other work ${secs(f.otherWorkCpuMs!)} s)`);
       return f;
     };
     say('send floor: exceljs writing N templates + N mails carrying them (pooled)');
@@ -380,12 +390,13 @@ async function runOnce(args: Args): Promise<Run> {
       + `nothing-new tick ${secs(idle.wallMs)}s, ${idle.imap.commands.length} IMAP commands, ${rss(idle)}`;
     const tickJson = (t: TickRun) => ({
       wallS: secs(t.wallMs), cpuS: t.cpuMs === undefined ? null : secs(t.cpuMs), mailServersCpuS: secs(t.mailServersCpuMs),
+      otherWorkCpuS: secs(t.otherWorkCpuMs), stealS: secs(t.stealMs),
       peakRssMb: mb(t.peakRssMb), peakRssAllProcessesMb: mb(t.treePeakMb), summary: t.summary,
       imapCommands: t.imap.commands.length, imapCommandList: t.imap.commands, imapConnections: t.imap.connections, profile: t.profile,
     });
     const floorJson = (f: Floor) => ({
       totalS: secs(f.totalMs), measuredS: (f.measuredMs ?? [f.totalMs]).map(secs), steps: Object.fromEntries(Object.entries(f.steps).map(([k, v]) => [k, secs(v)])),
-      cpuS: secs(f.cpuMs ?? 0), mailServersCpuS: secs(f.mailServersCpuMs ?? 0),
+      cpuS: secs(f.cpuMs ?? 0), mailServersCpuS: secs(f.mailServersCpuMs ?? 0), otherWorkCpuS: secs(f.otherWorkCpuMs ?? 0),
     });
     const result = {
       date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: Number(loadBefore.toFixed(2)), nodeFlags: args.nodeFlags ?? binNodeFlags(), line,
@@ -424,14 +435,14 @@ async function main(): Promise<void> {
   const result = {
     ...chosen.result,
     benchRuntimeS: secs(performance.now() - t0),
-    runs: runs.map((r) => ({ date: r.result.date, loadAverageAtStart: r.result.loadAverageAtStart, ratios: r.result.ratios, line: r.result.line })),
+    runs: runs.map((r) => ({ date: r.result.date, loadAverageAtStart: r.result.loadAverageAtStart, collectOtherWorkCpuS: r.result.ticks.collect.otherWorkCpuS, ratios: r.result.ratios, line: r.result.line })),
   };
   const list = (k: 'send' | 'collect') => runs.map((r) => `${r.result.ratios[k]}×`).join(', ');
   // Other work on the machine weighs more on the tick, which keeps both cores busy, than on the
-  // floor, which mostly runs on one: each run's load average goes with its ratios.
-  const loads = runs.map((r) => r.result.loadAverageAtStart).join(', ');
+  // floor, which mostly runs on one: each run's share of it goes with its ratios.
+  const others = runs.map((r) => `${r.result.ticks.collect.otherWorkCpuS} s`).join(', ');
   const md = runs.length === 1 ? chosen.md
-    : `${chosen.md}\nThese are the figures of the run with the median collect ratio of ${runs.length} runs in a row (each with its own mail servers and data): collect ${list('collect')}; send ${list('send')}; load average at the start of each: ${loads}.\n`;
+    : `${chosen.md}\nThese are the figures of the run with the median collect ratio of ${runs.length} runs in a row (each with its own mail servers and data): collect ${list('collect')}; send ${list('send')}; CPU other work on the machine used during each collect tick: ${others}.\n`;
   mkdirSync(args.out, { recursive: true });
   const suffix = args.n === 1000 ? '' : `-n${args.n}`;
   writeFileSync(path.join(args.out, `latest${suffix}.json`), `${JSON.stringify(result, null, 2)}\n`);
@@ -440,7 +451,7 @@ async function main(): Promise<void> {
   say('\nprofile of the reported run (wall time with at least one operation in flight; Σ = summed when they overlap):');
   for (const l of chosen.profiles) say(l);
   say(`\nbench ran ${result.benchRuntimeS} s; written ${path.join(args.out, `latest${suffix}.json`)}`);
-  if (runs.length > 1) say(`collect ratio by run: ${list('collect')}; send: ${list('send')}; load average at the start: ${loads}`);
+  if (runs.length > 1) say(`collect ratio by run: ${list('collect')}; send: ${list('send')}; other work during each collect tick: ${others}`);
   process.stdout.write(`${chosen.result.line}\n`);
 }
 

@@ -67,6 +67,22 @@ export function treeCpuMs(pid: number): number {
   return ticks * 10;
 }
 
+/**
+ * CPU time (ms) the whole machine has spent busy so far, and stolen by the hypervisor, from
+ * /proc/stat (100 clock ticks a second): what else ran during a step is the difference with
+ * what the measured processes used.
+ */
+export function machineCpuMs(): { busyMs: number; stealMs: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    return { busyMs: (user + nice + system + irq + softirq) * 10, stealMs: (steal ?? 0) * 10 };
+  } catch {
+    return { busyMs: 0, stealMs: 0 };
+  }
+}
+
 /** Runs `cmd args` with stdout and stderr appended to `logFile`. */
 export async function measure(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string }): Promise<Measured> {
   const useTime = existsSync(GNU_TIME);
