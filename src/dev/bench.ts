@@ -44,7 +44,7 @@ import { localConfig } from './demo.js';
 import { startImapCountProxy, type ImapCount } from './imap-count-proxy.js';
 import type { MailStack } from './mail-stack.js';
 import { machine, markdown, mb, meanFloor, otherRuns, profileLine, secs, updateReadme, type Floor, type Profile, type TickRun } from './bench-report.js';
-import { machineCpuMs, measure, treeCpuMs } from './measure.js';
+import { measure, watchCpu } from './measure.js';
 import { fillForm } from './respondent.js';
 import { deliverLmtp } from './smtp-relay.js';
 
@@ -159,15 +159,10 @@ function requestData(config: Config, person: Person) {
 
 /** Runs a floor, adding the CPU it took here and in the mail servers. */
 async function withCpu<F extends Floor>(stackPid: number, fn: () => Promise<F>): Promise<F> {
-  const c0 = process.cpuUsage();
-  const s0 = treeCpuMs(stackPid);
-  const machine0 = machineCpuMs();
+  const stop = watchCpu(stackPid);
   const f = await fn();
-  const c = process.cpuUsage(c0);
-  const cpuMs = (c.user + c.system) / 1000;
-  const mailServersCpuMs = treeCpuMs(stackPid) - s0;
-  const otherWorkCpuMs = Math.max(0, machineCpuMs().busyMs - machine0.busyMs - cpuMs - mailServersCpuMs);
-  return { ...f, cpuMs, mailServersCpuMs, otherWorkCpuMs };
+  const c = stop();
+  return { ...f, cpuMs: c.ownCpuMs, mailServersCpuMs: c.serversCpuMs, otherWorkCpuMs: c.otherWorkCpuMs };
 }
 
 async function timeStep<T>(steps: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
@@ -287,17 +282,12 @@ async function runTick(name: string, now: string, o: { configFile: string; workD
   const cli = ['--config', o.configFile, 'tick', '--now', now];
   const flags = [...(o.nodeFlags ?? binNodeFlags()), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, `cpuprof-${name}`)}`] : [])];
   const [cmd, argv] = o.cpuProf || o.nodeFlags ? [process.execPath, [...flags, BIN, ...cli]] : [BIN, cli];
-  const s0 = treeCpuMs(o.stackPid);
-  const machine0 = machineCpuMs();
-  const own0 = process.cpuUsage();
+  const stop = watchCpu(o.stackPid);
   const m = await measure(cmd, argv, {
     logFile, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: o.password, TAIZHANG_LOG_LEVEL: process.env.TAIZHANG_LOG_LEVEL ?? 'info', TAIZHANG_PROFILE: profileFile },
   });
-  const mailServersCpuMs = treeCpuMs(o.stackPid) - s0;
-  const own = process.cpuUsage(own0);
-  const machine1 = machineCpuMs();
-  const otherWorkCpuMs = Math.max(0, machine1.busyMs - machine0.busyMs - (m.cpuMs ?? 0) - mailServersCpuMs - (own.user + own.system) / 1000);
-  const stealMs = machine1.stealMs - machine0.stealMs;
+  // This process's own CPU meanwhile is the IMAP counting proxy's: not other work.
+  const { serversCpuMs: mailServersCpuMs, otherWorkCpuMs, stealMs } = stop(m.cpuMs ?? 0);
   const imap = o.proxy.take();
   const log = readFileSync(logFile, 'utf8');
   const summary = log.split('\n').filter((l) => l.startsWith('tick:')).pop() ?? '';

@@ -52,7 +52,7 @@ function tree(pid: number): number[] {
  * CPU time (ms) used so far by a process and its descendants, counting children they have
  * already reaped (for the mail servers' share of a step). Assumes 100 clock ticks a second.
  */
-export function treeCpuMs(pid: number): number {
+function treeCpuMs(pid: number): number {
   let ticks = 0;
   for (const p of tree(pid)) {
     try {
@@ -72,7 +72,7 @@ export function treeCpuMs(pid: number): number {
  * /proc/stat (100 clock ticks a second): what else ran during a step is the difference with
  * what the measured processes used.
  */
-export function machineCpuMs(): { busyMs: number; stealMs: number } {
+function machineCpuMs(): { busyMs: number; stealMs: number } {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal (guest time is counted in user already)
@@ -81,6 +81,28 @@ export function machineCpuMs(): { busyMs: number; stealMs: number } {
   } catch {
     return { busyMs: 0, stealMs: 0 };
   }
+}
+
+/** CPU used around one step (ms); see {@link watchCpu}. */
+export interface StepCpu { ownCpuMs: number; serversCpuMs: number; otherWorkCpuMs: number; stealMs: number }
+
+/**
+ * Starts counting CPU around a step. `stop(childCpuMs)` gives this process's CPU meanwhile, that
+ * of the process tree at `serversPid` (the mail servers), and what other work on the machine
+ * used: its busy time less those and `childCpuMs` (a measured child process); and steal time.
+ */
+export function watchCpu(serversPid: number): (childCpuMs?: number) => StepCpu {
+  const own0 = process.cpuUsage();
+  const servers0 = treeCpuMs(serversPid);
+  const machine0 = machineCpuMs();
+  return (childCpuMs = 0) => {
+    const own = process.cpuUsage(own0);
+    const ownCpuMs = (own.user + own.system) / 1000;
+    const serversCpuMs = treeCpuMs(serversPid) - servers0;
+    const machine = machineCpuMs();
+    const otherWorkCpuMs = Math.max(0, machine.busyMs - machine0.busyMs - childCpuMs - ownCpuMs - serversCpuMs);
+    return { ownCpuMs, serversCpuMs, otherWorkCpuMs, stealMs: machine.stealMs - machine0.stealMs };
+  };
 }
 
 /** Runs `cmd args` with stdout and stderr appended to `logFile`. */
