@@ -16,7 +16,7 @@ import { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
 import { isValuePart, valueParts } from './sheet-parts.js';
 import { readReplyWorkbook } from './sheet-read.js';
 import { sniffSpreadsheet, type SheetKind } from './sheet-sniff.js';
-import { checkZipLimits, storedZip, type ZipLimits } from './zip.js';
+import { checkZipLimits, type ZipLimits } from './zip.js';
 
 /** Message the pool sends to a worker: read one attachment. */
 export interface ParseRequest {
@@ -83,10 +83,10 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
       default:
         return fail('SHEET_UNSUPPORTED', `不支持的文件类型:${kindName(kind)}${sniff.detail ? `(${sniff.detail})` : ''}`, kind);
     }
-    // The parts that hold values are inflated natively once, while checking: exceljs then reads
-    // only those, without inflating again.
+    // The parts that hold values are inflated natively once, while checking: exceljs then parses
+    // only those, as they are.
     const { inflated } = checkZipLimits(buf, limits, isValuePart);
-    const workbook = await readReplyWorkbook(inflated ? storedZip(valueParts(inflated)) : buf, { secret });
+    const workbook = await readReplyWorkbook(inflated ? valueParts(inflated) : buf, { secret });
     return { ok: true, workbook, kind };
   } catch (err) {
     if (err instanceof TaizhangError) return fail(err.code, err.message, kind);

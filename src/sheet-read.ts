@@ -16,7 +16,8 @@ import { TaizhangError } from './errors.js';
 import type { ReportRow } from './ledger.js';
 import { IDENTITY_SHEET, findTokenCandidates, verifyCandidate } from './sheet-identity.js';
 import { cellText, normalizeHeader, parseSerialNo } from './sheet-cell.js';
-import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './zip.js';
+import { loadValueParts, type XmlPart } from './sheet-parts.js';
+import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry, type ZipFile } from './zip.js';
 
 // Only exceljs's Workbook and its enums, as its index would give them: the index also loads the
 // streaming reader and writer (unzipper, archiver …), 2.4 times the load time, in every fresh
@@ -206,6 +207,47 @@ function rangeCells(text: string): number {
   return cells;
 }
 
+/** Which of the parts exceljs expands a part is: a worksheet (merges), the workbook (defined names), or neither. */
+function expandingPart(name: string): 'sheet' | 'workbook' | null {
+  const part = name.replace(/^\//, '').toLowerCase();
+  if (/^xl\/worksheets\/[^/]+\.xml$/.test(part)) return 'sheet';
+  return part === 'xl/workbook.xml' ? 'workbook' : null;
+}
+
+/** Throws SHEET_TOO_LARGE once the merges and defined names in `parts` cover more than `maxCells`. */
+function guardParts(parts: Iterable<XmlPart>, maxCells: number): void {
+  let cells = 0;
+  for (const { name, xml } of parts) {
+    const kind = expandingPart(name);
+    if (!kind) continue;
+    const re = kind === 'sheet' ? /<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*"([^"]*)"/g : /<(?:\w+:)?definedName\b[^>]*>([^<]*)</g;
+    for (const m of xml.matchAll(re)) {
+      cells += rangeCells(m[1]);
+      if (cells > maxCells) {
+        throw new TaizhangError('SHEET_TOO_LARGE', `merged cells or defined names cover more than ${maxCells} cells (${kind === 'sheet' ? 'merge' : 'defined name'} ${m[1].slice(0, 40)})`);
+      }
+    }
+  }
+}
+
+/** The parts of a zip that exceljs expands, as text; parts it cannot read are skipped. */
+function* expandingParts(buf: Buffer): Generator<XmlPart> {
+  let entries;
+  try {
+    entries = readZipDirectory(buf, 10_000);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!expandingPart(e.name)) continue;
+    try {
+      yield { name: e.name, xml: readZipEntry(buf, e, DEFAULT_ZIP_LIMITS.maxEntryBytes).toString('utf8') };
+    } catch (err) {
+      if (err instanceof TaizhangError && err.code === 'SHEET_TOO_LARGE') throw err;
+    }
+  }
+}
+
 /**
  * Refuses workbooks whose merged ranges or defined names cover more than `maxCells` cells
  * before exceljs expands them (a merge of A1:Z100000 costs exceljs 3.4 s and 751 MB).
@@ -213,38 +255,14 @@ function rangeCells(text: string): number {
  * @throws TaizhangError SHEET_TOO_LARGE
  */
 export function guardExpansion(buf: Buffer, maxCells = MAX_EXPANDED_CELLS): void {
-  let entries;
-  try {
-    entries = readZipDirectory(buf, 10_000);
-  } catch {
-    return;
-  }
-  let cells = 0;
-  for (const e of entries) {
-    const name = e.name.replace(/^\//, '').toLowerCase();
-    const sheet = /^xl\/worksheets\/[^/]+\.xml$/.test(name);
-    if (!sheet && name !== 'xl/workbook.xml') continue;
-    let xml: string;
-    try {
-      xml = readZipEntry(buf, e, DEFAULT_ZIP_LIMITS.maxEntryBytes).toString('utf8');
-    } catch (err) {
-      if (err instanceof TaizhangError && err.code === 'SHEET_TOO_LARGE') throw err;
-      continue;
-    }
-    const re = sheet ? /<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*"([^"]*)"/g : /<(?:\w+:)?definedName\b[^>]*>([^<]*)</g;
-    for (const m of xml.matchAll(re)) {
-      cells += rangeCells(m[1]);
-      if (cells > maxCells) {
-        throw new TaizhangError('SHEET_TOO_LARGE', `merged cells or defined names cover more than ${maxCells} cells (${sheet ? 'merge' : 'defined name'} ${m[1].slice(0, 40)})`);
-      }
-    }
-  }
+  guardParts(expandingParts(buf), maxCells);
 }
 
 // ───────────────────────────── entry point ─────────────────────────────
 
 /**
- * Loads a reply's workbook with exceljs `load()` and finds the token and the table.
+ * Loads a reply's workbook with exceljs and finds the token and the table: from the whole file
+ * (exceljs `load()`), or from its value parts already inflated ({@link loadValueParts}).
  * The table may be on any sheet (the one with the most filled rows wins); its header row is the
  * first of the top 60 rows with a 序号 cell and a 进展情况 cell (备注 optional; spaces, full-width
  * forms, bracketed notes and inserted columns are tolerated).
@@ -254,11 +272,15 @@ export function guardExpansion(buf: Buffer, maxCells = MAX_EXPANDED_CELLS): void
  *   merges are too wide or it runs out of string space, SHEET_NO_TABLE when no sheet has the
  *   header row.
  */
-export async function readReplyWorkbook(buf: Buffer, opts: ReadOptions = {}): Promise<ReplyWorkbook> {
-  guardExpansion(buf);
+export async function readReplyWorkbook(input: Buffer | readonly ZipFile[], opts: ReadOptions = {}): Promise<ReplyWorkbook> {
+  const parts = Buffer.isBuffer(input) ? null : input.map((f) => ({ name: f.name, xml: f.data.toString('utf8') }));
+  if (parts) guardParts(parts, MAX_EXPANDED_CELLS);
+  else guardExpansion(input as Buffer);
   const wb = new excel.Workbook();
+  const options = { ignoreNodes: IGNORED_NODES };
   try {
-    await wb.xlsx.load(buf as unknown as ArrayBuffer, { ignoreNodes: IGNORED_NODES } as Partial<ExcelJS.XlsxReadOptions>);
+    if (parts) await loadValueParts(wb, parts, options);
+    else await wb.xlsx.load(input as unknown as ArrayBuffer, options as Partial<ExcelJS.XlsxReadOptions>);
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
     if (err instanceof RangeError || /Invalid string length|Array buffer allocation/i.test(msg)) {

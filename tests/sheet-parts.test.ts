@@ -3,23 +3,32 @@ import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { parseAttachment } from '../src/parse-worker.js';
-import { isValuePart, valueParts, valueStyles } from '../src/sheet-parts.js';
-import { readReplyWorkbook } from '../src/sheet-read.js';
-import { checkZipLimits, storedZip } from '../src/zip.js';
+import { isValuePart, loadValueParts, valueParts, valueStyles, type XmlPart } from '../src/sheet-parts.js';
+import { excel, IGNORED_NODES, readReplyWorkbook } from '../src/sheet-read.js';
+import { checkZipLimits } from '../src/zip.js';
+import { storedZip } from './helpers/stored-zip.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 const READABLE = ['kinds-exceljs.xlsx', 'lo-filled.xlsx', 'lo-merged.xlsx', 'lo-mutated.xlsx', 'lo-copied-sheet.xlsx', 'minimal.xlsx', 'template.xlsx', 'template-wang.xlsx'];
 
 /** What the parse worker hands exceljs. */
-function slimmed(buf: Buffer): Buffer {
-  const { inflated } = checkZipLimits(buf, {}, isValuePart);
-  return storedZip(valueParts(inflated ?? []));
+const partsOf = (buf: Buffer) => valueParts(checkZipLimits(buf, {}, isValuePart).inflated ?? []);
+const asXml = (parts: { name: string; data: Buffer }[]): XmlPart[] => parts.map((p) => ({ name: p.name, xml: p.data.toString('utf8') }));
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+  return 'ok';
 }
 
 describe('valueParts', () => {
   it.each(READABLE)('reads %s exactly as the whole file reads (dates, percents, rich text, merges, token)', async (name) => {
     const whole = await readReplyWorkbook(fx(name));
-    expect(await readReplyWorkbook(slimmed(fx(name)))).toEqual(whole);
+    expect(await readReplyWorkbook(storedZip(partsOf(fx(name))))).toEqual(whole); // exceljs load() of the parts alone
+    expect(await readReplyWorkbook(partsOf(fx(name)))).toEqual(whole); // as the parse worker reads them
   });
 
   it('keeps the value parts and drops theme, app properties, comments and drawings', () => {
@@ -43,6 +52,42 @@ describe('valueParts', () => {
     expect(inflated?.some((f) => f.name.includes('comments'))).toBe(true);
     const outcome = await parseAttachment(buf, '回复.xlsx');
     expect(outcome.ok && outcome.workbook.rows).toEqual([{ no: 1, progress: '2026年11月20日', remark: '见批注' }]);
+  });
+});
+
+describe('loadValueParts', () => {
+  /** The workbook exceljs load() makes of a zip holding just these parts. */
+  async function viaZip(parts: { name: string; data: Buffer }[]) {
+    const wb = new excel.Workbook();
+    await wb.xlsx.load(storedZip(parts) as unknown as ArrayBuffer, { ignoreNodes: IGNORED_NODES } as Partial<ExcelJS.XlsxReadOptions>);
+    return wb.model;
+  }
+  async function direct(parts: { name: string; data: Buffer }[]) {
+    const wb = new excel.Workbook();
+    await loadValueParts(wb, asXml(parts), { ignoreNodes: IGNORED_NODES });
+    return wb.model;
+  }
+
+  it.each(READABLE)('builds from the parts of %s the model exceljs load() builds from a zip of them', async (name) => {
+    const parts = partsOf(fx(name));
+    expect(JSON.parse(JSON.stringify(await direct(parts)))).toEqual(JSON.parse(JSON.stringify(await viaZip(parts))));
+  });
+
+  it('takes a part named twice as exceljs load() does through JSZip (the last one)', async () => {
+    const parts = partsOf(fx('lo-filled.xlsx'));
+    const sheet1 = parts.findIndex((p) => p.name === 'xl/worksheets/sheet1.xml');
+    const other = { name: parts[sheet1].name, data: parts.find((p) => p.name === 'xl/worksheets/sheet2.xml')!.data };
+    const twice = [...parts, other];
+    const model = await direct(twice);
+    expect(JSON.parse(JSON.stringify(model))).toEqual(JSON.parse(JSON.stringify(await viaZip(twice))));
+    expect(JSON.stringify(model)).not.toEqual(JSON.stringify(await direct(parts)));
+  });
+
+  it('refuses merge and defined-name bombs given as parts before exceljs expands them, and bad XML as corrupt', async () => {
+    expect(await codeOf(readReplyWorkbook(partsOf(fx('merge-bomb.xlsx'))))).toBe('SHEET_TOO_LARGE');
+    expect(await codeOf(readReplyWorkbook(partsOf(fx('name-bomb.xlsx'))))).toBe('SHEET_TOO_LARGE');
+    const broken = partsOf(fx('lo-filled.xlsx')).map((p) => (p.name === 'xl/worksheets/sheet1.xml' ? { ...p, data: p.data.subarray(0, p.data.length / 2) } : p));
+    expect(await codeOf(readReplyWorkbook(broken))).toBe('SHEET_CORRUPT');
   });
 });
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../src/errors.js';
 import { listCfbNames, sniffSpreadsheet } from '../src/sheet-sniff.js';
 import { readReplyWorkbook } from '../src/sheet-read.js';
-import { checkZipLimits, readZipDirectory, readZipEntry, storedZip } from '../src/zip.js';
+import { checkZipLimits, readZipDirectory, readZipEntry } from '../src/zip.js';
+import { storedZip } from './helpers/stored-zip.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 

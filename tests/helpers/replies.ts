@@ -11,7 +11,8 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { MailStack } from '../../src/dev/mail-stack.js';
 import { fillForm } from '../../src/dev/respondent.js';
-import { readZipDirectory, readZipEntry, storedZip } from '../../src/zip.js';
+import { readZipDirectory, readZipEntry } from '../../src/zip.js';
+import { storedZip } from './stored-zip.js';
 import type { Project } from './project.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures');
@@ -183,7 +184,7 @@ export async function parseRaw(raw: Buffer): Promise<ParsedMail> {
   return simpleParser(raw);
 }
 
-// ── zips built in tests: stored entries, written by src/zip.ts ──
+// ── zips built in tests: stored entries (helpers/stored-zip.ts) ──
 /** A zip archive of the given entries, stored (not compressed). */
 export const zipStored = storedZip;
 
