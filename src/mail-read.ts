@@ -5,7 +5,8 @@
  * collecting.
  */
 import iconv from 'iconv-lite';
-import { simpleParser } from 'mailparser';
+import type * as MailParser from 'mailparser';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { TaizhangError, type ErrorCode } from './errors.js';
 import type { ReportRow } from './ledger.js';
@@ -55,6 +56,11 @@ export interface ReadMailOptions {
   onStage?: (stage: string) => void;
 }
 
+// mailparser's CommonJS build: its ES build loads a second copy of libmime (its splitter requires
+// the CommonJS one), which V8 compiles again, and Node's CommonJS lexer runs over each dependency
+// an ES module imports. A worker starts in 0.2 s instead of 0.27 s and compiles less.
+const { simpleParser } = createRequire(import.meta.url)('mailparser') as typeof MailParser;
+
 const epochNow = () => performance.timeOrigin + performance.now();
 
 /**
@@ -75,33 +81,12 @@ function kindOf(content: Buffer, filename: string): string {
   try { return sniffSpreadsheet(content, filename).kind; } catch { return 'unknown'; }
 }
 
-const PARSE_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true };
-
-/** A small multipart message with a text part and a base64 attachment, its boundary numbered. */
-const tinyMessage = (n: number) => Buffer.from([
-  `From: warm${n}@localhost`, 'Subject: warm', `Content-Type: multipart/mixed; boundary="b${n}"`, '',
-  `--b${n}`, 'Content-Type: text/plain; charset=utf-8', '', 'x',
-  `--b${n}`, 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '', 'AAAA',
-  `--b${n}--`, '',
-].join('\r\n'));
-
-/**
- * Has mailparser read two tiny messages, once per thread before the real ones. Its line splitter
- * (mailsplit) makes new closures for every message; V8 compiles the splitter's loop while the
- * first long message runs, for that message's closures, and keeps the code: every later message
- * fails its check at the first line and runs in the interpreter. Once two messages have passed,
- * the loop is compiled for any message. The worker reading 1,000 replies: 13 % less CPU.
- */
-export async function warmMimeParser(): Promise<void> {
-  for (const n of [1, 2]) await simpleParser(tinyMessage(n), PARSE_OPTIONS);
-}
-
 /** Reads a raw message (always as bytes). Throws only on faults of ours; a bad file is a FileResult. */
 export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader): Promise<{ analysis: MailAnalysis; spans: Span[] }> {
   const spans: Span[] = [];
   o.onStage?.('mime');
   let t0 = epochNow();
-  const mail = await simpleParser(raw, PARSE_OPTIONS);
+  const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
   const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
   const subject = subjectOf(raw, mail.subject ?? '');
   const klass = classifyMail({

@@ -9,7 +9,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TaizhangError } from './errors.js';
-import { readMail, warmMimeParser } from './mail-read.js';
+import { readMail } from './mail-read.js';
 import { profiling, threadCpuMs } from './profile.js';
 import type { MailOutcome, ParseOutcome, ReadMailRequest } from './parse-pool.js';
 import { WORKER_ARG, WORKER_MARK } from './parse-runners.js';
@@ -104,7 +104,6 @@ function ownCpu(): { tid: number; ms: number } | undefined {
 }
 
 type Reply = (msg: { id: number; stage: string } | { id: number; outcome: ParseOutcome | MailOutcome }) => void;
-type Post = (msg: Parameters<Reply>[0] | { ready: true }) => void;
 
 async function mailJob(req: MailRequest, reply: Reply): Promise<MailOutcome> {
   let stage: string | undefined;
@@ -140,17 +139,12 @@ function handle(req: ParseRequest | MailRequest, reply: Reply): void {
   queue = queue.then(() => run(req, reply)).catch(() => {});
 }
 
-/** Listens for jobs at once; they start, and the worker says it is ready, once mailparser is warm. */
-function serve(listen: (onJob: (req: ParseRequest | MailRequest) => void) => void, post: Post): void {
-  queue = warmMimeParser().catch(() => {});
-  listen((req) => handle(req, post));
-  void queue.then(() => post({ ready: true }));
-}
-
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {
   const port = parentPort;
-  serve((onJob) => port.on('message', onJob), (res) => port.postMessage(res));
+  port.on('message', (req: ParseRequest | MailRequest) => handle(req, (res) => port.postMessage(res)));
+  port.postMessage({ ready: true });
 } else if (isMainThread && typeof process.send === 'function' && process.argv.includes(WORKER_ARG)) {
-  serve((onJob) => process.on('message', onJob), (res) => process.send?.(res));
+  process.on('message', (req: ParseRequest | MailRequest) => handle(req, (res) => process.send?.(res)));
   process.on('disconnect', () => process.exit(0));
+  process.send({ ready: true });
 }
