@@ -15,15 +15,6 @@ const READABLE = ['kinds-exceljs.xlsx', 'lo-filled.xlsx', 'lo-merged.xlsx', 'lo-
 const partsOf = (buf: Buffer) => valueParts(checkZipLimits(buf, {}, isValuePart).inflated ?? []);
 const asXml = (parts: { name: string; data: Buffer }[]): XmlPart[] => parts.map((p) => ({ name: p.name, xml: p.data.toString('utf8') }));
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'ok';
-}
-
 describe('valueParts', () => {
   it.each(READABLE)('reads %s exactly as the whole file reads (dates, percents, rich text, merges, token)', async (name) => {
     const whole = await readReplyWorkbook(fx(name));
@@ -81,13 +72,6 @@ describe('loadValueParts', () => {
     const model = await direct(twice);
     expect(JSON.parse(JSON.stringify(model))).toEqual(JSON.parse(JSON.stringify(await viaZip(twice))));
     expect(JSON.stringify(model)).not.toEqual(JSON.stringify(await direct(parts)));
-  });
-
-  it('refuses merge and defined-name bombs given as parts before exceljs expands them, and bad XML as corrupt', async () => {
-    expect(await codeOf(readReplyWorkbook(partsOf(fx('merge-bomb.xlsx'))))).toBe('SHEET_TOO_LARGE');
-    expect(await codeOf(readReplyWorkbook(partsOf(fx('name-bomb.xlsx'))))).toBe('SHEET_TOO_LARGE');
-    const broken = partsOf(fx('lo-filled.xlsx')).map((p) => (p.name === 'xl/worksheets/sheet1.xml' ? { ...p, data: p.data.subarray(0, p.data.length / 2) } : p));
-    expect(await codeOf(readReplyWorkbook(broken))).toBe('SHEET_CORRUPT');
   });
 });
 

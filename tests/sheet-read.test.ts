@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../src/errors.js';
 import { ledgerKeyOf, makeToken, parseToken, personKeyOf } from '../src/sheet-identity.js';
 import { normalizeCellValue, normalizeHeader, parseSerialNo } from '../src/sheet-cell.js';
+import { isValuePart, valueParts } from '../src/sheet-parts.js';
 import { excel, guardExpansion, readReplyWorkbook } from '../src/sheet-read.js';
+import { checkZipLimits } from '../src/zip.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url)));
 const seed = JSON.parse(fx('seed-ledger.json').toString('utf8'));
@@ -190,6 +192,14 @@ describe('readReplyWorkbook on hand-made and exceljs files', () => {
     expect(await codeOf(readReplyWorkbook(fx('merge-bomb.xlsx')))).toBe('SHEET_TOO_LARGE');
     expect(await codeOf(readReplyWorkbook(fx('name-bomb.xlsx')))).toBe('SHEET_TOO_LARGE');
     expect(() => guardExpansion(fx('lo-merged.xlsx'))).not.toThrow();
+  });
+
+  it('says the same of value parts already inflated, as the parse worker hands them over', async () => {
+    const partsOf = (buf: Buffer) => valueParts(checkZipLimits(buf, {}, isValuePart).inflated ?? []);
+    expect(await codeOf(readReplyWorkbook(partsOf(fx('merge-bomb.xlsx'))))).toBe('SHEET_TOO_LARGE');
+    expect(await codeOf(readReplyWorkbook(partsOf(fx('name-bomb.xlsx'))))).toBe('SHEET_TOO_LARGE');
+    const broken = partsOf(fx('lo-filled.xlsx')).map((p) => (p.name === 'xl/worksheets/sheet1.xml' ? { ...p, data: p.data.subarray(0, p.data.length / 2) } : p));
+    expect(await codeOf(readReplyWorkbook(broken))).toBe('SHEET_CORRUPT');
   });
 
   it('does not expand a data validation over B1:K1048576', async () => {
