@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { wrap as wrapBase64 } from 'nodemailer/lib/base64/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type MimeNode from 'nodemailer/lib/mime-node/index.js';
 
@@ -76,6 +75,18 @@ export function buildSync(root: MimeNode): Buffer | null {
   return Buffer.concat(out);
 }
 
+/** `bytes` in base64, lines of 76 characters joined by CRLF, as nodemailer's `wrap` writes them (without its regular expression). */
+function base64Lines(bytes: Buffer): Buffer {
+  const b64 = Buffer.from(bytes.toString('base64'), 'latin1');
+  const out = Buffer.allocUnsafe(b64.length + Math.max(Math.ceil(b64.length / 76) - 1, 0) * 2);
+  let to = 0;
+  for (let from = 0; from < b64.length; from += 76) {
+    if (from > 0) to = out.write('\r\n', to, 'latin1') + to;
+    to += b64.copy(out, to, from, Math.min(from + 76, b64.length));
+  }
+  return out;
+}
+
 function appendNode(node: MimeNode, out: Buffer[]): boolean {
   const { content } = node;
   if ((node as MimeNodeInternals)._raw || (content !== undefined && typeof content !== 'string' && !Buffer.isBuffer(content))) return false;
@@ -84,7 +95,7 @@ function appendNode(node: MimeNode, out: Buffer[]): boolean {
   out.push(Buffer.from(`${node.buildHeaders()}\r\n\r\n`));
   if (content) {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-    out.push(encoding === 'base64' ? Buffer.from(wrapBase64(bytes.toString('base64'), 76), 'latin1') : bytes);
+    out.push(encoding === 'base64' ? base64Lines(bytes) : bytes);
   }
   if (!node.multipart) return true;
   for (const [i, child] of node.childNodes.entries()) {

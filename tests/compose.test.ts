@@ -29,6 +29,7 @@ const shapes: Record<string, OutgoingMail> = {
     attachments: [{ filename: '工作台账-李四-2020年6月.xlsx', content: XLSX, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
   },
   'text without a final line break, CR at the end': { to: [{ address: 'a@example.cn' }], subject: 's', text: 'abc\r' },
+  'text whose base64 fills its last line exactly (2 × 57 bytes)': { to: [{ address: 'a@example.cn' }], subject: 's', text: 'y'.repeat(114) },
 };
 
 describe('buildSync', () => {
