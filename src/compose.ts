@@ -81,7 +81,10 @@ function base64Lines(bytes: Buffer): Buffer {
   const out = Buffer.allocUnsafe(b64.length + Math.max(Math.ceil(b64.length / 76) - 1, 0) * 2);
   let to = 0;
   for (let from = 0; from < b64.length; from += 76) {
-    if (from > 0) to = out.write('\r\n', to, 'latin1') + to;
+    if (from > 0) {
+      out[to++] = 0x0d;
+      out[to++] = 0x0a;
+    }
     to += b64.copy(out, to, from, Math.min(from + 76, b64.length));
   }
   return out;
