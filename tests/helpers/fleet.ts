@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
-import type { AcceptedMessage, MailStack } from '../../src/dev/mail-stack.js';
+import type { AcceptedMessage, MailStack } from '../../tools/mail-stack.js';
 import { BIN, type Project } from './project.js';
 
 let seq = 0;

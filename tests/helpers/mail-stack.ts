@@ -7,7 +7,7 @@
  * Set TAIZHANG_KEEP_MAIL_STACK=1 to keep the stack's folder (config, Dovecot log, mail) after the run.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { ensureMailPackages, startMailStack, type MailStack, type MailStackOptions } from '../../src/dev/mail-stack.js';
+import { ensureMailPackages, startMailStack, type MailStack, type MailStackOptions } from '../../tools/mail-stack.js';
 
 let packages: Promise<void> | undefined;
 

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { parseYaml, stringifyYaml as stringify } from '../../src/yaml.js';
-import { localConfig } from '../../src/dev/demo.js';
-import type { MailStack } from '../../src/dev/mail-stack.js';
+import { parseYaml, stringifyYaml as stringify } from '../../src/app/yaml.js';
+import { localConfig } from '../../tools/demo.js';
+import type { MailStack } from '../../tools/mail-stack.js';
 
 const run = promisify(execFile);
 

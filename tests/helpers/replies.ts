@@ -9,9 +9,9 @@ import ExcelJS from 'exceljs';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import type { MailStack } from '../../src/dev/mail-stack.js';
-import { fillForm } from '../../src/dev/respondent.js';
-import { readZipDirectory, readZipEntry } from '../../src/zip.js';
+import type { MailStack } from '../../tools/mail-stack.js';
+import { fillForm } from '../../tools/respondent.js';
+import { readZipDirectory, readZipEntry } from '../../src/sheet/zip.js';
 import { storedZip } from './stored-zip.js';
 import type { Project } from './project.js';
 

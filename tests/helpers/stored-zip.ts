@@ -1,6 +1,6 @@
 // Zips built in tests: stored (uncompressed) entries, read back by src/zip.ts, exceljs and JSZip.
 import zlib from 'node:zlib';
-import { ZIP_CENTRAL, ZIP_EOCD, ZIP_LOCAL, type ZipFile } from '../../src/zip.js';
+import { ZIP_CENTRAL, ZIP_EOCD, ZIP_LOCAL, type ZipFile } from '../../src/sheet/zip.js';
 
 const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
   let c = n;

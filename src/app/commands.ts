@@ -1,0 +1,112 @@
+import type { Config } from './config.js';
+import { openContext, type Context, type Progress } from '../cycle/context.js';
+import { errorMessage, TaizhangError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { acquireLock } from '../store/lock.js';
+import { deadlineInstant, inRange, localParts, parseNow, periodOf } from '../core/calendar.js';
+import { consolidatePeriod, previewLedger } from '../cycle/consolidate.js';
+import { queueReminders, queueRequests } from '../cycle/requests.js';
+import { defaultPeriod, statusJson, statusText } from '../cycle/status.js';
+import { Store } from '../store/store.js';
+import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
+import { runDaemon } from './daemon.js';
+import { runCheck } from './check.js';
+import type { Args } from './cli.js';
+
+function terminalProgress(): Progress {
+  if (!process.stderr.isTTY) return () => {};
+  return (label, done, total) => {
+    process.stderr.write(`\r${label}: ${done}/${total}${done >= total ? '\n' : ''}`);
+  };
+}
+
+function clockFor(args: Args, config: Config) {
+  if (!args.now) return { now: () => new Date() };
+  const at = parseNow(args.now, config.timezone);
+  if (!at) throw new TaizhangError('USAGE', `--now must be an ISO-8601 date or instant, got "${args.now}"`);
+  return { now: () => at };
+}
+
+function summarizeTick(r: TickReport): string {
+  const c = r.collected;
+  const parts = [
+    `collected ${c?.fetched ?? 0} new (${Object.entries(c?.outcomes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing to answer'})`,
+    `requests ${r.requests}`, `reminders ${r.reminders}`,
+    `sent ${r.flushed?.sent ?? 0}${r.flushed?.retrying ? `, retrying ${r.flushed.retrying}` : ''}${r.flushed?.failed ? `, failed ${r.flushed.failed}` : ''}`,
+  ];
+  return parts.join('; ');
+}
+
+function periodArg(args: Args, ctx: Context): string {
+  if (args.period) return args.period;
+  const p = periodOf(ctx.clock.now(), ctx.config.timezone);
+  if (!inRange(p, ctx.config.schedule)) return defaultPeriod(ctx.config, ctx.store, ctx.clock.now());
+  return p;
+}
+
+async function withWorker<T>(config: Config, log: Logger, args: Args, fn: (ctx: Context, conn: Connections) => Promise<T>): Promise<T> {
+  const release = acquireLock(config.dataDir);
+  const ctx = openContext(config, log, { clock: clockFor(args, config), progress: terminalProgress() });
+  const conn = new Connections(ctx);
+  try {
+    return await fn(ctx, conn);
+  } finally {
+    await conn.close();
+    await ctx.close();
+    release();
+  }
+}
+
+/** Runs one parsed command with a loaded config; returns the exit code. */
+export async function execute(args: Args, config: Config, log: Logger): Promise<number> {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  switch (args.command) {
+    case 'status': {
+      const now = clockFor(args, config).now();
+      const store = Store.open(config.dataDir);
+      try {
+        const period = args.period ?? defaultPeriod(config, store, now);
+        const s = statusJson(config, store, period, now);
+        out(args.json ? JSON.stringify(s, null, 2) : statusText(s, config));
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+    case 'run':
+      return runDaemon(config, log);
+    case 'check':
+      return runCheck(config, log);
+    default:
+      return withWorker(config, log, args, async (ctx, conn) => {
+        const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
+        switch (args.command) {
+          case 'tick': Object.assign(report, await tick(ctx, conn)); break;
+          case 'collect': await collectStep(ctx, conn, report); break;
+          case 'send': report.requests = await queueRequests(ctx, periodArg(args, ctx)); break;
+          case 'remind': {
+            const p = localParts(ctx.clock.now(), config.timezone);
+            report.reminders = await queueReminders(ctx, periodArg(args, ctx), `manual-${p.year}-${p.month}-${p.day}`);
+            break;
+          }
+          case 'consolidate': {
+            const period = periodArg(args, ctx);
+            const passed = ctx.clock.now() >= deadlineInstant(period, config.schedule, config.timezone);
+            report.ledgers.push(passed ? await consolidatePeriod(ctx, period) : await previewLedger(ctx, period));
+            break;
+          }
+        }
+        if (args.command !== 'tick') {
+          try { report.flushed = await flushOutbox(ctx, conn); } catch (err) { report.errors.push(`send: ${errorMessage(err)}`); }
+        }
+        for (const f of report.ledgers) out(`ledger: ${f}`);
+        process.stderr.write(`${args.command}: ${summarizeTick(report)}\n`);
+        if (report.errors.length) {
+          for (const e of report.errors) process.stderr.write(`error: ${e}\n`);
+          return 1;
+        }
+        return 0;
+      });
+  }
+}
+

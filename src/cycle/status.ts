@@ -1,0 +1,107 @@
+import { deadlineDate, deadlineInstant, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
+import type { Config } from '../app/config.js';
+import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import type { OutboxRow, Store } from '../store/store.js';
+
+/** Delivery of the month's mail to one person, from the outbox. */
+export function deliveryOf(rows: OutboxRow[]): Delivery {
+  const toPerson = rows.filter((r) => r.kind === 'request' || r.kind === 'reminder');
+  if (toPerson.some((r) => r.bounced_at)) return 'bounced';
+  const request = toPerson.find((r) => r.kind === 'request');
+  if (!request) return 'none';
+  if (request.state === 'failed') return toPerson.some((r) => r.state === 'sent') ? 'sent' : 'failed';
+  if (request.state === 'sent') return 'sent';
+  return 'queued';
+}
+
+export function periodStates(config: Config, store: Store, period: string): PersonState[] {
+  const current = store.currentReports(period);
+  const tally = store.reportTally(period);
+  return config.people.map((p) => {
+    const r = current.get(p.email);
+    const t = tally.get(p.email);
+    return personState(p, {
+      accepted: r && { rows: r.rows, late: r.late === 1, receivedAt: r.received_at, sender: r.sender },
+      anyOnTime: t?.anyOnTime ?? false,
+      count: t?.count ?? 0,
+    }, deliveryOf(store.outboxOfPerson(period, p.email)));
+  });
+}
+
+/** The latest month, up to `now`'s, whose requests went out: what a reply with nothing else to go by is for. */
+export function latestAskedPeriod(store: Store, now: Date, tz: string): string | null {
+  const current = periodOf(now, tz);
+  return store.periods().filter((p) => p.requests_at && p.period <= current).map((p) => p.period).pop() ?? null;
+}
+
+/** The period `status` shows by default: the latest one asked for, else this month. */
+export function defaultPeriod(config: Config, store: Store, now: Date): string {
+  return latestAskedPeriod(store, now, config.timezone)
+    ?? periodsUpTo(periodOf(now, config.timezone), config.schedule).pop() ?? config.schedule.firstPeriod;
+}
+
+/** Local "YYYY-MM-DD HH:MM" in the configured time zone. */
+export function localStamp(iso: string | Date, tz: string): string {
+  const p = localParts(typeof iso === 'string' ? new Date(iso) : iso, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+}
+
+export interface StatusJson {
+  period: string;
+  deadline: string;
+  deadlinePassed: boolean;
+  ledgerSentAt: string | null;
+  ledgerVersion: number;
+  people: {
+    name: string; email: string; department: string; status: PersonState['status']; label: string;
+    delivery: Delivery; reportedAt: string | null; sentBy: string | null; reports: number;
+  }[];
+  summary: ReturnType<typeof summarize>;
+  quarantined: number;
+  /** The ledger mails of the period, one per office address and version. */
+  office: { email: string; slot: string; state: string; error: string | null }[];
+}
+
+export function statusJson(config: Config, store: Store, period: string, now: Date): StatusJson {
+  const states = periodStates(config, store, period);
+  const row = store.period(period);
+  const deadline = deadlineDate(period, config.schedule);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return {
+    period,
+    deadline: `${deadline.year}-${two(deadline.month)}-${two(deadline.day)}`,
+    deadlinePassed: now >= deadlineInstant(period, config.schedule, config.timezone),
+    ledgerSentAt: row?.consolidated_at ?? null,
+    ledgerVersion: row?.ledger_version ?? 0,
+    people: states.map((s) => ({
+      name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
+      delivery: s.delivery, reportedAt: s.report?.receivedAt ?? null, sentBy: s.sentBy ?? null, reports: s.reportCount,
+    })),
+    summary: summarize(states),
+    quarantined: store.countByOutcome('quarantined'),
+    office: store.outboxFor('ledger', period, null).map((r) => ({ email: r.recipients, slot: r.slot, state: r.state, error: r.last_error })),
+  };
+}
+
+/** The status as the clerk reads it, in Chinese. */
+export function statusText(s: StatusJson, config: Config): string {
+  const d = s.deadline.split('-').map(Number);
+  const lines = [
+    `${config.ledger.title}`,
+    `${periodLabel(s.period)} 报送情况(截止:${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? ',已截止' : ''})`,
+    `应报 ${s.summary.total} 人,已报 ${s.summary.reported} 人(按时 ${s.summary.onTime},逾期 ${s.summary.late}),未报 ${s.summary.missing.length} 人。` +
+      (s.ledgerSentAt ? ` 汇总台账已发送(第${s.ledgerVersion}版)。` : ''),
+    '',
+  ];
+  for (const p of s.people) {
+    const when = p.reportedAt ? ` ${localStamp(p.reportedAt, config.timezone)}` : '';
+    const by = p.sentBy ? ` (由 ${p.sentBy} 代报)` : '';
+    const mail = p.delivery === 'bounced' ? ' [退信]' : p.delivery === 'failed' ? ' [发送失败]' : '';
+    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}(${p.department}) <${p.email}>${when}${by}${mail}`);
+  }
+  if (s.quarantined) lines.push('', `隔离邮件(来源不明,未回复):${s.quarantined} 封`);
+  const failed = s.office.filter((o) => o.state === 'failed');
+  if (failed.length) lines.push('', `汇总台账发送失败:${failed.map((o) => `${o.email}(${o.error ?? ''})`).join(';')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,138 @@
+import type { ImapFlow } from 'imapflow';
+import { dueWork, reminderInstant } from '../core/calendar.js';
+import { collect, type CollectResult } from './collect.js';
+import { consolidateDue } from './consolidate.js';
+import type { Context } from './context.js';
+import { errorMessage, TaizhangError } from '../errors.js';
+import { connectImap, folderHasMessageId, sentFolderOf } from '../mail/imap.js';
+import type { FlushResult } from '../mail/outbox.js';
+import type { OutboxRow } from '../store/store.js';
+import { queueReminders, queueRequests } from './requests.js';
+import { createSmtpTransport, type MailTransport } from '../mail/smtp.js';
+import { withTimeout } from './timeout.js';
+
+/** The mail connections a unit of work uses, opened on first use. */
+export class Connections {
+  private imap: ImapFlow | null = null;
+  private connecting: Promise<ImapFlow> | null = null;
+  private smtp: MailTransport | null = null;
+
+  constructor(private readonly ctx: Context) {}
+
+  async imapClient(): Promise<ImapFlow> {
+    if (this.imap && this.imap.usable) return this.imap;
+    // Sending and collecting run at once: both wait for the same new connection.
+    this.connecting ??= connectImap(this.ctx.config.mailbox.imap, this.ctx.log).finally(() => { this.connecting = null; });
+    this.imap = await this.connecting;
+    return this.imap;
+  }
+
+  /**
+   * For a long-running worker: a connection kept between units of work may have stalled (the
+   * server stopped answering without closing it). A NOOP that gets no answer within `timeoutMs`
+   * drops it, so the next unit connects afresh instead of hanging.
+   */
+  async probeImap(timeoutMs: number): Promise<void> {
+    const client = this.imap;
+    if (!client || !client.usable) return;
+    try {
+      await withTimeout(client.noop(), timeoutMs, 'no answer to NOOP');
+    } catch (err) {
+      this.ctx.log.warn({ err: errorMessage(err) }, 'the mailbox connection stalled: replacing it');
+      if (this.imap === client) this.imap = null;
+      client.close();
+    }
+  }
+
+  smtpTransport(): MailTransport {
+    this.smtp ??= createSmtpTransport(this.ctx.config.mailbox.smtp, this.ctx.log);
+    return this.smtp;
+  }
+
+  async close(): Promise<void> {
+    this.smtp?.close();
+    this.smtp = null;
+    if (this.imap) await this.imap.logout().catch(() => this.imap?.close());
+    this.imap = null;
+  }
+}
+
+export interface TickReport {
+  collected?: CollectResult;
+  requests: number;
+  reminders: number;
+  ledgers: string[];
+  flushed?: FlushResult;
+  errors: string[];
+}
+
+/**
+ * Sends what is queued; first settles sends a crash interrupted, by the Sent folder. Given
+ * `until`, keeps sending what is queued meanwhile until it settles (see Outbox.flush).
+ */
+export async function flushOutbox(ctx: Context, conn: Connections, until?: Promise<unknown>): Promise<FlushResult> {
+  const sent = (client: ImapFlow) => sentFolderOf(client, ctx.config.mailbox.folders.sent);
+  if (ctx.store.stuckSending().length) {
+    const client = await conn.imapClient().catch((err) => {
+      ctx.log.warn({ err: errorMessage(err) }, 'cannot reach the mailbox to settle interrupted sends');
+      return null;
+    });
+    await ctx.outbox.recover(client ? async (mid) => folderHasMessageId(client, await sent(client), mid) : null, ctx.clock.now());
+  }
+  // Our own copy in Sent, unless the provider filed the submission there already.
+  const afterSend = ctx.config.mailbox.saveSent
+    ? async (row: OutboxRow, raw: Buffer) => {
+      const client = await conn.imapClient();
+      const folder = await sent(client);
+      if (!(await folderHasMessageId(client, folder, row.message_id))) await client.append(folder, raw, ['\\Seen']);
+    }
+    : undefined;
+  return ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend, until);
+}
+
+/** Collects new replies with the given connections, logging (not throwing) a mailbox failure. */
+export async function collectStep(ctx: Context, conn: Connections, report: TickReport): Promise<void> {
+  try {
+    report.collected = await collect(ctx, await conn.imapClient());
+  } catch (err) {
+    report.errors.push(`collect: ${errorMessage(err)}`);
+    ctx.log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not read the collection mailbox');
+  }
+}
+
+/**
+ * Everything due at the clock's instant, once: collect replies, the month's requests from the
+ * send day, the due reminder, the ledger once the deadline has passed (and again after late
+ * reports), then send what was queued. Safe to run twice at the same instant.
+ */
+export async function tick(ctx: Context, conn: Connections): Promise<TickReport> {
+  const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
+  const now = ctx.clock.now();
+  const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
+  const log = ctx.log.child({ period: due.period });
+  log.info({ now: now.toISOString(), requests: due.requests, reminderDay: due.reminderDay }, 'tick');
+  // Mail goes out while the rest is prepared (receipts while replies are still being read,
+  // requests while further forms are written), and whatever is left once all is queued.
+  let prepared!: () => void;
+  const preparing = new Promise<void>((resolve) => { prepared = resolve; });
+  const sending = flushOutbox(ctx, conn, preparing).then((flushed) => { report.flushed = flushed; }, (err: unknown) => {
+    report.errors.push(`send: ${errorMessage(err)}`);
+    log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not send mail');
+  });
+  try {
+    await collectStep(ctx, conn, report);
+    if (due.requests) report.requests = await queueRequests(ctx, due.period);
+    if (due.reminderDay !== null) {
+      report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`, {
+        requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
+      });
+    }
+    // Not while the mailbox could not be read: replies waiting there belong in the ledger.
+    if (report.collected) report.ledgers = await consolidateDue(ctx);
+    else log.warn('ledger held back until the collection mailbox can be read');
+  } finally {
+    prepared();
+    await sending;
+  }
+  return report;
+}

@@ -1,0 +1,198 @@
+/**
+ * Writes the per-person form (.xlsx) mailed each month: the seed's table with only this
+ * person's tasks, 进展情况 and 备注 open for typing, everything else locked (sheet protection
+ * without a password: no hashing cost, and anyone who really must can unprotect it).
+ *
+ * The identity token goes into three places so that it survives a re-save by Excel, WPS or
+ * LibreOffice: the core properties (subject, keywords), a hidden sheet `_taizhang`!A1, and a
+ * visible line under the table. Also shared here: the cell styling helpers used by
+ * src/sheet-ledger.ts.
+ */
+import ExcelJS from 'exceljs';
+import { TaizhangError } from '../errors.js';
+import { LEDGER_COLUMNS, tasksOf, type Ledger, type Person, type ReportRow } from '../core/ledger.js';
+import { IDENTITY_SHEET } from '../core/identity.js';
+
+/** Input of {@link writePersonTemplate}. */
+export interface PersonTemplateInput {
+  ledger: Ledger;
+  person: Person;
+  /** The month as people say it, e.g. `2020年6月`. */
+  periodLabel: string;
+  /** The deadline as shown to people, e.g. `2020年6月30日`. */
+  deadlineText: string;
+  /** From `makeToken`. */
+  token: string;
+  /** Last answers by 序号, to pre-fill 进展情况 and 备注. */
+  previous?: Map<number, ReportRow>;
+}
+
+/** The sheet name of the form's table. */
+export const TEMPLATE_SHEET = '工作台账';
+/** Excel refuses longer cell text. */
+export const EXCEL_MAX_CELL_CHARS = 32767;
+/** Body font: 宋体 with the GB2312 charset hint, present on every Chinese Windows, WPS and LibreOffice install. */
+export const BODY_FONT: Partial<ExcelJS.Font> = { name: '宋体', size: 11, charset: 134 };
+/** Column widths (characters) of the seven columns, tuned for A4 landscape. */
+export const COLUMN_WIDTHS = [6, 34, 10, 46, 14, 12, 20] as const;
+/** Thin lines on all four sides of a table cell. */
+export const THIN_BORDER: Partial<ExcelJS.Borders> = {
+  top: { style: 'thin' }, left: { style: 'thin' }, bottom: { style: 'thin' }, right: { style: 'thin' },
+};
+/** Light grey behind header cells. */
+export const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE7E6E6' } };
+
+/**
+ * Makes text safe to store while reading back exactly the same: exceljs and Excel decode
+ * `_xHHHH_` sequences in stored strings, so a literal one gets its underscore escaped; text
+ * beyond Excel's 32,767-character limit is cut with a visible marker. (exceljs drops the C0
+ * control characters other than tab, LF and CR: XML cannot carry them.)
+ */
+export function sheetText(text: string): string {
+  let t = text.replace(/_(x[0-9A-Fa-f]{4}_)/g, '_x005F_$1');
+  if (t.length > EXCEL_MAX_CELL_CHARS) {
+    const mark = '…(已截断)';
+    let cut = EXCEL_MAX_CELL_CHARS - mark.length;
+    const c = t.charCodeAt(cut - 1);
+    if (c >= 0xd800 && c <= 0xdbff) cut--; // do not split a surrogate pair
+    t = t.slice(0, cut) + mark;
+  }
+  return t;
+}
+
+/** Display width of text in Excel character units (CJK and full-width forms count as two). */
+export function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    w += c >= 0x1100 && (c <= 0x115f || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) || c >= 0x1f300) ? 2 : 1;
+  }
+  return w;
+}
+
+/**
+ * A row height (points) that shows every line of wrapped text, given the cells' texts and
+ * column widths: Excel does not grow rows by itself for text written by a program.
+ */
+export function rowHeightFor(texts: Array<[string, number]>, min = 20, lineHeight = 14.5): number {
+  let lines = 1;
+  for (const [text, width] of texts) {
+    const usable = Math.max(1, width - 1.5);
+    const n = text.split('\n').reduce((acc, line) => acc + Math.max(1, Math.ceil(displayWidth(line) / usable)), 0);
+    lines = Math.max(lines, n);
+  }
+  return Math.min(409, Math.max(min, Math.ceil(lines * lineHeight + 6)));
+}
+
+/** Applies font, wrap and border to cells A..G of a table row. */
+export function styleTableRow(row: ExcelJS.Row, columns: number, opts: { header?: boolean } = {}): void {
+  for (let c = 1; c <= columns; c++) {
+    const cell = row.getCell(c);
+    cell.font = { ...BODY_FONT, bold: !!opts.header };
+    cell.border = THIN_BORDER;
+    cell.alignment = { wrapText: true, vertical: 'middle', horizontal: opts.header ? 'center' : 'left' };
+    if (opts.header) cell.fill = HEADER_FILL;
+  }
+}
+
+/**
+ * Writes a full-width merged line (title, caption, note) at `rowNo`.
+ */
+export function writeBanner(ws: ExcelJS.Worksheet, rowNo: number, lastCol: number, text: string, font: Partial<ExcelJS.Font>, opts: { center?: boolean; height?: number } = {}): ExcelJS.Row {
+  ws.mergeCells(rowNo, 1, rowNo, lastCol);
+  const row = ws.getRow(rowNo);
+  const cell = row.getCell(1);
+  cell.value = sheetText(text);
+  cell.font = font;
+  cell.alignment = { wrapText: true, vertical: 'middle', horizontal: opts.center ? 'center' : 'left' };
+  if (opts.height) row.height = opts.height;
+  return row;
+}
+
+/** The visible identity line written under the table. */
+export function tokenLine(token: string): string {
+  return `表单编号:${token}(请勿修改)`;
+}
+
+/**
+ * Builds the person's form for the month.
+ * @returns the .xlsx file
+ * @throws TaizhangError TEMPLATE when the person owns no task of the ledger
+ */
+export async function writePersonTemplate(input: PersonTemplateInput): Promise<Buffer> {
+  const { ledger, person, periodLabel, deadlineText, token, previous } = input;
+  const tasks = tasksOf(ledger, person.name);
+  if (tasks.length === 0) throw new TaizhangError('TEMPLATE', `${person.name} has no task in the ledger "${ledger.title}"`);
+  const cols = LEDGER_COLUMNS.length;
+
+  const wb = new ExcelJS.Workbook();
+  wb.creator = 'taizhang';
+  wb.lastModifiedBy = 'taizhang';
+  wb.title = ledger.title;
+  wb.subject = token;
+  wb.keywords = token;
+  wb.description = `${ledger.title} ${periodLabel} ${person.name} ${tokenLine(token)}`;
+  wb.created = new Date();
+
+  const ws = wb.addWorksheet(TEMPLATE_SHEET, {
+    pageSetup: {
+      paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0,
+      horizontalCentered: true, margins: { left: 0.5, right: 0.5, top: 0.6, bottom: 0.6, header: 0.3, footer: 0.3 },
+    },
+    views: [{ state: 'frozen', xSplit: 0, ySplit: 3, topLeftCell: 'A4', activeCell: 'D4' }],
+    properties: { defaultRowHeight: 20 },
+  });
+  ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
+
+  writeBanner(ws, 1, cols, ledger.title, { ...BODY_FONT, size: 16, bold: true }, { center: true, height: 36 });
+  const caption = `月份:${periodLabel}　　责任人:${person.name}(${person.department})　　请于${deadlineText}前填报`;
+  writeBanner(ws, 2, cols, caption, { ...BODY_FONT }, { height: 22 });
+
+  const header = ws.getRow(3);
+  LEDGER_COLUMNS.forEach((name, i) => { header.getCell(i + 1).value = name; });
+  styleTableRow(header, cols, { header: true });
+  header.height = 24;
+
+  let r = 4;
+  for (const t of tasks) {
+    const prev = previous?.get(t.no);
+    const values = [
+      t.no, t.task, t.due, prev?.progress ?? '', t.departments.join('、'), t.owners.join(' '), prev?.remark ?? '',
+    ];
+    const row = ws.getRow(r);
+    values.forEach((v, i) => { row.getCell(i + 1).value = typeof v === 'number' ? v : sheetText(v); });
+    styleTableRow(row, cols);
+    row.getCell(1).alignment = { vertical: 'middle', horizontal: 'center' };
+    row.getCell(3).alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
+    for (const c of [4, 7]) row.getCell(c).protection = { locked: false };
+    row.height = rowHeightFor(values.map((v, i) => [String(v), COLUMN_WIDTHS[i]]), 48);
+    r++;
+  }
+  const lastTableRow = r - 1;
+
+  const note = '填写说明:请在“进展情况”“备注”两栏填写本月进展(单元格内换行:Excel/WPS 按 Alt+Enter,LibreOffice 按 Ctrl+Enter),其他栏目已锁定。填好后保存,作为附件直接回复本邮件即可。';
+  writeBanner(ws, r + 1, cols, note, { ...BODY_FONT, size: 10 }, { height: 32 });
+  writeBanner(ws, r + 2, cols, tokenLine(token), { ...BODY_FONT, size: 9, color: { argb: 'FF808080' } }, { height: 18 });
+
+  ws.pageSetup.printArea = `A1:G${r + 2}`;
+  ws.pageSetup.printTitlesRow = '3:3';
+  ws.headerFooter = { oddFooter: '&C第 &P 页,共 &N 页' };
+  for (let row = 4; row <= lastTableRow; row++) {
+    ws.getCell(row, 4).dataValidation = {
+      type: 'textLength', operator: 'lessThanOrEqual', formulae: [EXCEL_MAX_CELL_CHARS], allowBlank: true,
+      showInputMessage: true, promptTitle: '进展情况', prompt: '请填写本月进展,可多行。',
+    };
+  }
+  await ws.protect('', {
+    selectLockedCells: true, selectUnlockedCells: true, formatRows: true, formatColumns: true, formatCells: false,
+    insertRows: false, insertColumns: false, deleteRows: false, deleteColumns: false, sort: false, autoFilter: false,
+  });
+
+  const hidden = wb.addWorksheet(IDENTITY_SHEET, { state: 'hidden' });
+  hidden.getCell('A1').value = token;
+  hidden.getCell('A2').value = '此工作表供系统识别表单,请勿修改或删除。';
+  await hidden.protect('', { selectLockedCells: true, selectUnlockedCells: true });
+
+  const out = await wb.xlsx.writeBuffer();
+  return Buffer.from(out as ArrayBuffer);
+}

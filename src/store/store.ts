@@ -1,0 +1,386 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { ReportRow } from '../core/ledger.js';
+
+export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'ledger';
+export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface OutboxRow {
+  id: number;
+  kind: OutboxKind;
+  period: string;
+  person: string | null;
+  slot: string;
+  recipients: string;
+  message_id: string;
+  subject: string;
+  eml_path: string;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  bounced_at: string | null;
+}
+
+/**
+ * `reading`: handed to a parse worker, and recorded so before (committed). A run that finds a
+ * message still `reading` died while reading it (see collect.ts).
+ */
+export type MessageState = 'received' | 'reading' | 'done' | 'retry';
+
+export interface MessageRow {
+  id: number;
+  mailbox: string;
+  uidvalidity: number;
+  uid: number;
+  message_id: string | null;
+  sha256: string;
+  raw_path: string;
+  received_at: string;
+  from_addr: string | null;
+  subject: string | null;
+  state: MessageState;
+  outcome: string | null;
+  target_folder: string | null;
+  moved: number;
+  person: string | null;
+  period: string | null;
+  error: string | null;
+  attempts: number;
+}
+
+export interface ReportRecord {
+  id: number;
+  period: string;
+  person: string;
+  message_row: number | null;
+  sender: string;
+  received_at: string;
+  late: number;
+  rows: ReportRow[];
+  superseded: number;
+}
+
+export interface PeriodRow {
+  period: string;
+  requests_at: string | null;
+  consolidated_at: string | null;
+  ledger_version: number;
+  dirty: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS periods (
+  period TEXT PRIMARY KEY, requests_at TEXT, consolidated_at TEXT,
+  ledger_version INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, period TEXT NOT NULL, person TEXT, slot TEXT NOT NULL,
+  recipients TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL, eml_path TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
+  last_error TEXT, created_at TEXT NOT NULL, sent_at TEXT, bounced_at TEXT,
+  UNIQUE (kind, period, person, slot));
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_person ON outbox (period, person);
+CREATE TABLE IF NOT EXISTS outbox_raw (id INTEGER PRIMARY KEY REFERENCES outbox (id), raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  message_id TEXT, sha256 TEXT NOT NULL, raw_path TEXT NOT NULL, received_at TEXT NOT NULL,
+  from_addr TEXT, subject TEXT, state TEXT NOT NULL DEFAULT 'received', outcome TEXT, target_folder TEXT,
+  moved INTEGER NOT NULL DEFAULT 0, person TEXT, period TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (mailbox, uidvalidity, uid));
+CREATE INDEX IF NOT EXISTS messages_mid ON messages (message_id);
+CREATE INDEX IF NOT EXISTS messages_sha ON messages (sha256);
+CREATE TABLE IF NOT EXISTS reports (
+  id INTEGER PRIMARY KEY, period TEXT NOT NULL, person TEXT NOT NULL, message_row INTEGER,
+  sender TEXT NOT NULL, received_at TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0,
+  rows_json TEXT NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS reports_period ON reports (period, person);
+CREATE INDEX IF NOT EXISTS reports_message ON reports (message_row);
+`;
+
+/** The SQLite state store under the data folder. All writes are small transactions. */
+export class Store {
+  readonly db: Database.Database;
+
+  private constructor(file: string, readonly: boolean) {
+    this.db = new Database(file, { readonly, fileMustExist: readonly });
+    if (!readonly) {
+      this.db.pragma('journal_mode = WAL');
+      // WAL + NORMAL: a commit survives the worker being killed at any moment (what exactly-once
+      // sending needs, tested with SIGKILL); only a power cut may lose the last commits. FULL
+      // would wait for the disk at every mail marked sent.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      // better-sqlite3 builds SQLite with a 16 MB page cache, which fills as the database grows
+      // with the roster (the forms and receipts are kept in it). The working set of a tick is
+      // recent rows and the indexes; the operating system caches the rest of the file anyway.
+      this.db.pragma('cache_size = -4000');
+      this.db.exec(SCHEMA);
+    }
+  }
+
+  static open(dataDir: string, opts: { readonly?: boolean } = {}): Store {
+    mkdirSync(dataDir, { recursive: true });
+    return new Store(path.join(dataDir, 'taizhang.sqlite'), opts.readonly ?? false);
+  }
+
+  close(): void { this.db.close(); }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, kept: preparing costs more than running most of these. */
+  private prepare(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  tx<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+
+  private batching = false;
+
+  /**
+   * Runs `fn` in a transaction that is on disk when this returns, also inside a batch (whose
+   * work so far is committed with it): for what must be recorded before something is done
+   * outside the database, such as marking a mail `sending` before handing it to SMTP.
+   */
+  durable<T>(fn: () => T): T {
+    const r = this.tx(fn);
+    if (this.batching && this.db.inTransaction) {
+      this.db.exec('COMMIT');
+      this.db.exec('BEGIN');
+    }
+    return r;
+  }
+
+  /**
+   * Groups the writes of a run of units of work into a few transactions instead of one (or
+   * more) each, since every commit waits for the disk: `fn` calls `unitDone()` after each unit,
+   * and every `every` units what is done so far is committed. What was done is committed at the
+   * end whatever happens, as it would have been unbatched.
+   *
+   * Only for work that no other writer interleaves with (units of work run one at a time: the
+   * data-folder lock, the daemon's work queue) and that does nothing outside the database that
+   * depends on rows not yet committed (no mail sent, nothing moved on the server): a crash then
+   * loses whole units only, as if it had come a little earlier. Transactions inside become
+   * savepoints, `durable` ones commit the batch so far; a batch inside a batch joins it.
+   */
+  async batch<T>(fn: (unitDone: () => void) => Promise<T>, every = 200): Promise<T> {
+    if (this.batching || this.db.inTransaction) return fn(() => {});
+    const commit = () => { if (this.db.inTransaction) this.db.exec('COMMIT'); };
+    this.db.exec('BEGIN');
+    this.batching = true;
+    let units = 0;
+    try {
+      return await fn(() => {
+        if (++units % every !== 0) return;
+        commit();
+        this.db.exec('BEGIN');
+      });
+    } finally {
+      this.batching = false;
+      commit();
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ── periods ──
+  period(period: string): PeriodRow | undefined {
+    return this.prepare('SELECT * FROM periods WHERE period = ?').get(period) as PeriodRow | undefined;
+  }
+
+  private ensurePeriod(period: string): void {
+    this.prepare('INSERT OR IGNORE INTO periods (period) VALUES (?)').run(period);
+  }
+
+  markRequestsStarted(period: string, at: string): void {
+    this.ensurePeriod(period);
+    this.prepare('UPDATE periods SET requests_at = COALESCE(requests_at, ?) WHERE period = ?').run(at, period);
+  }
+
+  markConsolidated(period: string, at: string): number {
+    this.ensurePeriod(period);
+    this.prepare('UPDATE periods SET consolidated_at = COALESCE(consolidated_at, ?), ledger_version = ledger_version + 1, dirty = 0 WHERE period = ?').run(at, period);
+    return this.period(period)!.ledger_version;
+  }
+
+  markDirty(period: string): void {
+    this.prepare('UPDATE periods SET dirty = 1 WHERE period = ? AND consolidated_at IS NOT NULL').run(period);
+  }
+
+  periods(): PeriodRow[] {
+    return this.prepare('SELECT * FROM periods ORDER BY period').all() as PeriodRow[];
+  }
+
+  // ── outbox ──
+  /** Records a mail to send; returns false when the same (kind, period, person, slot) exists already. */
+  enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; raw: Buffer; now: string }): boolean {
+    return this.tx(() => {
+      // eml_path: where earlier versions kept the raw message in a file ('' now: see outbox_raw).
+      const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
+      if (r.changes !== 1) return false;
+      this.prepare('INSERT INTO outbox_raw (id, raw) VALUES (?, ?)').run(r.lastInsertRowid, m.raw);
+      return true;
+    });
+  }
+
+  /** The raw bytes of a recorded mail (undefined for rows of older versions, whose bytes are in a file). */
+  outboxRaw(id: number): Buffer | undefined {
+    return (this.prepare('SELECT raw FROM outbox_raw WHERE id = ?').get(id) as { raw: Buffer } | undefined)?.raw;
+  }
+
+  outboxExists(kind: OutboxKind, period: string, person: string | null, slot: string): boolean {
+    return !!this.prepare('SELECT 1 FROM outbox WHERE kind = ? AND period = ? AND person = ? AND slot = ?').get(kind, period, person ?? '', slot);
+  }
+
+  outboxFor(kind: OutboxKind, period: string, person: string | null): OutboxRow[] {
+    return this.prepare('SELECT * FROM outbox WHERE kind = ? AND period = ? AND person = ? ORDER BY id').all(kind, period, person ?? '') as OutboxRow[];
+  }
+
+  /** Queued mail due by `now` (ISO), oldest first. */
+  dueOutbox(now: string, afterId = 0): OutboxRow[] {
+    return this.prepare("SELECT * FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id").all(now, afterId) as OutboxRow[];
+  }
+
+  pendingOutboxCount(): number {
+    return (this.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('queued', 'sending')").get() as { n: number }).n;
+  }
+
+  stuckSending(): OutboxRow[] {
+    return this.prepare("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id").all() as OutboxRow[];
+  }
+
+  /** Undoes `markSending` for a mail that was never handed to SMTP after all. */
+  unmarkSending(id: number): void {
+    this.prepare("UPDATE outbox SET state = 'queued', attempts = MAX(0, attempts - 1) WHERE id = ? AND state = 'sending'").run(id);
+  }
+
+  markSending(id: number): void {
+    this.prepare("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?").run(id);
+  }
+
+  markSent(id: number, at: string): void {
+    this.prepare("UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?").run(at, id);
+  }
+
+  markRetry(id: number, error: string, nextAt: string): void {
+    this.prepare("UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAt, id);
+  }
+
+  markFailed(id: number, error: string): void {
+    this.prepare("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?").run(error, id);
+  }
+
+  outboxByMessageId(messageId: string): OutboxRow | undefined {
+    return this.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
+  }
+
+  markBounced(id: number, at: string): void {
+    this.prepare('UPDATE outbox SET bounced_at = COALESCE(bounced_at, ?) WHERE id = ?').run(at, id);
+  }
+
+  /** Mail to one person in one period (requests, reminders, receipts), for delivery status. */
+  outboxOfPerson(period: string, person: string): OutboxRow[] {
+    return this.prepare('SELECT * FROM outbox WHERE period = ? AND person = ? ORDER BY id').all(period, person) as OutboxRow[];
+  }
+
+  // ── mailbox and messages ──
+  mailboxState(mailbox: string): { uidvalidity: number; last_uid: number } | undefined {
+    return this.prepare('SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?').get(mailbox) as { uidvalidity: number; last_uid: number } | undefined;
+  }
+
+  setMailboxState(mailbox: string, uidvalidity: number, lastUid: number): void {
+    this.prepare(`INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)
+      ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid`).run(mailbox, uidvalidity, lastUid);
+  }
+
+  messageByUid(mailbox: string, uidvalidity: number, uid: number): MessageRow | undefined {
+    return this.prepare('SELECT * FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?').get(mailbox, uidvalidity, uid) as MessageRow | undefined;
+  }
+
+  insertMessage(m: { mailbox: string; uidvalidity: number; uid: number; messageId: string | null; sha256: string; rawPath: string; receivedAt: string; from: string | null; subject: string | null }): MessageRow {
+    this.prepare(`INSERT OR IGNORE INTO messages (mailbox, uidvalidity, uid, message_id, sha256, raw_path, received_at, from_addr, subject)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.mailbox, m.uidvalidity, m.uid, m.messageId, m.sha256, m.rawPath, m.receivedAt, m.from, m.subject);
+    return this.messageByUid(m.mailbox, m.uidvalidity, m.uid)!;
+  }
+
+  /** Records these messages as being read (see MessageState), or, `false`, as no longer. */
+  markReading(ids: number[], reading = true): void {
+    const mark = reading
+      ? this.prepare("UPDATE messages SET state = 'reading' WHERE id = ? AND state != 'done'")
+      : this.prepare("UPDATE messages SET state = 'received' WHERE id = ? AND state = 'reading'");
+    this.tx(() => { for (const id of ids) mark.run(id); });
+  }
+
+  /** An earlier, finished message that is the same delivery (same Message-ID and same bytes). */
+  duplicateOf(row: MessageRow): MessageRow | undefined {
+    return this.prepare(`SELECT * FROM messages WHERE id != ? AND state = 'done' AND sha256 = ?
+      AND (message_id IS ? OR message_id = ?) ORDER BY id LIMIT 1`).get(row.id, row.sha256, row.message_id, row.message_id) as MessageRow | undefined;
+  }
+
+  updateMessage(id: number, f: Partial<Pick<MessageRow, 'state' | 'outcome' | 'target_folder' | 'moved' | 'person' | 'period' | 'error' | 'from_addr' | 'subject'>> & { bumpAttempts?: boolean }): void {
+    const sets: string[] = [];
+    const vals: unknown[] = [];
+    for (const [k, v] of Object.entries(f)) {
+      if (k === 'bumpAttempts') continue;
+      sets.push(`${k} = ?`);
+      vals.push(v);
+    }
+    if (f.bumpAttempts) sets.push('attempts = attempts + 1');
+    if (sets.length === 0) return;
+    this.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+  }
+
+  /** Messages to look at again: unfinished, or finished but not yet moved out of the inbox. */
+  unfinishedMessages(mailbox: string, uidvalidity: number): MessageRow[] {
+    return this.prepare("SELECT * FROM messages WHERE mailbox = ? AND uidvalidity = ? AND (state != 'done' OR moved = 0) ORDER BY uid").all(mailbox, uidvalidity) as MessageRow[];
+  }
+
+  countByOutcome(outcome: string): number {
+    return (this.prepare('SELECT COUNT(*) AS n FROM messages WHERE outcome = ?').get(outcome) as { n: number }).n;
+  }
+
+  /** The latest request or reminder to an address: what a bounce without a Message-ID refers to. */
+  latestMailTo(address: string): OutboxRow | undefined {
+    return this.prepare("SELECT * FROM outbox WHERE kind IN ('request', 'reminder') AND person = ? ORDER BY id DESC LIMIT 1").get(address.toLowerCase()) as OutboxRow | undefined;
+  }
+
+  // ── reports ──
+  reportOfMessage(messageRow: number): { id: number } | undefined {
+    return this.prepare('SELECT id FROM reports WHERE message_row = ?').get(messageRow) as { id: number } | undefined;
+  }
+
+  /** Records a report; the one that arrived last is the person's current report for the period. */
+  addReport(r: { period: string; person: string; messageRow: number | null; sender: string; receivedAt: string; late: boolean; rows: ReportRow[] }): number {
+    // The report that arrived last wins, whatever order they were read in (a retried one may come late).
+    const newer = this.prepare('SELECT 1 FROM reports WHERE period = ? AND person = ? AND superseded = 0 AND received_at > ?').get(r.period, r.person, r.receivedAt);
+    if (!newer) this.prepare('UPDATE reports SET superseded = 1 WHERE period = ? AND person = ? AND superseded = 0').run(r.period, r.person);
+    return Number(this.prepare(`INSERT INTO reports (period, person, message_row, sender, received_at, late, rows_json, superseded)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(r.period, r.person, r.messageRow, r.sender, r.receivedAt, r.late ? 1 : 0, JSON.stringify(r.rows), newer ? 1 : 0).lastInsertRowid);
+  }
+
+  /** The accepted (latest) report of each person for a period. */
+  currentReports(period: string): Map<string, ReportRecord> {
+    const rows = this.prepare('SELECT * FROM reports WHERE period = ? AND superseded = 0').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
+    return new Map(rows.map((r) => [r.person, { ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }]));
+  }
+
+  /** Per person: how many reports the period has, and whether any came before the ledger went out. */
+  reportTally(period: string): Map<string, { count: number; anyOnTime: boolean }> {
+    const rows = this.prepare('SELECT person, COUNT(*) AS n, MAX(late = 0) AS on_time FROM reports WHERE period = ? GROUP BY person').all(period) as { person: string; n: number; on_time: number }[];
+    return new Map(rows.map((r) => [r.person, { count: r.n, anyOnTime: r.on_time === 1 }]));
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { PROVIDERS, providerForAddress, providerPreset, type ProviderPreset } from '../../src/app/providers.js';
+
+const names = Object.keys(PROVIDERS);
+
+describe('provider presets', () => {
+  it('has the expected providers', () => {
+    expect(names.sort()).toEqual(['126', '163', 'aliyun', 'exmail', 'outlook', 'qq', 'yeah']);
+  });
+
+  it.each(names)('%s is complete and secure', (name) => {
+    const p = providerPreset(name) as ProviderPreset;
+    expect(p).toBeDefined();
+    expect(p.label).toBeTruthy();
+    expect(p.notes.length).toBeGreaterThan(20);
+    expect(typeof p.idle).toBe('boolean');
+    expect(Number.isInteger(p.sendRatePerMinute)).toBe(true);
+    expect(p.sendRatePerMinute).toBeGreaterThan(0);
+    expect(p.sendRatePerMinute).toBeLessThanOrEqual(30);
+
+    for (const side of [p.imap, p.smtp]) {
+      expect(side.host).toMatch(/^[a-z0-9.-]+\.[a-z]{2,}$/);
+      expect(Number.isInteger(side.port)).toBe(true);
+    }
+    // IMAP: implicit TLS on 993
+    expect(p.imap).toMatchObject({ port: 993, secure: true });
+    // SMTP: implicit TLS on 465, or STARTTLS on 587 that must not fall back to plain text
+    if (p.smtp.secure) expect(p.smtp.port).toBe(465);
+    else expect(p.smtp).toMatchObject({ port: 587, requireTLS: true });
+  });
+
+  it('163, 126 and yeah.net have no IDLE', () => {
+    for (const n of ['163', '126', 'yeah']) expect(providerPreset(n)?.idle).toBe(false);
+  });
+
+  it('163 matches the known hosts', () => {
+    expect(providerPreset('163')).toMatchObject({
+      imap: { host: 'imap.163.com', port: 993, secure: true },
+      smtp: { host: 'smtp.163.com', port: 465, secure: true },
+      sendRatePerMinute: 20,
+    });
+  });
+
+  it('looks up case-insensitively and by alias, returns copies, and undefined for unknown names', () => {
+    expect(providerPreset('QQ')?.imap.host).toBe('imap.qq.com');
+    expect(providerPreset('yeah.net')?.smtp.host).toBe('smtp.yeah.net');
+    expect(providerPreset('office365')?.smtp.host).toBe('smtp.office365.com');
+    expect(providerPreset('nope')).toBeUndefined();
+    const copy = providerPreset('163')!;
+    copy.imap.host = 'changed';
+    expect(providerPreset('163')!.imap.host).toBe('imap.163.com');
+  });
+
+  it('guesses the provider from public addresses', () => {
+    expect(providerForAddress('6666209@163.com')).toBe('163');
+    expect(providerForAddress('a@FOXMAIL.com')).toBe('qq');
+    expect(providerForAddress('a@gov.example.cn')).toBeUndefined();
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { Ledger, Person } from '../../src/core/ledger.js';
+import { evaluateRows, matchReply, problemFor, referencedIds, type MatchLookups } from '../../src/core/reply.js';
+import { personKeyOf } from '../../src/core/identity.js';
+
+const people: Person[] = [
+  { name: '艾延坤', department: '政法科', email: 'ai@x.cn' },
+  { name: '王群才', department: '办公室', email: 'wang@x.cn' },
+];
+const lookups: MatchLookups = {
+  ledgerKey: 'abcdef',
+  people,
+  openPeriod: '2020-07',
+  sentMail: (mid) => (mid === '<req-wang@office>' ? { period: '2020-06', person: 'wang@x.cn' } : undefined),
+};
+
+describe('matching a reply to a person and month', () => {
+  it('trusts the file identity first, even from another sender', () => {
+    const m = matchReply({ tokens: [{ ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf('ai@x.cn') }], references: ['<req-wang@office>'], sender: 'stranger@y.cn' }, lookups);
+    expect(m).toMatchObject({ person: { name: '艾延坤' }, period: '2020-06', via: 'file' });
+  });
+
+  it('ignores a token of another ledger and falls back to the thread, then the sender', () => {
+    const foreign = [{ ledgerKey: '000000', period: '2020-06', personKey: personKeyOf('ai@x.cn') }];
+    expect(matchReply({ tokens: foreign, references: ['<req-wang@office>'], sender: 'ai@x.cn' }, lookups)).toMatchObject({ person: { name: '王群才' }, via: 'thread', period: '2020-06' });
+    expect(matchReply({ tokens: foreign, references: [], sender: 'AI@x.cn' }, lookups)).toMatchObject({ person: { name: '艾延坤' }, via: 'sender', period: '2020-07' });
+  });
+
+  it('knows nobody for an unknown sender with nothing of ours', () => {
+    expect(matchReply({ tokens: [], references: ['<other@z>'], sender: 'stranger@y.cn' }, lookups)).toBeNull();
+    // Replying inside our thread is not enough for a stranger: no form of ours, no answer.
+    expect(matchReply({ tokens: [], references: ['<req-wang@office>'], sender: 'stranger@y.cn' }, lookups)).toBeNull();
+  });
+
+  it('collects referenced Message-IDs', () => {
+    expect(referencedIds('<b@x>', '<a@x> <b@x>')).toEqual(['<a@x>', '<b@x>']);
+    expect(referencedIds(undefined, ['<a@x>', 'junk'])).toEqual(['<a@x>']);
+  });
+});
+
+describe('reading the rows of a reply', () => {
+  const ledger: Ledger = {
+    title: 't',
+    tasks: [
+      { no: 1, task: 'a', due: '', departments: [], owners: ['艾延坤'] },
+      { no: 2, task: 'b', due: '', departments: [], owners: ['艾延坤'] },
+      { no: 3, task: 'c', due: '', departments: [], owners: ['王群才'] },
+    ],
+  };
+
+  it('keeps only the person\'s tasks, by 序号, and names the empty ones', () => {
+    const ev = evaluateRows(ledger, people[0], [
+      { no: 3, progress: 'not mine', remark: '' },
+      { no: 2, progress: '  ', remark: '' },
+      { no: 1, progress: ' 原样 \n', remark: 'r' },
+    ]);
+    expect(ev.rows).toEqual([{ no: 1, progress: ' 原样 \n', remark: 'r' }]);
+    expect(ev.empty.map((t) => t.no)).toEqual([2]);
+  });
+
+  it('gives each problem a Chinese explanation and a fix', () => {
+    for (const code of ['NO_ATTACHMENT', 'NOT_FILLED', 'SHEET_ENCRYPTED', 'SHEET_TOO_LARGE', 'SHEET_CORRUPT', 'SHEET_TIMEOUT', 'SHEET_NO_TABLE'] as const) {
+      const p = problemFor(code);
+      expect(p.problem).toMatch(/[\u4e00-\u9fff]/);
+      expect(p.fix).toMatch(/[\u4e00-\u9fff]/);
+    }
+    expect(problemFor('SHEET_UNSUPPORTED', 'xls').fix).toContain('.xlsx');
+    expect(problemFor('SHEET_UNSUPPORTED', 'et').problem).toContain('WPS');
+  });
+});

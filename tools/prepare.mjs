@@ -1,0 +1,13 @@
+// `npm ci` in a checkout builds dist/ when the compiler is installed; `npm ci --omit=dev` has no
+// compiler and installs only what runs (build first, or use the Docker image, which is built).
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  process.stderr.write('taizhang: TypeScript is not installed (--omit=dev): dist/ was not built\n');
+  process.exit(0);
+}
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
