@@ -3,8 +3,19 @@
  * its delivery-status part (RFC 3464), the enclosed original, or failing those its free text.
  * Pure: no I/O.
  */
-import type { ClassifyInput, MailClass } from './classify.js';
 import { ADDRESS_RE, fieldBlocks, getHeader, headerText, normAddr } from './headers.js';
+
+/** What a bounce is read from: the part of classify.ts's input it looks at. */
+export interface BounceInput {
+  /** Header map, lower-case keys as mailparser gives them. */
+  headers: ReadonlyMap<string, unknown>;
+  /** Plain-text body (a folded message/delivery-status part included). */
+  text?: string;
+  attachments?: ReadonlyArray<{ contentType: string; content: Buffer }>;
+}
+
+/** A bounce: why it is one, the recipients that failed, and the Message-ID of the returned mail when known. */
+export interface Bounce { kind: 'bounce'; reason: string; originalMessageId?: string; failedRecipients: string[] }
 
 /** Local parts of mail system senders (MAILER-DAEMON, postmaster …). */
 export const DAEMON_LOCALPART_RE = /^(mailer[-_]?daemon|post[-_]?master|mail[-_]?delivery[-_]?(system|subsystem)?)$/i;
@@ -112,7 +123,7 @@ function dedupe(list: string[]): string[] {
  * The bounce's details: failed recipients (never `exclude`: our own address, the bounce's
  * sender) and the Message-ID of the returned mail, when any part names it.
  */
-export function bounceDetails(input: ClassifyInput, exclude: Set<string>, reason: string): Extract<MailClass, { kind: 'bounce' }> {
+export function bounceDetails(input: BounceInput, exclude: Set<string>, reason: string): Bounce {
   const attachments = input.attachments ?? [];
   const text = input.text ?? '';
 
@@ -158,7 +169,7 @@ export function bounceDetails(input: ClassifyInput, exclude: Set<string>, reason
   failed = dedupe(failed).filter((a) => !exclude.has(a));
 
   const notes = delayed.length && !failed.length ? `; not a failure: ${delayed.join(', ')}` : '';
-  const result: Extract<MailClass, { kind: 'bounce' }> = { kind: 'bounce', reason: reason + notes, failedRecipients: failed };
+  const result: Bounce = { kind: 'bounce', reason: reason + notes, failedRecipients: failed };
   if (originalMessageId) result.originalMessageId = originalMessageId;
   return result;
 }

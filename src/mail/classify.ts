@@ -6,13 +6,13 @@
  * /work/shared/notes/field-notes.md), plus the Chinese subjects 163.com and Chinese clients use.
  * Order of precedence: bounce > own > auto-reply > human.
  */
-import { bounceDetails, DAEMON_LOCALPART_RE } from './bounce.js';
+import { bounceDetails, DAEMON_LOCALPART_RE, type Bounce } from './bounce.js';
 import { firstAddress, getHeader, headerText, isNullReturnPath, normAddr, parseContentType } from './headers.js';
 
 export type MailClass =
   | { kind: 'human' }
   | { kind: 'auto-reply'; reason: string }
-  | { kind: 'bounce'; reason: string; originalMessageId?: string; failedRecipients: string[] }
+  | Bounce
   | { kind: 'own'; reason: string };
 
 export interface ClassifyInput {
