@@ -155,7 +155,7 @@ const READ_LANES = 4;
  * Reads messages in the parse pool, in the order added, keeping only the gist: one promise per
  * message, which never rejects, released when taken (memory does not grow with the inbox).
  *
- * A file that aborts the whole process from a worker thread (see parse-pool.ts) would do so again
+ * A file that aborts the whole process from a worker thread (see parse/pool.ts) would do so again
  * at every run. So each message is recorded as `reading` (committed) before it is handed to a
  * worker: one still so when a run starts was being read when a run died, and is read in a child
  * process, where a file can kill only its own process.

@@ -1,14 +1,14 @@
 import type { Context } from '../cycle/context.js';
 import { TaizhangError } from '../errors.js';
-import type { FileResult, MailAnalysis } from './read-mail.js';
-import { MAX_FILES, type ParsePool, type ReadMailRequest } from './pool.js';
+import type { ParsePool } from './pool.js';
+import { MAX_FILES, type FileResult, type MailAnalysis, type ReadMailRequest } from './types.js';
 
 /** What one incoming message says, reduced to what deciding needs (no attachment bytes kept). */
 export type Analysis = MailAnalysis;
 export type { FileResult };
 
 /**
- * Reads the raw message at `rawPath` in a parse worker (mail-read.ts). A spreadsheet that kills
+ * Reads the raw message at `rawPath` in a parse worker (read-mail.ts). A spreadsheet that kills
  * its worker (memory, time) becomes that file's failure, and the message is read again without
  * it, so the sender still gets a receipt that names the file. Throws (a passing fault, tried again
  * next tick) when the message itself cannot be read.

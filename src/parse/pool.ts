@@ -1,58 +1,27 @@
 /**
- * A small pool of workers that read untrusted input (src/parse-worker.ts): whole incoming
- * messages (MIME, classification, their spreadsheets) or single spreadsheets. Each worker has a
- * V8 heap limit; each stage of a job (reading the MIME, each spreadsheet) has a time limit. A
- * worker that overruns either is killed and replaced, and the job resolves with SHEET_TIMEOUT or
- * SHEET_TOO_LARGE and the stage it died in. Jobs never reject and never wait longer than the
- * limits once started (jobs beyond the pool size wait in a FIFO queue first, and a new worker's
- * start-up is not counted). A worker thread busy with a message gets the next message ahead, so
- * that it never waits for the main thread between two; should it die, that one is started again
- * elsewhere, not blamed.
+ * A small pool of workers that read untrusted input (worker.ts): whole incoming messages (MIME,
+ * classification, their spreadsheets). Each worker has a V8 heap limit; each stage of a job
+ * (reading the MIME, each spreadsheet) has a time limit. A worker that overruns either is killed
+ * and replaced, and the job resolves with SHEET_TIMEOUT or SHEET_TOO_LARGE and the stage it died
+ * in. Jobs never reject and never wait longer than the limits once started (jobs beyond the pool
+ * size wait in a FIFO queue first, and a new worker's start-up is not counted). A worker thread
+ * busy with a message gets the next message ahead, so that it never waits for the main thread
+ * between two; should it die, that one is started again elsewhere, not blamed.
  *
- * Isolation: `'thread'` (the default: worker_threads in this process, bytes transferred without
- * a copy, little memory) or `'process'` (child processes over IPC). A heap limit in a thread is
- * best effort: some allocation shapes abort the whole process with "FATAL ERROR: … heap out of
- * memory" instead of ending the worker (nodejs/node#47224; seen with exceljs expanding a data
- * validation, which the reader now skips). The collector therefore re-reads messages that were
- * in flight when a run died in a `'process'` pool, where only the child can die (collect.ts).
+ * Isolation: `'thread'` (the default: worker_threads in this process, little memory) or
+ * `'process'` (child processes over IPC). A heap limit in a thread is best effort: some
+ * allocation shapes abort the whole process with "FATAL ERROR: … heap out of memory" instead of
+ * ending the worker (nodejs/node#47224; seen with exceljs expanding a data validation, which the
+ * reader now skips). The collector therefore re-reads messages that were in flight when a run
+ * died in a `'process'` pool, where only the child can die (collect.ts).
  *
  * Workers are started on demand and do not keep the process alive while idle.
  */
 import { availableParallelism } from 'node:os';
 import type { ErrorCode } from '../errors.js';
-import type { MailAnalysis } from './read-mail.js';
-import { processRunner, threadRunner, type Runner, type RunnerHooks, type WorkerJob } from './runners.js';
-import type { ReplyWorkbook } from '../sheet/read.js';
-import type { SheetKind } from '../sheet/sniff.js';
+import { processRunner, threadRunner, type Runner, type RunnerHooks } from './runners.js';
 import type { ZipLimits } from '../sheet/zip.js';
-
-export { WORKER_ARG, WORKER_MARK } from './runners.js';
-
-/** A job that did not give a result: the code, a message fit for a receipt, and where it stopped. */
-export interface JobFailure { ok: false; code: ErrorCode; message: string; kind?: SheetKind; stage?: string }
-
-/** The spreadsheets of one message that are read at most; more are ignored. */
-export const MAX_FILES = 5;
-
-/** The failure of an attachment refused for its size alone (never parsed). */
-export function attachmentTooLarge(maxBytes: number): { ok: false; code: 'SHEET_TOO_LARGE'; message: string } {
-  return { ok: false, code: 'SHEET_TOO_LARGE', message: `附件超过 ${Math.round(maxBytes / 1024 / 1024)} MB` };
-}
-
-/** What parsing one attachment gave. `kind` is the sniffed file kind, when sniffing got that far. */
-export type ParseOutcome = { ok: true; workbook: ReplyWorkbook; kind?: SheetKind } | JobFailure;
-
-/** What reading one message gave. */
-export type MailOutcome = { ok: true; analysis: MailAnalysis } | JobFailure;
-
-/** What a message's reader needs besides the file. */
-export interface ReadMailRequest {
-  /** The collection mailbox's address (mail from it is our own). */
-  ownAddress: string;
-  secret?: string;
-  /** Spreadsheets (by index among the message's spreadsheets) not to parse, with the failure to report instead. */
-  failed?: Record<number, { code: ErrorCode; message: string }>;
-}
+import type { JobFailure, MailJob, MailOutcome, ReadMailRequest } from './types.js';
 
 /** Options of {@link createParsePool}. */
 export interface ParsePoolOptions {
@@ -96,8 +65,6 @@ export interface ParsePoolStats {
 /** The pool. */
 export interface ParsePool {
   readonly isolation: 'process' | 'thread';
-  /** Parses one attachment; the caller's buffer is copied, never detached. Never rejects. */
-  parse(buf: Buffer, filename: string, secret?: string): Promise<ParseOutcome>;
   /** Reads the raw message stored at `rawPath`: MIME, kind of mail, its spreadsheets. Never rejects. */
   readMail(rawPath: string, request: ReadMailRequest): Promise<MailOutcome>;
   /**
@@ -121,8 +88,8 @@ export function defaultWorkerUrl(moduleUrl: string = import.meta.url): URL {
 }
 
 interface Job {
-  message: WorkerJob;
-  resolve: (o: unknown) => void;
+  message: MailJob;
+  resolve: (o: MailOutcome) => void;
   done: boolean;
   /** The stage the worker last reported. */
   stage?: string;
@@ -163,7 +130,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   let completed = 0;
   let idleWaiters: Array<() => void> = [];
 
-  function settle(job: Job, outcome: unknown): void {
+  function settle(job: Job, outcome: MailOutcome): void {
     if (job.done) return;
     job.done = true;
     completed++;
@@ -171,7 +138,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   }
 
   /** Ends the slot's current job with `outcome`; the job sent ahead becomes current, or goes back to the queue when the worker is killed. */
-  function finishSlot(slot: Slot, outcome: unknown, kill: boolean): void {
+  function finishSlot(slot: Slot, outcome: MailOutcome, kill: boolean): void {
     const job = slot.job;
     slot.job = slot.next;
     slot.next = null;
@@ -273,11 +240,10 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
         start(slot, queue.shift()!);
         continue;
       }
-      // Every worker is busy: send one job ahead to each. Only a message's path, whose job can be
-      // sent again if the worker dies first (bytes are transferred away), and only to a thread: a
-      // process's messages and death are not ordered, so a job ahead could be blamed for the one before.
-      const ahead = isolation === 'thread' && !queue[0].message.data;
-      const busy = ahead ? slots.find((s) => s.job && !s.next && !s.dead) : undefined;
+      // Every worker is busy: send one job ahead to each (a message's path, sent again elsewhere
+      // if the worker dies first). Only to a thread: a process's messages and death are not
+      // ordered, so a job ahead could be blamed for the one before.
+      const busy = isolation === 'thread' ? slots.find((s) => s.job && !s.next && !s.dead) : undefined;
       if (!busy) break;
       busy.next = queue.shift()!;
       post(busy, busy.next);
@@ -289,29 +255,15 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     }
   }
 
-  function submit<T>(type: string, fields: Omit<WorkerJob, 'id' | 'type'>): Promise<T> {
-    if (closed) return Promise.resolve({ ok: false, code: 'INTERNAL', message: 'parse pool is closed' } as T);
-    return new Promise<T>((resolve) => {
-      const message: WorkerJob = { ...fields, id: nextId++, type, limits: options.zipLimits, maxInputBytes: maxInput };
-      queue.push({ message, resolve: resolve as (o: unknown) => void, done: false });
-      pump();
-    });
-  }
-
   return {
     isolation,
-    parse(buf: Buffer, filename: string, secret?: string): Promise<ParseOutcome> {
-      if (buf.byteLength > maxInput) {
-        return Promise.resolve(attachmentTooLarge(maxInput));
-      }
-      // One copy into a fresh ArrayBuffer: the caller keeps its buffer, and a thread gets the
-      // copy transferred (a process gets it over the IPC pipe).
-      const data = new Uint8Array(new ArrayBuffer(buf.byteLength));
-      data.set(buf);
-      return submit<ParseOutcome>('sheet', { data, filename, secret });
-    },
     readMail(rawPath: string, request: ReadMailRequest): Promise<MailOutcome> {
-      return submit<MailOutcome>('mail', { rawPath, ...request });
+      if (closed) return Promise.resolve({ ok: false, code: 'INTERNAL', message: 'parse pool is closed' });
+      return new Promise<MailOutcome>((resolve) => {
+        const message: MailJob = { ...request, id: nextId++, rawPath, limits: options.zipLimits, maxInputBytes: maxInput };
+        queue.push({ message, resolve, done: false });
+        pump();
+      });
     },
     warm(): void {
       while (!closed && slots.length < size) {

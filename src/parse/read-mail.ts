@@ -1,7 +1,7 @@
 /**
- * Reading one incoming message, as a parse worker does it (src/parse-worker.ts): MIME, the kind
- * of mail, and each spreadsheet it carries, reduced to what deciding needs (no bytes kept). It
- * runs off the main thread because the input is a stranger's and the work is the costly part of
+ * Reading one incoming message, as a parse worker does it (worker.ts): MIME, the kind of mail,
+ * and each spreadsheet it carries, reduced to what deciding needs (no bytes kept). It runs off
+ * the main thread because the input is a stranger's and the work is the costly part of
  * collecting.
  */
 import iconv from 'iconv-lite';
@@ -9,53 +9,29 @@ import type * as MailParser from 'mailparser';
 import { createRequire } from 'node:module';
 import { TaizhangError, type ErrorCode } from '../errors.js';
 import type { ReportRow } from '../core/ledger.js';
-import { classifyMail, type MailClass } from '../mail/classify.js';
+import { classifyMail } from '../mail/classify.js';
 import { spreadsheetAttachments } from '../mail/attachments.js';
 import { headerEnd } from '../mail/headers.js';
-import { attachmentTooLarge, MAX_FILES } from './pool.js';
 import { referencedIds } from '../core/reply.js';
-import { findVerifiedToken, type TokenFields } from '../core/identity.js';
+import { findVerifiedToken } from '../core/identity.js';
 import { sniffSpreadsheet } from '../sheet/sniff.js';
-import type { ZipLimits } from '../sheet/zip.js';
+import { MAX_FILES, type FileResult, type MailAnalysis, type MailJob } from './types.js';
 
-/** What one incoming message says. */
-export interface MailAnalysis {
-  messageId: string | null;
-  from: string;
-  subject: string;
-  date: Date | null;
-  references: string[];
-  class: MailClass;
-  attachmentCount: number;
-  files: FileResult[];
-}
-
-export type FileResult =
-  | { filename: string; ok: true; token: TokenFields | null; rows: ReportRow[] }
-  | { filename: string; ok: false; code: ErrorCode; kind: string; message: string };
-
-/** What parsing one spreadsheet gives (parse-worker.ts `parseAttachment`). */
+/** What parsing one spreadsheet gives (attachment.ts `parseAttachment`). */
 export type SheetReader = (buf: Buffer, filename: string) => Promise<
   | { ok: true; workbook: { token: string | null; rows: ReportRow[] }; kind?: string }
   | { ok: false; code: ErrorCode; message: string; kind?: string }
 >;
 
-export interface ReadMailOptions {
-  ownAddress: string;
-  secret?: string;
-  limits?: Partial<ZipLimits>;
-  maxInputBytes?: number;
-  /** Spreadsheets not to parse (a worker died on them before), with the failure to report. */
-  failed?: Record<number, { code: ErrorCode; message: string }>;
+export interface ReadMailOptions extends Omit<MailJob, 'id' | 'rawPath'> {
   /** Called before each stage: `mime`, then `sheet:<index>` for each spreadsheet parsed. */
   onStage?: (stage: string) => void;
 }
 
 // mailparser's CommonJS build: its ES build loads a second copy of libmime (its splitter requires
 // the CommonJS one), which V8 compiles again, and Node's CommonJS lexer runs over each dependency
-// an ES module imports. A worker starts in 0.2 s instead of 0.27 s and compiles less.
+// an ES module imports: the worker starts sooner.
 const { simpleParser } = createRequire(import.meta.url)('mailparser') as typeof MailParser;
-
 
 /**
  * The subject, also when an OA mailer wrote it as raw 8-bit GBK (no encoded words): mailparser
@@ -69,6 +45,11 @@ function subjectOf(raw: Buffer, parsed: string): string {
   const bytes = Buffer.from(m[1].replace(/\r?\n(?=[ \t])/g, ''), 'latin1');
   const text = iconv.decode(bytes, 'gb18030').trim();
   return text.includes('\ufffd') ? parsed : text;
+}
+
+/** The failure of an attachment refused for its size alone (never parsed). */
+function tooLarge(maxBytes: number): { code: ErrorCode; message: string } {
+  return { code: 'SHEET_TOO_LARGE', message: `附件超过 ${Math.round(maxBytes / 1024 / 1024)} MB` };
 }
 
 function kindOf(content: Buffer, filename: string): string {
@@ -89,7 +70,7 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
   const sheets = klass.kind === 'human' ? spreadsheetAttachments(mail.attachments).slice(0, MAX_FILES) : [];
   const files: FileResult[] = [];
   for (const [i, a] of sheets.entries()) {
-    const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes ? attachmentTooLarge(o.maxInputBytes) : undefined);
+    const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes ? tooLarge(o.maxInputBytes) : undefined);
     if (known) {
       files.push({ filename: a.filename, ok: false, code: known.code, kind: kindOf(a.content, a.filename), message: known.message });
       continue;

@@ -1,11 +1,12 @@
 /**
- * The two ways src/parse-pool.ts runs a parse worker: a worker thread or a child process. Both
- * speak the same protocol (src/parse-worker.ts): `{ready: true}` once loaded, then for each job
- * any number of `{id, stage}` progress messages and one `{id, outcome}`.
+ * The two ways pool.ts runs a parse worker: a worker thread or a child process. Both speak the
+ * same protocol (worker.ts): `{ready: true}` once loaded, then for each job any number of
+ * `{id, stage}` progress messages and one `{id, outcome}`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { MailJob, MailOutcome } from './types.js';
 
 /** `workerData` key a worker thread checks before listening. */
 export const WORKER_MARK = 'taizhangParseWorker';
@@ -18,14 +19,11 @@ export type Death = { oom: boolean; message: string };
 export type WorkerMessage =
   | { ready: true }
   | { id: number; stage: string }
-  | { id: number; outcome: unknown };
-
-/** A job as sent to a worker: `id`, `type`, and the job's own fields. */
-export interface WorkerJob { id: number; type: string; data?: Uint8Array; [field: string]: unknown }
+  | { id: number; outcome: MailOutcome };
 
 /** What the pool needs of a worker, whichever the isolation. */
 export interface Runner {
-  send(job: WorkerJob): void;
+  send(job: MailJob): void;
   /** Stops the worker; resolves once it is gone. */
   kill(): Promise<void>;
   ref(): void;
@@ -65,10 +63,7 @@ export function threadRunner(url: URL, limits: RunnerLimits, hooks: RunnerHooks)
     hooks.onDeath({ oom: false, message: `worker exited with code ${code}` });
   });
   return {
-    send(job) {
-      // A job's bytes sit in their own ArrayBuffer: transfer it instead of cloning.
-      worker.postMessage(job, job.data ? [job.data.buffer as ArrayBuffer] : []);
-    },
+    send(job) { worker.postMessage(job); },
     kill() { dead = true; return worker.terminate().then(() => undefined, () => undefined); },
     ref() { worker.ref(); },
     unref() { worker.unref(); },

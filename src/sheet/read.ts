@@ -2,7 +2,7 @@
  * Reads a returned per-person form (.xlsx/.xlsm) into {@link ReplyWorkbook}: the identity token
  * and the rows (序号 → 进展情况, 备注), from whichever sheet holds the table.
  *
- * Untrusted input: call it inside the parse pool (src/parse-pool.ts), after
+ * Untrusted input: call it inside the parse pool (src/parse/pool.ts), after
  * `checkZipLimits` (zip.ts), never on the main thread for mail from outside.
  *
  * Text policy: cell text is stored exactly as written: no trimming, no Unicode normalisation,

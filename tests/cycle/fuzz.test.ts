@@ -6,8 +6,8 @@
  * random MIME structures, and broken copies of the form attached to otherwise good replies.
  *
  * 1. All of them go through analyze → decide → apply in process (against a copy of a real
- *    project's state): each gets a definite outcome, within a time bound, and the worker pool
- *    still parses a good form afterwards.
+ *    project's state): each gets a definite outcome (the pool's time limits end any hang), and
+ *    the worker pool still reads a good reply and its form afterwards.
  * 2. A slice of them is delivered to the real collection mailbox and read by a real tick: the
  *    tick succeeds, every message ends in an outcome folder or stays in the INBOX for a retry
  *    (nothing lost), and a good reply sent afterwards is accepted.
@@ -190,6 +190,7 @@ let stack: ReturnType<typeof mail>;
 let project: Project;
 const corpus: Sample[] = [];
 let goodForm: Buffer;
+let goodReply: Buffer;
 
 beforeAll(async () => {
   stack = mail();
@@ -206,7 +207,7 @@ beforeAll(async () => {
     : undefined));
   const request = filled.request;
   const entries = readZipDirectory(goodForm).map((e) => e.name);
-  const goodReply = await composeReply(request, P.fz.email, { filename: filled.filename, content: goodForm }, 'fuzz-good');
+  goodReply = await composeReply(request, P.fz.email, { filename: filled.filename, content: goodForm }, 'fuzz-good');
   const r = prng(20200620);
   const bases = [...EML.map((f) => fixture(`eml/${f}`)), goodReply, goodReply];
   for (let i = 0; i < 160; i++) corpus.push({ name: `mail-${i}`, raw: mutateMail(r, pick(r, bases)) });
@@ -220,7 +221,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('fuzz', () => {
-  it('every malformed mail and spreadsheet gets a definite outcome in bounded time; the pool still works after', async () => {
+  it('every malformed mail and spreadsheet gets a definite outcome; the pool still works after', async () => {
     expect(corpus.length).toBeGreaterThanOrEqual(350);
     // A copy of the project's state (requests, secret, forms), so the fuzz never touches the real one.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'taizhang-fuzz-'));
@@ -235,7 +236,6 @@ describe('fuzz', () => {
     mkdirSync(path.join(dir, 'raw'));
     const outcomes: Record<string, number> = {};
     const failures: string[] = [];
-    const slow: string[] = [];
     let passed = false;
     try {
       // Analyse four at a time (like collect), decide and apply in order.
@@ -244,12 +244,7 @@ describe('fuzz', () => {
       const analyse = (i: number) => {
         const file = path.join(dir, 'raw', `${i}.eml`);
         writeFileSync(file, corpus[i].raw);
-        const t0 = Date.now();
-        return analyzeMessage(ctx, file).then((a) => {
-          // A hang, not slowness: far past the parse pool's own 15 s limit per file.
-          if (Date.now() - t0 > 60_000) slow.push(`${corpus[i].name}: ${Date.now() - t0} ms`);
-          return a;
-        }, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        return analyzeMessage(ctx, file).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       };
       for (; next < Math.min(4, corpus.length); next++) results.set(next, analyse(next));
       for (let i = 0; i < corpus.length; i++) {
@@ -275,13 +270,13 @@ describe('fuzz', () => {
         }
       }
       expect(failures).toEqual([]);
-      expect(slow).toEqual([]);
       // The corpus reaches every branch worth reaching.
       for (const o of ['rejected', 'machine', 'bounce', 'quarantined']) expect(outcomes[o] ?? 0, `${o} in ${JSON.stringify(outcomes)}`).toBeGreaterThan(0);
-      // The pool still reads a good form.
-      const good = await ctx.pool.parse(goodForm, 'good.xlsx', ctx.secret);
-      expect(good.ok).toBe(true);
-      if (good.ok) expect(good.workbook.rows.filter((x) => x.progress !== '')).toHaveLength(3);
+      // The pool still reads a good reply and its form.
+      const goodFile = path.join(dir, 'raw', 'good.eml');
+      writeFileSync(goodFile, goodReply);
+      const [good] = (await analyzeMessage(ctx, goodFile)).files;
+      expect(good.ok && good.rows.filter((x) => x.progress !== '')).toHaveLength(3);
       passed = true;
     } finally {
       await ctx.close();

@@ -1,16 +1,46 @@
-// Needs the compiled worker: run `npx tsc -p tsconfig.json` (npm test does it) first.
-import { readFileSync } from 'node:fs';
+/**
+ * The parse pool, through the one job it runs: reading a message stored on disk. With the real
+ * worker (compiled to dist/ by the tests' global setup) on real .eml files carrying real forms,
+ * and with a stand-in worker that hangs, exhausts its heap or exits on request, to test the
+ * supervision: time limits, replacement, queueing, jobs sent ahead, close.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createParsePool, defaultWorkerUrl, type ParseOutcome, type ParsePool } from '../../src/parse/pool.js';
+import { createParsePool, defaultWorkerUrl, type ParsePool } from '../../src/parse/pool.js';
+import type { MailOutcome } from '../../src/parse/types.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/xlsx/${name}`, import.meta.url)));
 const seed = JSON.parse(fx('seed-ledger.json').toString('utf8'));
-const secret: string = seed.secret;
 const misbehaving = new URL('../fixtures/workers/misbehaving-worker.mjs', import.meta.url);
+const OWN = 'office@bureau.test';
+const request = { ownAddress: OWN, secret: seed.secret as string };
 
-const failure = (o: ParseOutcome) => (o.ok ? 'ok' : o.code);
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'taizhang-pool-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A person's reply carrying `files`, written as an .eml file; returns its path. */
+let emls = 0;
+async function replyWith(...files: { filename: string; content: Buffer }[]): Promise<string> {
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  const info = await composer.sendMail({
+    from: '艾延坤 <ai@bureau.test>', to: OWN, subject: '回复:请填报2020年6月工作进展', text: '已填写,请查收。',
+    attachments: files.map((f) => ({ ...f, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' })),
+  });
+  const file = path.join(tmp, `${++emls}.eml`);
+  writeFileSync(file, info.message as Buffer);
+  return file;
+}
+const attach = (name: string) => ({ filename: name, content: fx(name) });
+
+/** `ok`, or the job's failure and the stage it stopped in. */
+const result = (o: MailOutcome) => (o.ok ? 'ok' : [o.code, o.stage].filter(Boolean).join(' '));
+/** Each spreadsheet's `ok` or failure code, or the job's failure. */
+const files = (o: MailOutcome) => (o.ok ? o.analysis.files.map((f) => (f.ok ? 'ok' : f.code)) : [result(o)]);
 
 /** A real workbook that takes exceljs well over a second: 40,000 filled rows. */
 async function slowWorkbook(): Promise<Buffer> {
@@ -31,114 +61,90 @@ describe.each(['process', 'thread'] as const)('real worker, %s isolation', (isol
   beforeAll(() => { pool = createParsePool({ isolation, timeoutMs: 15_000 }); });
   afterAll(async () => { await pool.close(); });
 
-  it('parses a LibreOffice file and keeps the caller’s buffer intact', async () => {
-    const buf = fx('lo-filled.xlsx');
-    const copy = Buffer.from(buf);
-    const o = await pool.parse(buf, '进展情况-艾延坤.xlsx', secret);
-    expect(o.ok).toBe(true);
+  it('reads a reply: who sent it, its LibreOffice form with a verified token, and a file it cannot read', async () => {
+    const o = await pool.readMail(await replyWith(attach('lo-filled.xlsx'), attach('lo-filled.ods')), request);
+    expect(files(o)).toEqual(['ok', 'SHEET_UNSUPPORTED']);
     if (!o.ok) return;
-    expect(o.kind).toBe('xlsx');
-    expect(o.workbook.token).toMatch(/^TZ-/);
-    expect(o.workbook.rows[0].progress).toBe('第一行\n第二行\t制表符 "双引号" \'单引号\' 😀🎉');
-    expect(buf.equals(copy)).toBe(true);
+    expect(o.analysis).toMatchObject({ from: 'ai@bureau.test', class: { kind: 'human' }, attachmentCount: 2 });
+    const [form, ods] = o.analysis.files;
+    expect(form.ok && form.token).toMatchObject({ period: seed.period });
+    expect(form.ok && form.rows[0].progress).toBe('第一行\n第二行\t制表符 "双引号" \'单引号\' 😀🎉');
+    expect(ods).toMatchObject({ filename: 'lo-filled.ods', kind: 'ods', message: expect.stringMatching(/OpenDocument/) });
   });
 
-  it.each([
-    ['lo-filled.ods', 'SHEET_UNSUPPORTED', 'ods'],
-    ['lo-filled.xls', 'SHEET_UNSUPPORTED', 'xls'],
-    ['lo-filled.et', 'SHEET_UNSUPPORTED', 'et'],
-    ['lo-filled.csv', 'SHEET_UNSUPPORTED', 'csv'],
-    ['lo-encrypted.xlsx', 'SHEET_ENCRYPTED', 'encrypted'],
-    ['truncated.xlsx', 'SHEET_CORRUPT', 'xlsx'],
-    ['bomb-declared.xlsx', 'SHEET_TOO_LARGE', 'xlsx'],
-    ['bomb-lying.xlsx', 'SHEET_TOO_LARGE', 'xlsx'],
-    ['merge-bomb.xlsx', 'SHEET_TOO_LARGE', 'xlsx'],
-    ['name-bomb.xlsx', 'SHEET_TOO_LARGE', 'xlsx'],
-    ['pdf-renamed.xlsx', 'SHEET_UNSUPPORTED', 'unknown'],
-    ['text-renamed.xlsx', 'SHEET_UNSUPPORTED', 'unknown'],
-    ['word-renamed.xlsx', 'SHEET_UNSUPPORTED', 'zip-other'],
-  ])('%s → %s', async (name, code, kind) => {
-    const o = await pool.parse(fx(name), name, secret);
-    expect(failure(o)).toBe(code);
-    expect(o.kind).toBe(kind);
-    if (!o.ok) expect(o.message.length).toBeGreaterThan(0);
+  it('refuses an attachment larger than maxInputBytes without parsing it', async () => {
+    const small = createParsePool({ isolation, maxInputBytes: 2000 });
+    try {
+      const o = await small.readMail(await replyWith(attach('template.xlsx'), attach('minimal.xlsx')), request);
+      expect(files(o)).toEqual(['SHEET_TOO_LARGE', 'ok']);
+      expect(o.ok && o.analysis.files[0]).toMatchObject({ kind: 'xlsx', message: expect.stringMatching(/附件超过/) });
+    } finally {
+      await small.close();
+    }
   });
 
-  it('handles the data-validation bomb without hanging, then parses a good file', async () => {
-    const o = await pool.parse(fx('dv-bomb.xlsx'), 'dv-bomb.xlsx');
-    expect(['ok', 'SHEET_TIMEOUT', 'SHEET_TOO_LARGE']).toContain(failure(o));
-    expect(failure(await pool.parse(fx('template.xlsx'), 'template.xlsx', secret))).toBe('ok');
+  it('handles the data-validation bomb without hanging, then reads a good form', async () => {
+    const o = await pool.readMail(await replyWith(attach('dv-bomb.xlsx')), request);
+    expect(['ok', 'SHEET_TOO_LARGE', 'SHEET_TIMEOUT sheet:0', 'SHEET_TOO_LARGE sheet:0']).toContain(files(o)[0]);
+    expect(files(await pool.readMail(await replyWith(attach('template.xlsx')), request))).toEqual(['ok']);
   });
 
   it('times out a slow real workbook, replaces the worker, and goes on', async () => {
-    const slow = await slowWorkbook();
+    const slow = await replyWith({ filename: 'big.xlsx', content: await slowWorkbook() });
     const quick = createParsePool({ isolation, timeoutMs: 400 });
     try {
-      const t0 = performance.now();
-      expect(failure(await quick.parse(slow, 'big.xlsx'))).toBe('SHEET_TIMEOUT');
-      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(result(await quick.readMail(slow, request))).toBe('SHEET_TIMEOUT sheet:0');
       expect(quick.stats().replaced).toBe(1);
       // A fresh worker's start-up does not count against the 400 ms: a small file fits.
-      expect(failure(await quick.parse(fx('minimal.xlsx'), 'minimal.xlsx'))).toBe('ok');
+      expect(files(await quick.readMail(await replyWith(attach('minimal.xlsx')), request))).toEqual(['ok']);
     } finally {
       await quick.close();
     }
-    // With time enough, the same file parses (the reader stops after 20,000 rows and says so).
-    const o = await pool.parse(slow, 'big.xlsx');
-    expect(o.ok && o.workbook.rows.length).toBe(20_000);
+    // With time enough, the same file is read (the reader stops after 20,000 rows and says so).
+    const o = await pool.readMail(slow, request);
+    expect(o.ok && o.analysis.files[0].ok && o.analysis.files[0].rows.length).toBe(20_000);
   });
 });
 
 describe.each(['process', 'thread'] as const)('supervision, %s isolation', (isolation) => {
+  const read = (pool: ParsePool, name: string, ownAddress = OWN) => pool.readMail(`/nowhere/${name}`, { ownAddress });
+
   it('kills a hanging worker, an exhausted one and a dead one, and keeps serving', async () => {
     const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 500, maxOldGenerationSizeMb: 32, size: 1 });
     try {
-      expect(failure(await pool.parse(Buffer.from('x'), 'hang'))).toBe('SHEET_TIMEOUT');
-      expect(failure(await pool.parse(Buffer.from('x'), 'ok'))).toBe('ok');
-      const t0 = performance.now();
-      const oom = await pool.parse(Buffer.from('x'), 'oom');
-      expect(failure(oom)).toBe('SHEET_TOO_LARGE');
-      expect(performance.now() - t0).toBeLessThan(5000);
-      expect(failure(await pool.parse(Buffer.from('x'), 'exit'))).toBe('INTERNAL');
-      const ok = await pool.parse(Buffer.from('four'), 'ok');
-      expect(ok.ok && ok.workbook.token).toBe('4'); // the bytes arrived
+      expect(result(await read(pool, 'mime-hang'))).toBe('SHEET_TIMEOUT mime');
+      expect(result(await read(pool, 'fine'))).toBe('ok');
+      expect(result(await read(pool, 'mime-oom'))).toBe('SHEET_TOO_LARGE mime');
+      expect(result(await read(pool, 'mime-exit'))).toBe('INTERNAL mime');
+      const last = await read(pool, 'last', 'echo@bureau.test');
+      expect(last.ok && [last.analysis.subject, last.analysis.from]).toEqual(['last', 'echo@bureau.test']); // the request arrived
       expect(pool.stats()).toMatchObject({ replaced: 3, busy: 0, queued: 0, completed: 5 });
     } finally {
       await pool.close();
     }
   });
 
-  it('runs at most `size` workers and queues the rest', async () => {
+  it('runs at most `size` workers, sends one job ahead to each thread, and queues the rest', async () => {
     const pool = createParsePool({ isolation, workerUrl: misbehaving, size: 2 });
-    const jobs = Array.from({ length: 6 }, (_, i) => pool.parse(Buffer.from([i]), 'ok'));
-    expect(pool.stats()).toMatchObject({ workers: 2, busy: 2, ahead: 0, queued: 4 });
-    expect((await Promise.all(jobs)).every((o) => o.ok)).toBe(true);
+    const jobs = Array.from({ length: 6 }, (_, i) => read(pool, `m${i}`));
+    const ahead = isolation === 'thread' ? 2 : 0;
+    expect(pool.stats()).toMatchObject({ workers: 2, busy: 2, ahead, queued: 4 - ahead });
+    expect((await Promise.all(jobs)).map((o) => o.ok && o.analysis.subject)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
     await pool.close();
     expect(pool.stats().workers).toBe(0);
-    expect(failure(await pool.parse(Buffer.from('x'), 'ok'))).toBe('INTERNAL'); // closed
+    expect(result(await read(pool, 'fine'))).toBe('INTERNAL'); // closed
   });
 
   it('a message waiting behind one that kills its worker is read afresh, not blamed', async () => {
     const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 500, maxOldGenerationSizeMb: 32, size: 1 });
     try {
       const names = ['mime-hang', 'a', 'mime-exit', 'b', 'second-sheet-oom', 'c'];
-      const jobs = names.map((name) => pool.readMail(`/nowhere/${name}`, { ownAddress: 'x@y.test' }));
+      const jobs = names.map((name) => read(pool, name));
       expect(pool.stats()).toMatchObject({ busy: 1, ahead: isolation === 'thread' ? 1 : 0 });
       const outcomes = await Promise.all(jobs);
-      expect(outcomes.map((o) => (o.ok ? o.analysis.subject : `${o.code} ${o.stage}`)))
+      expect(outcomes.map((o) => (o.ok ? o.analysis.subject : result(o))))
         .toEqual(['SHEET_TIMEOUT mime', 'a', 'INTERNAL mime', 'b', 'SHEET_TOO_LARGE sheet:1', 'c']);
       expect(pool.stats()).toMatchObject({ replaced: 3, busy: 0, ahead: 0, queued: 0, completed: 6 });
-    } finally {
-      await pool.close();
-    }
-  });
-
-  it('sends no spreadsheet ahead: its bytes are handed over, and could not be sent again', async () => {
-    const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 500, size: 1 });
-    try {
-      const jobs = ['hang', 'ok'].map((name) => pool.parse(Buffer.from(name), name));
-      expect(pool.stats()).toMatchObject({ busy: 1, ahead: 0, queued: 1 });
-      expect((await Promise.all(jobs)).map(failure)).toEqual(['SHEET_TIMEOUT', 'ok']);
     } finally {
       await pool.close();
     }
@@ -150,8 +156,8 @@ describe.each(['process', 'thread'] as const)('supervision, %s isolation', (isol
     expect(pool.stats()).toMatchObject({ workers: 2, busy: 0, queued: 0 });
     pool.warm(); // no more than `size`
     expect(pool.stats().workers).toBe(2);
-    const outcomes = await Promise.all([pool.parse(Buffer.from('a'), 'ok'), pool.parse(Buffer.from('b'), 'ok')]);
-    expect(outcomes.every((o) => o.ok)).toBe(true);
+    const outcomes = await Promise.all([read(pool, 'a'), read(pool, 'b')]);
+    expect(outcomes.map(result)).toEqual(['ok', 'ok']);
     expect(pool.stats()).toMatchObject({ workers: 2, replaced: 0, completed: 2 });
     await pool.close();
     pool.warm(); // closed: starts nothing
@@ -160,15 +166,8 @@ describe.each(['process', 'thread'] as const)('supervision, %s isolation', (isol
 
   it('close waits for a job in flight', async () => {
     const pool = createParsePool({ isolation, workerUrl: misbehaving, timeoutMs: 400 });
-    const pending = pool.parse(Buffer.from('x'), 'hang');
+    const pending = read(pool, 'mime-hang');
     await pool.close();
-    expect(failure(await pending)).toBe('SHEET_TIMEOUT');
+    expect(result(await pending)).toBe('SHEET_TIMEOUT mime');
   });
-});
-
-it('refuses an oversized attachment without starting a worker', async () => {
-  const pool = createParsePool({ maxInputBytes: 10 });
-  expect(failure(await pool.parse(Buffer.alloc(11), 'a.xlsx'))).toBe('SHEET_TOO_LARGE');
-  expect(pool.stats().workers).toBe(0);
-  await pool.close();
 });
