@@ -46,13 +46,6 @@ export class TaizhangError extends Error {
   }
 }
 
-/** True when trying the same operation again later may succeed. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof TaizhangError) return !err.permanent;
-  const code = (err as { code?: string } | null)?.code;
-  return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ESOCKET', 'ECONNECTION', 'EHOSTUNREACH', 'NoConnection'].includes(code);
-}
-
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -154,29 +154,3 @@ export function providerPreset(name: string): ProviderPreset | undefined {
   const p: ProviderPreset = PROVIDERS[resolved];
   return { ...p, imap: { ...p.imap }, smtp: { ...p.smtp } };
 }
-
-/**
- * Guess the provider from a mailbox address (`6666209@163.com` → `163`). Only public domains are
- * recognised; a company domain hosted on Exmail or Aliyun cannot be told from its name.
- */
-export function providerForAddress(address: string): ProviderName | undefined {
-  const domain = String(address).trim().toLowerCase().split('@').pop() ?? '';
-  switch (domain) {
-    case '163.com':
-      return '163';
-    case '126.com':
-      return '126';
-    case 'yeah.net':
-      return 'yeah';
-    case 'qq.com':
-    case 'vip.qq.com':
-    case 'foxmail.com':
-      return 'qq';
-    case 'outlook.com':
-    case 'hotmail.com':
-    case 'live.com':
-      return 'outlook';
-    default:
-      return undefined;
-  }
-}

@@ -204,8 +204,3 @@ export function spreadsheetAttachments(attachments: ReadonlyArray<AttachmentLike
   });
   return out;
 }
-
-/** True when the mail carries any real attachment (ignoring images embedded in the HTML body). */
-export function hasAnyAttachment(attachments: ReadonlyArray<AttachmentLike> | undefined): boolean {
-  return (attachments ?? []).some((a) => a && isRealAttachment(a));
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROVIDERS, providerForAddress, providerPreset, type ProviderPreset } from '../../src/app/providers.js';
+import { PROVIDERS, providerPreset, type ProviderPreset } from '../../src/app/providers.js';
 
 const names = Object.keys(PROVIDERS);
 
@@ -49,11 +49,5 @@ describe('provider presets', () => {
     const copy = providerPreset('163')!;
     copy.imap.host = 'changed';
     expect(providerPreset('163')!.imap.host).toBe('imap.163.com');
-  });
-
-  it('guesses the provider from public addresses', () => {
-    expect(providerForAddress('6666209@163.com')).toBe('163');
-    expect(providerForAddress('a@FOXMAIL.com')).toBe('qq');
-    expect(providerForAddress('a@gov.example.cn')).toBeUndefined();
   });
 });

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import ExcelJS from 'exceljs';
-import { simpleParser } from 'mailparser';
 import type { AcceptedMessage, MailStack } from '../../tools/mail-stack.js';
 import { BIN, type Project } from './project.js';
 
@@ -67,8 +66,6 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export interface Child {
   proc: ChildProcess;
   stdout: () => string;
@@ -109,9 +106,6 @@ export async function ledgerStatus(project: Project): Promise<Map<string, string
   });
   return out;
 }
-
-/** Parses one raw message (for Message-ID and In-Reply-To checks). */
-export const parse = (raw: Buffer) => simpleParser(raw);
 
 export interface FreezableProxy {
   port: number;

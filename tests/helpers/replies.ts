@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { MailStack } from '../../tools/mail-stack.js';
@@ -177,11 +177,6 @@ export async function ledgers(project: Project): Promise<LedgerMail[]> {
     out.push({ mail, workbook: wb, progress, remark, people });
   }
   return out;
-}
-
-/** Reads a raw .eml and parses it (bytes, never a string). */
-export async function parseRaw(raw: Buffer): Promise<ParsedMail> {
-  return simpleParser(raw);
 }
 
 // ── zips built in tests: stored entries (helpers/stored-zip.ts) ──

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { hasAnyAttachment, repairFilename, guessSpreadsheetContainer, spreadsheetAttachments, type AttachmentLike } from '../../src/mail/attachments.js';
+import { repairFilename, guessSpreadsheetContainer, spreadsheetAttachments, type AttachmentLike } from '../../src/mail/attachments.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/eml/${name}`, import.meta.url)));
 const parse = async (name: string) => simpleParser(fixture(name));
@@ -25,7 +25,6 @@ describe('spreadsheetAttachments on real-looking mail', () => {
     expect(sheets.map((s) => s.filename)).toEqual([expected]);
     expect(sheets[0].content.subarray(0, 4).equals(ZIP)).toBe(true);
     expect(guessSpreadsheetContainer(sheets[0].content)).toBe('xlsx');
-    expect(hasAnyAttachment(mail.attachments)).toBe(true);
   });
 
   it('the raw GBK fixture really carries GBK bytes, and mailparser really gives mojibake', async () => {
@@ -38,7 +37,6 @@ describe('spreadsheetAttachments on real-looking mail', () => {
   it.each(['163-auto-reply.eml', 'outlook-auto-reply.eml', 'newsletter-bulk.eml'])('%s has no attachment', async (file) => {
     const mail = await parse(file);
     expect(spreadsheetAttachments(mail.attachments)).toEqual([]);
-    expect(hasAnyAttachment(mail.attachments)).toBe(false);
   });
 
   it('a bounce’s enclosed message is not a spreadsheet', async () => {
@@ -101,11 +99,11 @@ describe('spreadsheetAttachments rules', () => {
     expect(r).toEqual([]);
   });
 
-  it('ignores images embedded in an HTML signature for hasAnyAttachment', () => {
-    const img = att('image001.png', 'image/png', Buffer.from('89504e47', 'hex'), { related: true });
-    expect(hasAnyAttachment([img])).toBe(false);
-    expect(hasAnyAttachment([img, att('scan.pdf', 'application/pdf', Buffer.from('%PDF'))])).toBe(true);
-    expect(hasAnyAttachment(undefined)).toBe(false);
+  it('ignores parts embedded in the HTML body, even ones that look like a spreadsheet', () => {
+    const embedded = att('台账.xlsx', 'application/octet-stream', zipWith('xl/workbook.xml'), { related: true });
+    const attached = att('台账.xlsx', 'application/octet-stream', zipWith('xl/workbook.xml'));
+    expect(spreadsheetAttachments([embedded])).toEqual([]);
+    expect(spreadsheetAttachments([embedded, attached]).map((s) => s.filename)).toEqual(['台账.xlsx']);
   });
 
   it('strips directories clients leave in names', () => {
