@@ -11,7 +11,7 @@ import { Store } from '../store/store.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
 import { runDaemon } from './daemon.js';
 import { runCheck } from './check.js';
-import type { Args } from './cli.js';
+import type { Args } from './args.js';
 
 function terminalProgress(): Progress {
   if (!process.stderr.isTTY) return () => {};

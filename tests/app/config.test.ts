@@ -1,15 +1,36 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseYaml as parse } from '../../src/app/yaml.js';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../src/app/config.js';
+import { loadConfig, parseConfig, type LoadOptions } from '../../src/app/config.js';
 import { TaizhangError } from '../../src/errors.js';
 
 const example = () => parse(readFileSync('config/taizhang.example.yaml', 'utf8')) as any;
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw-123' };
 
-function problems(doc: unknown, e: NodeJS.ProcessEnv = env): string[] {
+const exampleText = () => readFileSync('config/taizhang.example.yaml', 'utf8');
+
+/** loadConfig of `text` written to a fresh file. */
+function load(text: string, e: NodeJS.ProcessEnv = env) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'tz-config-')), 'c.yaml');
+  writeFileSync(file, text);
+  return loadConfig(file, e);
+}
+
+function loadError(text: string): string {
   try {
-    parseConfig(doc, 'x.yaml', e);
+    load(text);
+  } catch (err) {
+    expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
+    return (err as Error).message;
+  }
+  throw new Error('config was accepted');
+}
+
+function problems(doc: unknown, e: NodeJS.ProcessEnv = env, options?: LoadOptions): string[] {
+  try {
+    parseConfig(doc, 'x.yaml', e, options);
   } catch (err) {
     expect(err).toBeInstanceOf(TaizhangError);
     expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
@@ -70,5 +91,76 @@ describe('config', () => {
     const t = c.ledger.tasks.find((x) => x.no === 8)!;
     expect(t.owners).toEqual(['王群才', '马红霞']);
     expect(t.departments).toEqual(['办公室', '机关总支']);
+  });
+
+  it('names each unknown key with the key it likely meant, beside the other problems', () => {
+    const doc = example();
+    doc.schedule.sendday = 3;
+    doc.mailbox.smpt = {};
+    doc.mailbox.imap.pasword = 'x';
+    doc.ledger.tasks[0].owner = ['艾延坤'];
+    doc.people[1].Email = 'x@example.com';
+    doc.colour = 'red';
+    doc.people[2].email = 'not-an-email';
+    const list = problems(doc);
+    expect(list).toEqual(expect.arrayContaining([
+      'schedule.sendday: unknown key; did you mean send_day?',
+      'mailbox.smpt: unknown key; did you mean smtp?',
+      'mailbox.imap.pasword: unknown key; did you mean password?',
+      'ledger.tasks[0].owner: unknown key; did you mean owners?',
+      'people[1].Email: unknown key; did you mean email?',
+      'people[2].email: not an email address',
+    ]));
+    expect(list.filter((p) => p.startsWith('colour:'))).toEqual([
+      'colour: unknown key (expected one of: timezone, data_dir, mailbox, schedule, office, people, ledger, secret, templates_dir)',
+    ]);
+  });
+
+  it('keeps text as written in the file (due: 10.30 is "10.30"), numbers and switches as values', () => {
+    const text = exampleText()
+      .replace('due: "10.31"', 'due: 10.30')
+      .replace('task: 完善政府立法程序', 'task: 2020')
+      .replace('department: 政法科', 'department: 1.10')
+      .replace(/sender_name: .*/, 'sender_name: 0x1F')
+      .replace('ledger:\n', 'ledger:\n  office_name: ~\n');
+    const c = load(text);
+    const first = c.ledger.tasks.find((t) => t.no === 1)!;
+    expect(first).toMatchObject({ due: '10.30', task: '2020' });
+    expect(c.people[0].department).toBe('1.10');
+    expect(c.mailbox.senderName).toBe('0x1F');
+    expect(c.mailbox.imap).toMatchObject({ port: 993, secure: true });
+    expect(c.schedule).toMatchObject({ sendDay: 20, deadlineDay: 30, reminderDays: [25, 28], lastPeriod: '2020-10' });
+    expect(c.mailbox.saveSent).toBe(false);
+    expect(load(text.replace('send_day: 20', 'send_day: "21"')).schedule.sendDay).toBe(21);
+    expect(loadError(text.replace('send_day: 20', 'send_day: 20.5'))).toContain('schedule.send_day: must be a whole number from 1 to 31');
+    expect(loadError(text.replace('secure: true', 'secure: yes'))).toContain('mailbox.imap.secure: must be true or false');
+  });
+
+  it('a YAML syntax error tells line and column, never the value of a password or secret', () => {
+    const cases: [string, RegExp][] = [
+      ['secret: hunter2-key\n  bad: indentation\n', /bad indentation of a mapping entry at line 2, column 6$/],
+      ['mailbox:\n  imap:\n    password: *hunter2\n', /unidentified alias "\*\*\*" at line 3, column 23$/],
+      ['mailbox:\n  smtp: { user: a, password: !hunter2 x }\n', /unknown tag !<\*\*\*> at line 2, column \d+$/],
+    ];
+    for (const [text, told] of cases) {
+      const message = loadError(text);
+      expect(message).toMatch(told);
+      expect(message).not.toContain('hunter2');
+    }
+    // What stands on no password's line is still quoted: it helps to find the mistake.
+    expect(loadError('ledger:\n  title: *notitle\n')).toMatch(/unidentified alias "notitle" at line 2/);
+  });
+
+  it('without mail (status), the mailbox passwords may be missing; everything else is still checked', () => {
+    const c = parseConfig(example(), 'x.yaml', {}, { mail: false });
+    expect(c.mailbox.imap.password).toBe('');
+    expect(c.mailbox.smtp.password).toBe('');
+    const doc = example();
+    doc.people[2].email = 'nope';
+    doc.secret = '${TAIZHANG_SECRET}';
+    expect(problems(doc, {}, { mail: false })).toEqual([
+      'secret: environment variable TAIZHANG_SECRET is not set',
+      'people[2].email: not an email address',
+    ]);
   });
 });

@@ -1,0 +1,245 @@
+/**
+ * The config file's schema: what may be written (snake_case, every key known), what each value
+ * must be, and the camelCase Config the rest of the code reads, which is this schema's output.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { Schedule } from '../core/calendar.js';
+import type { Ledger, Person } from '../core/ledger.js';
+import {
+  boolOr, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optPeriod, optText, patternOr,
+  period, text, textOr,
+} from './config-fields.js';
+import { providerPreset, type ProviderPreset } from './providers.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Checks across fields run even when some fields are wrong (`when`), so every problem is told
+ * at once; they look only at fields without a problem of their own (`clean`).
+ */
+const ALWAYS = { when: () => true };
+
+function isTimeZone(tz: string): boolean {
+  try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
+}
+
+/** `mail`: the mailbox's passwords are needed (every command but `status`). */
+function mailboxFields(mail: boolean) {
+  const server = {
+    host: optText(), port: optInt(1, 65535), secure: optBool(), tls_verify: boolOr(true),
+    user: optText(), password: mail ? text() : textOr(''),
+  };
+  return mapping({
+    address: email(),
+    sender_name: optText(),
+    provider: optText().refine((p) => p === undefined || providerPreset(p) !== undefined, {
+      error: (iss) => `unknown provider "${String(iss.input)}"`,
+    }),
+    imap: mapping({ ...server, idle: optBool(), poll_seconds: intOr(5, 3600, 60) }),
+    smtp: mapping({
+      ...server, require_tls: optBool(), rate_per_minute: optInt(1, 100000), max_connections: intOr(1, 20, 2),
+      retry_delays_ms: intListOr(0, 600000, [2000, 10000]), max_attempts: intOr(1, 100, 8),
+    }),
+    folders: mapping({
+      processed: textOr('台账-已处理'), rejected: textOr('台账-需补正'), quarantine: textOr('台账-隔离'), machine: textOr('台账-自动邮件'),
+      sent: optText(),
+    }).prefault({}),
+    save_sent: boolOr(false),
+  });
+}
+
+const scheduleFields = mapping({
+  first_period: period(), last_period: optPeriod(),
+  send_day: intOr(1, 31, 20), deadline_day: intOr(1, 31, 30), reminder_days: intListOr(1, 31, []),
+  send_time: patternOr(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM', '00:00'),
+  cron: textOr('*/10 * * * *'),
+});
+
+const task = mapping({
+  no: int(1, 1_000_000), task: text(), due: textOr(''), departments: names(),
+  owners: names().refine((o) => !Array.isArray(o) || o.length > 0, 'needs at least one person'),
+  requirements: optText(), note: optText(),
+});
+
+function fileFields(mail: boolean) {
+  return mapping({
+    timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
+    data_dir: textOr('../data'),
+    mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
+    schedule: scheduleFields.superRefine(checkSchedule, ALWAYS),
+    office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
+    people: list(mapping({ name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
+    ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
+    secret: optText(),
+    templates_dir: optText(),
+  });
+}
+
+type FileConfig = z.output<ReturnType<typeof fileFields>>;
+type MailboxFile = z.output<ReturnType<typeof mailboxFields>>;
+type Ctx = z.core.$RefinementCtx;
+
+/** The schema of one config file (`file` gives configPath). */
+export function configSchema(file: string, options: { mail: boolean }) {
+  return fileFields(options.mail).superRefine(checkRoot, ALWAYS).transform((c) => toConfig(c, file));
+}
+
+/** What the code reads: the config file's content, checked, with every default filled in. */
+export type Config = z.output<ReturnType<typeof configSchema>>;
+export type Folders = Config['mailbox']['folders'];
+
+/** Whether no problem was found at `at`, inside it or around it: only then is its value the parsed type. */
+function cleanIn(ctx: Ctx) {
+  return (...at: PropertyKey[]) => !ctx.issues.some((iss) => {
+    if (iss.code === 'unrecognized_keys') return false;
+    const p = iss.path ?? [];
+    for (let i = 0; i < Math.min(p.length, at.length); i++) if (p[i] !== at[i]) return false;
+    return true;
+  });
+}
+
+function problem(ctx: Ctx, at: PropertyKey[], message: string): void {
+  ctx.addIssue({ code: 'custom', path: at, message, input: undefined });
+}
+
+type ImapFile = MailboxFile['imap'];
+type SmtpFile = MailboxFile['smtp'];
+
+function presetOf(m: MailboxFile): ProviderPreset | undefined {
+  return m.provider === undefined ? undefined : providerPreset(m.provider);
+}
+
+function checkMailbox(m: MailboxFile, ctx: Ctx): void {
+  const clean = cleanIn(ctx);
+  if (!m || typeof m !== 'object') return;
+  const preset = clean('provider') ? presetOf(m) : undefined;
+  const startTls = clean('smtp', 'require_tls') && (m.smtp?.require_tls ?? preset?.smtp.requireTLS ?? false);
+  for (const side of ['imap', 'smtp'] as const) {
+    const raw = m[side];
+    if (!raw || typeof raw !== 'object') continue;
+    const host = clean(side, 'host') ? raw.host ?? preset?.[side].host : '';
+    if (host === undefined) problem(ctx, [side, 'host'], 'is required');
+    if (clean(side, 'port') && (raw.port ?? preset?.[side].port) === undefined) problem(ctx, [side, 'port'], 'is required');
+    if (!host || LOOPBACK.has(host)) continue;
+    if (clean(side, 'secure') && !(raw.secure ?? preset?.[side].secure ?? true) && !(side === 'smtp' && startTls)) {
+      problem(ctx, [side, 'secure'], side === 'smtp'
+        ? 'plaintext is allowed only on loopback (127.0.0.1); for STARTTLS (port 587) set require_tls: true'
+        : 'plaintext is allowed only on loopback (127.0.0.1)');
+    }
+    if (clean(side, 'tls_verify') && !raw.tls_verify) problem(ctx, [side, 'tls_verify'], 'may be turned off only on loopback');
+  }
+}
+
+function checkSchedule(s: z.output<typeof scheduleFields>, ctx: Ctx): void {
+  const clean = cleanIn(ctx);
+  if (!s || typeof s !== 'object') return;
+  if (clean('first_period') && clean('last_period') && s.last_period && s.last_period < s.first_period) {
+    problem(ctx, ['last_period'], 'is before first_period');
+  }
+  if (!clean('send_day') || !clean('deadline_day')) return;
+  const { send_day: send, deadline_day: deadline } = s;
+  if (send > deadline) problem(ctx, ['send_day'], `must not be after deadline_day (${deadline})`);
+  if (!clean('reminder_days')) return;
+  s.reminder_days.forEach((d, i) => {
+    if (d <= send || d > deadline) problem(ctx, ['reminder_days', i], `must be after send_day (${send}) and not after deadline_day (${deadline})`);
+  });
+}
+
+/** Reports the second and later items whose `key` repeats an earlier clean one. */
+function dupes<T>(ctx: Ctx, items: T[], at: PropertyKey[], key: keyof T & string): void {
+  const clean = cleanIn(ctx);
+  const seen = new Set<unknown>();
+  items.forEach((item, i) => {
+    if (!clean(...at, i, key)) return;
+    if (seen.has(item[key])) problem(ctx, [...at, i, key], 'appears twice');
+    seen.add(item[key]);
+  });
+}
+
+/** People and the ledger's owners name each other. */
+function checkRoot(c: FileConfig, ctx: Ctx): void {
+  if (!c || typeof c !== 'object') return;
+  const clean = cleanIn(ctx);
+  const people = Array.isArray(c.people) ? c.people : [];
+  const tasks = Array.isArray(c.ledger?.tasks) ? c.ledger.tasks : [];
+  dupes(ctx, people, ['people'], 'name');
+  dupes(ctx, people, ['people'], 'email');
+  dupes(ctx, tasks, ['ledger', 'tasks'], 'no');
+  if (people.length > 0 && people.every((_, i) => clean('people', i, 'name'))) {
+    const known = new Set(people.map((p) => p.name));
+    tasks.forEach((t, i) => {
+      if (!clean('ledger', 'tasks', i, 'owners')) return;
+      t.owners.forEach((n, j) => { if (!known.has(n)) problem(ctx, ['ledger', 'tasks', i, 'owners', j], `"${n}" is not one of people[].name`); });
+    });
+  }
+  if (tasks.length > 0 && tasks.every((_, i) => clean('ledger', 'tasks', i, 'owners'))) {
+    const owners = new Set(tasks.flatMap((t) => t.owners)); // not a search per person: a province has thousands
+    people.forEach((p, i) => { if (clean('people', i, 'name') && !owners.has(p.name)) problem(ctx, ['people'], `${p.name} owns no task`); });
+  }
+}
+
+function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undefined, address: string) {
+  return {
+    host: raw.host ?? preset?.host ?? '',
+    port: raw.port ?? preset?.port ?? 0,
+    /** Implicit TLS from the first byte. */
+    secure: raw.secure ?? preset?.secure ?? true,
+    /** Verify the server's TLS certificate (only loopback may turn this off). */
+    tlsVerify: raw.tls_verify,
+    user: raw.user ?? address,
+    password: raw.password,
+  };
+}
+
+function toConfig(c: FileConfig, file: string) {
+  const m = c.mailbox;
+  const preset = presetOf(m);
+  const schedule: Schedule & { cron: string } = {
+    firstPeriod: c.schedule.first_period, lastPeriod: c.schedule.last_period,
+    sendDay: c.schedule.send_day, deadlineDay: c.schedule.deadline_day,
+    reminderDays: [...new Set(c.schedule.reminder_days)].sort((a, b) => a - b),
+    sendTime: c.schedule.send_time,
+    /** node-cron expression for `run`. */
+    cron: c.schedule.cron,
+  };
+  const people: Person[] = c.people;
+  const ledger: Ledger = {
+    title: c.ledger.title,
+    tasks: c.ledger.tasks.map((t) => ({ no: t.no, task: t.task, due: t.due, departments: t.departments, owners: t.owners, requirements: t.requirements, note: t.note }))
+      .sort((a, b) => a.no - b.no),
+  };
+  return {
+    configPath: path.resolve(file),
+    timezone: c.timezone,
+    dataDir: path.resolve(c.data_dir),
+    mailbox: {
+      address: m.address,
+      /** Display name on outgoing mail. */
+      senderName: m.sender_name ?? c.ledger.office_name ?? '台账汇总',
+      provider: m.provider,
+      imap: { ...server(m.imap, preset?.imap, m.address), idle: m.imap.idle ?? preset?.idle ?? true, pollSeconds: m.imap.poll_seconds },
+      smtp: {
+        ...server(m.smtp, preset?.smtp, m.address),
+        /** STARTTLS is mandatory (port 587 providers such as Outlook): never continue in plaintext. */
+        requireTLS: m.smtp.require_tls ?? preset?.smtp.requireTLS ?? false,
+        ratePerMinute: m.smtp.rate_per_minute ?? preset?.sendRatePerMinute ?? 60,
+        maxConnections: m.smtp.max_connections,
+        retryDelaysMs: m.smtp.retry_delays_ms,
+        maxAttempts: m.smtp.max_attempts,
+      },
+      /** `sent` unset: the server's \\Sent folder (163: 已发送), else "Sent". */
+      folders: m.folders,
+      /** Keep a copy of every sent mail in the Sent folder by IMAP APPEND. */
+      saveSent: m.save_sent,
+    },
+    schedule,
+    office: c.office,
+    people,
+    ledger,
+    /** Key for the file identity's HMAC; generated under data_dir when absent. */
+    secret: c.secret,
+    /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */
+    templatesDir: c.templates_dir === undefined ? undefined : path.resolve(c.templates_dir),
+  };
+}
