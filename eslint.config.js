@@ -16,6 +16,15 @@ export default tseslint.config(
     },
   },
   {
+    // core is the rules of the domain, pure: nothing of the layers that do I/O, not even types.
+    files: ['src/core/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(?!\\./[^/]+$|\\.\\./errors\\.js$|node:crypto$)', message: 'src/core imports only src/core, src/errors.ts and node:crypto.' }],
+      }],
+    },
+  },
+  {
     // Tests and tools edit parsed documents and JSON freely.
     files: ['tests/**', 'tools/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

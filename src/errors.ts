@@ -22,6 +22,8 @@ export const ErrorCodes = {
   SHEET_NO_TABLE: { permanent: true, exit: 1 },
   TEMPLATE: { permanent: true, exit: 1 },
   STATE: { permanent: true, exit: 1 },
+  /** The database was migrated by a later taizhang than this one. */
+  STORE_TOO_NEW: { permanent: true, exit: 1 },
   INTERNAL: { permanent: true, exit: 1 },
 } as const;
 

@@ -114,6 +114,13 @@ export function formatLocalDate(d: LocalDate): string {
   return `${d.year}年${d.month}月${d.day}日`;
 }
 
+/** Local "YYYY-MM-DD HH:MM" in the time zone. */
+export function localStamp(iso: string | Date, tz: string): string {
+  const p = localParts(typeof iso === 'string' ? new Date(iso) : iso, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+}
+
 export function periodLabel(period: string): string {
   const { year, month } = splitPeriod(period);
   return `${year}年${month}月`;

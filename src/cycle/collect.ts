@@ -8,7 +8,7 @@ import type { Context } from './context.js';
 import { errorMessage } from '../errors.js';
 import { ensureFolders } from '../mail/imap.js';
 import { headerEnd } from '../mail/headers.js';
-import { applyDecision, decide } from '../core/decide.js';
+import { applyDecision, decideMessage } from './apply.js';
 import type { MessageRow } from '../store/store.js';
 
 export const INBOX = 'INBOX';
@@ -221,7 +221,7 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error)
   try {
     if (analysis instanceof Error) throw analysis;
     ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
-    const decision = decide(ctx, row, analysis);
+    const decision = decideMessage(ctx, row, analysis);
     await applyDecision(ctx, row, analysis, decision);
     const folder = ctx.config.mailbox.folders[decision.folder];
     ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.email ?? null, period: decision.period ?? null, error: null });

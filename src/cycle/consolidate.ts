@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadlineInstant, periodLabel, periodsUpTo } from '../core/calendar.js';
+import { deadlineInstant, localStamp, periodLabel, periodsUpTo } from '../core/calendar.js';
 import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
-import { localStamp, periodStates } from './status.js';
+import { periodStates } from './status.js';
 
 export interface LedgerBuild {
   period: string;

@@ -1,4 +1,4 @@
-import { deadlineDate, deadlineInstant, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
+import { deadlineDate, deadlineInstant, formatLocalDate, localStamp, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
 import type { Config } from '../app/config.js';
 import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
 import type { OutboxRow, Store } from '../store/store.js';
@@ -38,13 +38,6 @@ export function latestAskedPeriod(store: Store, now: Date, tz: string): string |
 export function defaultPeriod(config: Config, store: Store, now: Date): string {
   return latestAskedPeriod(store, now, config.timezone)
     ?? periodsUpTo(periodOf(now, config.timezone), config.schedule).pop() ?? config.schedule.firstPeriod;
-}
-
-/** Local "YYYY-MM-DD HH:MM" in the configured time zone. */
-export function localStamp(iso: string | Date, tz: string): string {
-  const p = localParts(typeof iso === 'string' ? new Date(iso) : iso, tz);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
 }
 
 export interface StatusJson {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { composeRaw, newMessageId, type OutgoingMail } from './compose.js';
 import type { Config } from '../app/config.js';
 import { errorMessage, TaizhangError } from '../errors.js';
@@ -168,12 +167,10 @@ export class Outbox {
 
   private async sendOne(row: OutboxRow, transport: MailTransport, clock: Clock, marks: SendMarks, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<keyof FlushResult | TaizhangError> {
     const log = this.log.child({ period: row.period, person: row.person || undefined, messageId: row.message_id });
-    let raw: Buffer;
-    try {
-      raw = this.store.outboxRaw(row.id) ?? readFileSync(row.eml_path);
-    } catch (err) {
-      this.store.markFailed(row.id, `outgoing message unreadable: ${errorMessage(err)}`);
-      log.error({ file: row.eml_path, err: errorMessage(err) }, 'outgoing message unreadable; not sent');
+    const raw = this.store.outboxRaw(row.id);
+    if (!raw) {
+      this.store.markFailed(row.id, 'outgoing message missing from the store');
+      log.error('outgoing message missing from the store; not sent');
       return 'failed';
     }
     const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };

@@ -1,4 +1,3 @@
-import type { Context } from '../cycle/context.js';
 import { TaizhangError } from '../errors.js';
 import type { ParsePool } from './pool.js';
 import { MAX_FILES, type FileResult, type MailAnalysis, type ReadMailRequest } from './types.js';
@@ -7,13 +6,20 @@ import { MAX_FILES, type FileResult, type MailAnalysis, type ReadMailRequest } f
 export type Analysis = MailAnalysis;
 export type { FileResult };
 
+/** What reading a message uses of the run's context (a cycle Context is one). */
+export interface ReadContext {
+  config: { mailbox: { address: string } };
+  secret: string;
+  pool: ParsePool;
+}
+
 /**
  * Reads the raw message at `rawPath` in a parse worker (read-mail.ts). A spreadsheet that kills
  * its worker (memory, time) becomes that file's failure, and the message is read again without
  * it, so the sender still gets a receipt that names the file. Throws (a passing fault, tried again
  * next tick) when the message itself cannot be read.
  */
-export async function analyzeMessage(ctx: Context, rawPath: string, pool: ParsePool = ctx.pool): Promise<Analysis> {
+export async function analyzeMessage(ctx: ReadContext, rawPath: string, pool: ParsePool = ctx.pool): Promise<Analysis> {
   const request: ReadMailRequest & { failed: NonNullable<ReadMailRequest['failed']> } = { ownAddress: ctx.config.mailbox.address, secret: ctx.secret, failed: {} };
   for (;;) {
     const outcome = await pool.readMail(rawPath, request);

@@ -2,106 +2,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ReportRow } from '../core/ledger.js';
+import type { MessageRow, OutboxKind, OutboxRow, PeriodRow, ReportRecord } from './rows.js';
+import { migrate, refuseNewer } from './schema.js';
 
-export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'ledger';
-export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed';
-
-export interface OutboxRow {
-  id: number;
-  kind: OutboxKind;
-  period: string;
-  person: string | null;
-  slot: string;
-  recipients: string;
-  message_id: string;
-  subject: string;
-  eml_path: string;
-  state: OutboxState;
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  sent_at: string | null;
-  bounced_at: string | null;
-}
-
-/**
- * `reading`: handed to a parse worker, and recorded so before (committed). A run that finds a
- * message still `reading` died while reading it (see collect.ts).
- */
-export type MessageState = 'received' | 'reading' | 'done' | 'retry';
-
-export interface MessageRow {
-  id: number;
-  mailbox: string;
-  uidvalidity: number;
-  uid: number;
-  message_id: string | null;
-  sha256: string;
-  raw_path: string;
-  received_at: string;
-  from_addr: string | null;
-  subject: string | null;
-  state: MessageState;
-  outcome: string | null;
-  target_folder: string | null;
-  moved: number;
-  person: string | null;
-  period: string | null;
-  error: string | null;
-  attempts: number;
-}
-
-export interface ReportRecord {
-  id: number;
-  period: string;
-  person: string;
-  message_row: number | null;
-  sender: string;
-  received_at: string;
-  late: number;
-  rows: ReportRow[];
-  superseded: number;
-}
-
-export interface PeriodRow {
-  period: string;
-  requests_at: string | null;
-  consolidated_at: string | null;
-  ledger_version: number;
-  dirty: number;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS periods (
-  period TEXT PRIMARY KEY, requests_at TEXT, consolidated_at TEXT,
-  ledger_version INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, period TEXT NOT NULL, person TEXT, slot TEXT NOT NULL,
-  recipients TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL, eml_path TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
-  last_error TEXT, created_at TEXT NOT NULL, sent_at TEXT, bounced_at TEXT,
-  UNIQUE (kind, period, person, slot));
-CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_person ON outbox (period, person);
-CREATE TABLE IF NOT EXISTS outbox_raw (id INTEGER PRIMARY KEY REFERENCES outbox (id), raw BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
-  message_id TEXT, sha256 TEXT NOT NULL, raw_path TEXT NOT NULL, received_at TEXT NOT NULL,
-  from_addr TEXT, subject TEXT, state TEXT NOT NULL DEFAULT 'received', outcome TEXT, target_folder TEXT,
-  moved INTEGER NOT NULL DEFAULT 0, person TEXT, period TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (mailbox, uidvalidity, uid));
-CREATE INDEX IF NOT EXISTS messages_mid ON messages (message_id);
-CREATE INDEX IF NOT EXISTS messages_sha ON messages (sha256);
-CREATE TABLE IF NOT EXISTS reports (
-  id INTEGER PRIMARY KEY, period TEXT NOT NULL, person TEXT NOT NULL, message_row INTEGER,
-  sender TEXT NOT NULL, received_at TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0,
-  rows_json TEXT NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS reports_period ON reports (period, person);
-CREATE INDEX IF NOT EXISTS reports_message ON reports (message_row);
-`;
+export type { MessageRow, MessageState, OutboxKind, OutboxRow, OutboxState, PeriodRow, ReportRecord } from './rows.js';
 
 /** The SQLite state store under the data folder. All writes are small transactions. */
 export class Store {
@@ -109,19 +13,29 @@ export class Store {
 
   private constructor(file: string, readonly: boolean) {
     this.db = new Database(file, { readonly, fileMustExist: readonly });
-    if (!readonly) {
-      this.db.pragma('journal_mode = WAL');
-      // WAL + NORMAL: a commit survives the worker being killed at any moment (what exactly-once
-      // sending needs, tested with SIGKILL); only a power cut may lose the last commits. FULL
-      // would wait for the disk at every mail marked sent.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 5000');
-      // better-sqlite3 builds SQLite with a 16 MB page cache, which fills as the database grows
-      // with the roster (the forms and receipts are kept in it). The working set of a tick is
-      // recent rows and the indexes; the operating system caches the rest of the file anyway.
-      this.db.pragma('cache_size = -4000');
-      this.db.exec(SCHEMA);
+    try {
+      refuseNewer(this.db); // before anything is changed in it
+      if (!readonly) {
+        this.setUp();
+        migrate(this.db);
+      }
+    } catch (err) {
+      this.db.close();
+      throw err;
     }
+  }
+
+  private setUp(): void {
+    this.db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives the worker being killed at any moment (what exactly-once
+    // sending needs, tested with SIGKILL); only a power cut may lose the last commits. FULL
+    // would wait for the disk at every mail marked sent.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    // better-sqlite3 builds SQLite with a 16 MB page cache, which fills as the database grows
+    // with the roster (the forms and receipts are kept in it). The working set of a tick is
+    // recent rows and the indexes; the operating system caches the rest of the file anyway.
+    this.db.pragma('cache_size = -4000');
   }
 
   static open(dataDir: string, opts: { readonly?: boolean } = {}): Store {
@@ -228,16 +142,15 @@ export class Store {
   /** Records a mail to send; returns false when the same (kind, period, person, slot) exists already. */
   enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; raw: Buffer; now: string }): boolean {
     return this.tx(() => {
-      // eml_path: where earlier versions kept the raw message in a file ('' now: see outbox_raw).
-      const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, eml_path, next_attempt_at, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
+      const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
       if (r.changes !== 1) return false;
       this.prepare('INSERT INTO outbox_raw (id, raw) VALUES (?, ?)').run(r.lastInsertRowid, m.raw);
       return true;
     });
   }
 
-  /** The raw bytes of a recorded mail (undefined for rows of older versions, whose bytes are in a file). */
+  /** The raw bytes of a recorded mail. */
   outboxRaw(id: number): Buffer | undefined {
     return (this.prepare('SELECT raw FROM outbox_raw WHERE id = ?').get(id) as { raw: Buffer } | undefined)?.raw;
   }
@@ -376,6 +289,11 @@ export class Store {
   currentReports(period: string): Map<string, ReportRecord> {
     const rows = this.prepare('SELECT * FROM reports WHERE period = ? AND superseded = 0').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
     return new Map(rows.map((r) => [r.person, { ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }]));
+  }
+
+  /** Whether the person has a current (not superseded) report for the period. */
+  hasCurrentReport(period: string, person: string): boolean {
+    return !!this.prepare('SELECT 1 FROM reports WHERE period = ? AND person = ? AND superseded = 0').get(period, person);
   }
 
   /** Per person: how many reports the period has, and whether any came before the ledger went out. */

@@ -8,9 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeMessage } from '../../src/parse/analyze.js';
-import type { Context } from '../../src/cycle/context.js';
-import { silentLogger } from '../../src/logger.js';
+import { analyzeMessage, type ReadContext } from '../../src/parse/analyze.js';
 import { createParsePool } from '../../src/parse/pool.js';
 import { personKeyOf } from '../../src/core/identity.js';
 import { useMailStack } from '../helpers/mail-stack.js';
@@ -127,9 +125,9 @@ function storedRaw(mid: string): { file: string; raw: Buffer } {
   throw new Error(`no stored raw message ${mid}`);
 }
 
-function analysisContext(): Context {
+function analysisContext(): ReadContext {
   const secret = readFileSync(path.join(project.dataDir, 'secret'), 'utf8').trim();
-  return { config: { mailbox: { address: project.mailbox } }, pool, secret, log: silentLogger } as unknown as Context;
+  return { config: { mailbox: { address: project.mailbox } }, pool, secret };
 }
 
 beforeAll(async () => {

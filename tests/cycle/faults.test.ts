@@ -89,14 +89,17 @@ describe('SMTP faults', () => {
     } finally {
       stack.smtp.setFault(null);
     }
-    // Turn the queued row into what earlier versions left: the raw message in data_dir/outbox/.
+    // Turn the queued row into what earlier versions left: the raw message in data_dir/outbox/,
+    // named by an eml_path column of a schema version 1 database (the next start migrates it).
     const db = new Database(path.join(p.dataDir, 'taizhang.sqlite'));
     const row = db.prepare("SELECT o.id, o.message_id AS mid, r.raw FROM outbox o JOIN outbox_raw r ON r.id = o.id WHERE o.state = 'queued'").get() as { id: number; mid: string; raw: Buffer };
     const file = path.join(p.dataDir, 'outbox', 'legacy.eml');
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, row.raw);
+    db.exec("ALTER TABLE outbox ADD COLUMN eml_path TEXT NOT NULL DEFAULT ''");
     db.prepare('UPDATE outbox SET eml_path = ? WHERE id = ?').run(file, row.id);
     db.prepare('DELETE FROM outbox_raw WHERE id = ?').run(row.id);
+    db.pragma('user_version = 1');
     db.close();
 
     const later = await p.tick('2020-06-20T09:10:00+08:00');

@@ -21,7 +21,7 @@ import { analyzeMessage } from '../../src/parse/analyze.js';
 import { contentHash } from '../../src/cycle/collect.js';
 import { parseConfig } from '../../src/app/config.js';
 import { openContext, type Context } from '../../src/cycle/context.js';
-import { applyDecision, decide } from '../../src/core/decide.js';
+import { applyDecision, decideMessage } from '../../src/cycle/apply.js';
 import { silentLogger } from '../../src/logger.js';
 import { createParsePool } from '../../src/parse/pool.js';
 import { readZipDirectory } from '../../src/sheet/zip.js';
@@ -260,7 +260,7 @@ describe('fuzz', () => {
           continue;
         }
         try {
-          const d = decide(ctx, row, a);
+          const d = decideMessage(ctx, row, a);
           await applyDecision(ctx, row, a, d);
           ctx.store.updateMessage(row.id, { state: 'done', outcome: d.outcome });
           outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;

@@ -5,12 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { analyzeMessage } from '../../src/parse/analyze.js';
-import type { Context } from '../../src/cycle/context.js';
 import { TaizhangError } from '../../src/errors.js';
 import { createParsePool, type ParsePool } from '../../src/parse/pool.js';
 
 const misbehaving = new URL('../fixtures/workers/misbehaving-worker.mjs', import.meta.url);
-const ctx = { config: { mailbox: { address: 'office@x.test' } }, secret: 's' } as unknown as Context;
+const office = { config: { mailbox: { address: 'office@x.test' } }, secret: 's' };
 
 describe('analyzeMessage with a worker that dies', () => {
   let pool: ParsePool;
@@ -18,21 +17,21 @@ describe('analyzeMessage with a worker that dies', () => {
 
   it('names the spreadsheet that exhausted the worker and keeps the others', async () => {
     pool = createParsePool({ isolation: 'thread', workerUrl: misbehaving, maxOldGenerationSizeMb: 32, size: 1 });
-    const a = await analyzeMessage(ctx, '/nowhere/second-sheet-oom', pool);
+    const a = await analyzeMessage({ ...office, pool }, '/nowhere/second-sheet-oom');
     expect(a.files.map((f) => (f.ok ? 'ok' : f.code))).toEqual(['ok', 'SHEET_TOO_LARGE']);
     expect(pool.stats()).toMatchObject({ replaced: 1, completed: 2 });
   });
 
   it('reads a healthy message once', async () => {
     pool = createParsePool({ isolation: 'thread', workerUrl: misbehaving, size: 1 });
-    const a = await analyzeMessage(ctx, '/nowhere/fine', pool);
+    const a = await analyzeMessage({ ...office, pool }, '/nowhere/fine');
     expect(a.files.every((f) => f.ok)).toBe(true);
     expect(pool.stats()).toMatchObject({ replaced: 0, completed: 1 });
   });
 
   it('gives up on a message whose MIME cannot be read in time, as a passing fault', async () => {
     pool = createParsePool({ isolation: 'thread', workerUrl: misbehaving, timeoutMs: 300, size: 1 });
-    const err = await analyzeMessage(ctx, '/nowhere/mime-hang', pool).catch((e: unknown) => e);
+    const err = await analyzeMessage({ ...office, pool }, '/nowhere/mime-hang').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaizhangError);
     expect((err as TaizhangError).permanent).toBe(false);
     expect((err as TaizhangError).message).toMatch(/at mime.*SHEET_TIMEOUT/);

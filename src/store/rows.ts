@@ -1,0 +1,70 @@
+/** The rows of the store's tables, as its queries return them. */
+import type { ReportRow } from '../core/ledger.js';
+
+export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'ledger';
+export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface OutboxRow {
+  id: number;
+  kind: OutboxKind;
+  period: string;
+  person: string | null;
+  slot: string;
+  recipients: string;
+  message_id: string;
+  subject: string;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  bounced_at: string | null;
+}
+
+/**
+ * `reading`: handed to a parse worker, and recorded so before (committed). A run that finds a
+ * message still `reading` died while reading it (see collect.ts).
+ */
+export type MessageState = 'received' | 'reading' | 'done' | 'retry';
+
+export interface MessageRow {
+  id: number;
+  mailbox: string;
+  uidvalidity: number;
+  uid: number;
+  message_id: string | null;
+  sha256: string;
+  raw_path: string;
+  received_at: string;
+  from_addr: string | null;
+  subject: string | null;
+  state: MessageState;
+  outcome: string | null;
+  target_folder: string | null;
+  moved: number;
+  person: string | null;
+  period: string | null;
+  error: string | null;
+  attempts: number;
+}
+
+export interface ReportRecord {
+  id: number;
+  period: string;
+  person: string;
+  message_row: number | null;
+  sender: string;
+  received_at: string;
+  late: number;
+  rows: ReportRow[];
+  superseded: number;
+}
+
+export interface PeriodRow {
+  period: string;
+  requests_at: string | null;
+  consolidated_at: string | null;
+  ledger_version: number;
+  dirty: number;
+}

@@ -1,0 +1,105 @@
+/**
+ * The store's schema and its history. The database's `PRAGMA user_version` says how many of the
+ * migrations below it has had; opening it applies the rest, in order, each in its own transaction.
+ * To change the schema, append one migration; never edit one that has shipped.
+ */
+import type Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { TaizhangError } from '../errors.js';
+
+type Migration = string | ((db: Database.Database) => void);
+
+/**
+ * Version 1: the schema as it was before it had a version. `IF NOT EXISTS` throughout, because
+ * those versions ran it at every start: on a database they made (tables, user_version 0) it adds
+ * nothing and the database is stamped 1 as it is; on an empty file it creates everything.
+ */
+const V1 = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS periods (
+  period TEXT PRIMARY KEY, requests_at TEXT, consolidated_at TEXT,
+  ledger_version INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, period TEXT NOT NULL, person TEXT, slot TEXT NOT NULL,
+  recipients TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL, eml_path TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
+  last_error TEXT, created_at TEXT NOT NULL, sent_at TEXT, bounced_at TEXT,
+  UNIQUE (kind, period, person, slot));
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_person ON outbox (period, person);
+CREATE TABLE IF NOT EXISTS outbox_raw (id INTEGER PRIMARY KEY REFERENCES outbox (id), raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  message_id TEXT, sha256 TEXT NOT NULL, raw_path TEXT NOT NULL, received_at TEXT NOT NULL,
+  from_addr TEXT, subject TEXT, state TEXT NOT NULL DEFAULT 'received', outcome TEXT, target_folder TEXT,
+  moved INTEGER NOT NULL DEFAULT 0, person TEXT, period TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (mailbox, uidvalidity, uid));
+CREATE INDEX IF NOT EXISTS messages_mid ON messages (message_id);
+CREATE INDEX IF NOT EXISTS messages_sha ON messages (sha256);
+CREATE TABLE IF NOT EXISTS reports (
+  id INTEGER PRIMARY KEY, period TEXT NOT NULL, person TEXT NOT NULL, message_row INTEGER,
+  sender TEXT NOT NULL, received_at TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0,
+  rows_json TEXT NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS reports_period ON reports (period, person);
+CREATE INDEX IF NOT EXISTS reports_message ON reports (message_row);
+`;
+
+/**
+ * Version 2: outgoing mail only in `outbox_raw`. Versions before it kept the bytes in a file
+ * named by `outbox.eml_path`; those still readable are brought in first, so nothing queued is
+ * lost (one whose file is gone fails when it is due, as it did before).
+ */
+function dropEmlPath(db: Database.Database): void {
+  const legacy = db.prepare("SELECT id, eml_path AS file FROM outbox WHERE eml_path != '' AND id NOT IN (SELECT id FROM outbox_raw)").all() as { id: number; file: string }[];
+  const keep = db.prepare('INSERT INTO outbox_raw (id, raw) VALUES (?, ?)');
+  for (const { id, file } of legacy) {
+    let raw: Buffer;
+    try { raw = readFileSync(file); } catch { continue; }
+    keep.run(id, raw);
+  }
+  db.exec('ALTER TABLE outbox DROP COLUMN eml_path');
+}
+
+/** Oldest first: entry i takes a database from version i to i + 1. */
+const MIGRATIONS: readonly Migration[] = [
+  V1,
+  dropEmlPath,
+];
+
+/** The version this code writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Refuses a database a later taizhang has migrated: this code would misread or damage it. */
+export function refuseNewer(db: Database.Database): void {
+  const v = schemaVersion(db);
+  if (v <= SCHEMA_VERSION) return;
+  throw new TaizhangError('STORE_TOO_NEW',
+    `${db.name} has schema version ${v}, newer than this taizhang knows (${SCHEMA_VERSION}): it was written by a later version; run that one (or a later one) instead`,
+    { details: { file: db.name, version: v, known: SCHEMA_VERSION } });
+}
+
+/** Brings the database up to {@link SCHEMA_VERSION}, one migration per transaction. */
+export function migrate(db: Database.Database): void {
+  refuseNewer(db);
+  if (schemaVersion(db) === SCHEMA_VERSION) return;
+  for (;;) {
+    // The version is read again under the write lock: another process (`status` opens the store
+    // without the data-folder lock) may have migrated in the meantime.
+    const done = db.transaction(() => {
+      refuseNewer(db);
+      const v = schemaVersion(db);
+      if (v === SCHEMA_VERSION) return true;
+      const m = MIGRATIONS[v];
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
+      db.pragma(`user_version = ${v + 1}`);
+      return false;
+    }).immediate();
+    if (done) return;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Deciding against the store and recording the decision: a real store file in a temp folder,
+ * the shipped templates and the real outbox (queueing only; nothing is sent here).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app/config.js';
+import { ledgerKeyOf, personKeyOf } from '../../src/core/identity.js';
+import { tasksOf, type Person } from '../../src/core/ledger.js';
+import { applyDecision, decideMessage, type ApplyContext } from '../../src/cycle/apply.js';
+import { silentLogger } from '../../src/logger.js';
+import { Outbox } from '../../src/mail/outbox.js';
+import { Templates } from '../../src/mail/templates.js';
+import type { Analysis } from '../../src/parse/analyze.js';
+import { Store } from '../../src/store/store.js';
+
+const config = loadConfig(path.join(import.meta.dirname, '..', '..', 'config', 'taizhang.example.yaml'), { TAIZHANG_MAIL_PASSWORD: 'x' });
+const [ai, wang] = config.people;
+const NOW = new Date('2020-06-26T01:00:00Z');
+
+let dir: string;
+let ctx: ApplyContext;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tz-apply-'));
+  store = Store.open(dir);
+  ctx = { config, store, clock: { now: () => NOW }, log: silentLogger, templates: new Templates(), outbox: new Outbox(store, config, silentLogger) };
+  store.markRequestsStarted('2020-06', '2020-06-20T01:00:00.000Z');
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every task of the person filled in, on a form of ours. */
+function form(p: Person, progress: string) {
+  const token = { ledgerKey: ledgerKeyOf(config.ledger.title), period: '2020-06', personKey: personKeyOf(p.email) };
+  return { filename: 'f.xlsx', ok: true as const, token, rows: tasksOf(config.ledger, p.name).map((t) => ({ no: t.no, progress, remark: '' })) };
+}
+
+function analysis(over: Partial<Analysis> = {}): Analysis {
+  return { messageId: '<r1@ai>', from: ai.email, subject: 'Re: 请填报', date: null, references: [], class: { kind: 'human' }, attachmentCount: 1, files: [form(ai, '已完成')], ...over };
+}
+
+let uid = 0;
+function stored(a: Analysis, receivedAt = '2020-06-25T02:00:00.000Z') {
+  return store.insertMessage({ mailbox: 'INBOX', uidvalidity: 1, uid: ++uid, messageId: a.messageId, sha256: `sha-${a.messageId}`, rawPath: '', receivedAt, from: a.from, subject: a.subject });
+}
+
+async function receipt(person: string, rowId: number) {
+  const [o] = store.outboxFor('receipt', '2020-06', person).filter((r) => r.slot === `msg-${rowId}`);
+  return { row: o, mail: await simpleParser(store.outboxRaw(o.id)!) };
+}
+
+describe('decideMessage and applyDecision', () => {
+  it('records an accepted report once and queues one receipt, in the thread of the reply', async () => {
+    const a = analysis({ references: ['<req@office>'] });
+    const row = stored(a);
+    const d = decideMessage(ctx, row, a);
+    expect(d).toMatchObject({ outcome: 'accepted', person: ai, period: '2020-06' });
+    await applyDecision(ctx, row, a, d);
+    await applyDecision(ctx, row, a, d);
+    expect(store.reportTally('2020-06').get(ai.email)).toEqual({ count: 1, anyOnTime: true });
+    expect(store.currentReports('2020-06').get(ai.email)).toMatchObject({ message_row: row.id, late: 0, sender: ai.email });
+    expect(store.outboxFor('receipt', '2020-06', ai.email)).toHaveLength(1);
+    const { row: out, mail } = await receipt(ai.email, row.id);
+    expect(out.recipients).toBe(ai.email);
+    expect(mail.subject).toBe('【回执】已收到您2020年6月的进展情况');
+    expect(mail.text).toContain('2020-06-25 10:00收到您2020年6月的进展情况');
+    expect(mail.inReplyTo).toBe('<r1@ai>');
+    expect(mail.references).toEqual(['<req@office>', '<r1@ai>']);
+  });
+
+  it('a report that arrived after the ledger went out is late, and the ledger is to be updated', async () => {
+    store.markConsolidated('2020-06', '2020-07-01T00:00:00.000Z');
+    const a = analysis();
+    const row = stored(a, '2020-07-01T02:00:00.000Z');
+    await applyDecision(ctx, row, a, decideMessage(ctx, row, a));
+    expect(store.currentReports('2020-06').get(ai.email)?.late).toBe(1);
+    expect(store.period('2020-06')?.dirty).toBe(1);
+    expect((await receipt(ai.email, row.id)).mail.text).toContain('已按逾期报送登记');
+  });
+
+  it('reads the store for repeats, notes after a report, and the thread of our own mail', async () => {
+    const first = analysis();
+    const row = stored(first);
+    await applyDecision(ctx, row, first, decideMessage(ctx, row, first));
+    store.updateMessage(row.id, { state: 'done' });
+    // The same message delivered again (same bytes and Message-ID, another UID).
+    expect(decideMessage(ctx, stored(first), first).outcome).toBe('duplicate');
+    // A word of thanks without a form after the report.
+    const thanks = analysis({ messageId: '<r2@ai>', attachmentCount: 0, files: [] });
+    expect(decideMessage(ctx, stored(thanks), thanks).outcome).toBe('note');
+    // 艾延坤 answering 王群才's request with a copy of the table without our identity.
+    store.enqueue({ kind: 'request', period: '2020-05', person: wang.email, slot: 'first', recipients: [wang.email], messageId: '<req-wang@office>', subject: 's', raw: Buffer.from('x'), now: '2020-05-20T01:00:00.000Z' });
+    const forWang = analysis({ messageId: '<r3@ai>', references: ['<req-wang@office>'], files: [{ ...form(wang, '代填'), token: null }] });
+    const d = decideMessage(ctx, stored(forWang), forWang);
+    expect(d).toMatchObject({ outcome: 'accepted', person: wang, period: '2020-05', match: { via: 'thread' } });
+  });
+
+  it('a rejected reply is answered with what to fix, and nothing is recorded', async () => {
+    const a = analysis({ files: [{ filename: 'f.xls', ok: false, code: 'SHEET_UNSUPPORTED', kind: 'xls', message: 'BIFF8' }] });
+    const row = stored(a);
+    const d = decideMessage(ctx, row, a);
+    expect(d.outcome).toBe('rejected');
+    await applyDecision(ctx, row, a, d);
+    expect(store.reportTally('2020-06').size).toBe(0);
+    const { mail } = await receipt(ai.email, row.id);
+    expect(mail.subject).toBe('【请补正】您的报送未能登记');
+    expect(mail.text).toContain('.xls');
+  });
+
+  it('a bounce marks our mail bounced, by its Message-ID or else by the failed address', async () => {
+    for (const p of [ai, wang]) {
+      store.enqueue({ kind: 'request', period: '2020-06', person: p.email, slot: 'first', recipients: [p.email], messageId: `<req-${p.email}>`, subject: 's', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
+    }
+    const byId = analysis({ class: { kind: 'bounce', reason: '5.1.1', originalMessageId: `<req-${ai.email}>`, failedRecipients: [] }, files: [] });
+    const byAddress = analysis({ class: { kind: 'bounce', reason: '5.1.1', failedRecipients: [wang.email.toUpperCase()] }, files: [] });
+    for (const a of [byId, byAddress]) {
+      const row = stored(a);
+      const d = decideMessage(ctx, row, a);
+      expect(d.outcome).toBe('bounce');
+      await applyDecision(ctx, row, a, d);
+    }
+    expect(store.outboxByMessageId(`<req-${ai.email}>`)?.bounced_at).toBe(NOW.toISOString());
+    expect(store.outboxByMessageId(`<req-${wang.email}>`)?.bounced_at).toBe(NOW.toISOString());
+    expect(store.outboxFor('receipt', '2020-06', ai.email)).toEqual([]);
+  });
+});
