@@ -62,13 +62,15 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-/** The one root logger. Children carry fixed keys: period, person, uid, messageId. */
+/** The one root logger. Children carry fixed keys: ledger, period, person, uid, messageId. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.TAIZHANG_LOG_LEVEL ?? 'info';
   const base = {
     level,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
     base: { app: 'taizhang' },
+    // The standard serializer keeps an error's type, stack and cause (the line scrub masks secrets in them).
+    serializers: { err: pino.stdSerializers.err },
     formatters: { log: (o: Record<string, unknown>) => scrubObject(o) as Record<string, unknown> },
     hooks: { streamWrite: scrubSecrets },
   };

@@ -2,7 +2,7 @@ import { schedule, validate } from 'node-cron';
 import type { ImapFlow } from 'imapflow';
 import type { Config } from './config.js';
 import { openContext } from '../cycle/context.js';
-import { errorMessage, TaizhangError } from '../errors.js';
+import { TaizhangError } from '../errors.js';
 import { connectImap } from '../mail/imap.js';
 import { withTimeout } from '../cycle/timeout.js';
 import { acquireLock } from '../store/lock.js';
@@ -20,7 +20,7 @@ class WorkQueue {
   constructor(private readonly log: Logger) {}
 
   push(name: string, fn: () => Promise<void>): Promise<void> {
-    this.tail = this.tail.then(fn).catch((err) => this.log.error({ err: errorMessage(err), unit: name }, 'unit of work failed'));
+    this.tail = this.tail.then(fn).catch((err) => this.log.error({ err, unit: name }, 'unit of work failed'));
     return this.tail;
   }
 
@@ -62,7 +62,7 @@ class InboxWatcher {
         await Promise.race([closed, this.watch(client)]);
         if (!this.stopped) this.log.warn('the mailbox connection closed');
       } catch (err) {
-        if (!this.stopped) this.log.warn({ err: errorMessage(err) }, 'mailbox watch interrupted');
+        if (!this.stopped) this.log.warn({ err }, 'mailbox watch interrupted');
       }
       if (this.stopped) break;
       this.client?.close();
@@ -93,7 +93,7 @@ class InboxWatcher {
     const idle = this.useIdle(c);
     while (!this.stopped && c.usable) {
       // IDLE runs until a command breaks it; the server reports new mail meanwhile ('exists').
-      const idling = idle ? c.idle().catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'IDLE ended')) : null;
+      const idling = idle ? c.idle().catch((err: unknown) => this.log.debug({ err }, 'IDLE ended')) : null;
       await this.pause(pollMs);
       if (this.stopped) break;
       // Breaks IDLE; a connection that does not answer is replaced.
@@ -149,7 +149,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
   await watcher.stop();
   // Finish the unit of work in hand, or abandon it after a grace period (an interrupted send is
   // settled at the next start by the Sent folder).
-  await withTimeout(work.idle(), STOP_GRACE_MS, 'grace period over').catch((err) => log.warn({ err: errorMessage(err) }, 'abandoning the unit of work in hand'));
+  await withTimeout(work.idle(), STOP_GRACE_MS, 'grace period over').catch((err) => log.warn({ err }, 'abandoning the unit of work in hand'));
   await watching.catch(() => {});
   await conn.close();
   await ctx.close();

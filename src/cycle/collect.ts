@@ -232,11 +232,11 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error)
     const attempts = row.attempts + 1;
     if (attempts >= MAX_ATTEMPTS) {
       ctx.store.updateMessage(row.id, { state: 'done', outcome: 'error', target_folder: ctx.config.mailbox.folders.quarantine, error: errorMessage(err), bumpAttempts: true });
-      log.error({ err: errorMessage(err), attempts }, 'message could not be processed; kept in quarantine');
+      log.error({ err, attempts }, 'message could not be processed; kept in quarantine');
       return 'error';
     }
     ctx.store.updateMessage(row.id, { state: 'retry', error: errorMessage(err), bumpAttempts: true });
-    log.warn({ err: errorMessage(err), attempts }, 'message not processed; will try again at the next tick');
+    log.warn({ err, attempts }, 'message not processed; will try again at the next tick');
     return null;
   }
 }
@@ -253,7 +253,7 @@ async function moveFinished(ctx: Context, client: ImapFlow, uidvalidity: number)
       await client.messageMove(rows.map((r) => r.uid).join(','), folder, { uid: true });
       ctx.store.tx(() => rows.forEach((r) => ctx.store.updateMessage(r.id, { moved: 1 })));
     } catch (err) {
-      ctx.log.warn({ folder, count: rows.length, err: errorMessage(err) }, 'could not move messages; will try again');
+      ctx.log.warn({ folder, count: rows.length, err }, 'could not move messages; will try again');
     }
   }
 }

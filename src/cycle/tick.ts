@@ -38,7 +38,7 @@ export class Connections {
     try {
       await withTimeout(client.noop(), timeoutMs, 'no answer to NOOP');
     } catch (err) {
-      this.ctx.log.warn({ err: errorMessage(err) }, 'the mailbox connection stalled: replacing it');
+      this.ctx.log.warn({ err }, 'the mailbox connection stalled: replacing it');
       if (this.imap === client) this.imap = null;
       client.close();
     }
@@ -74,7 +74,7 @@ export async function flushOutbox(ctx: Context, conn: Connections, until?: Promi
   const sent = (client: ImapFlow) => sentFolderOf(client, ctx.config.mailbox.folders.sent);
   if (ctx.store.stuckSending().length) {
     const client = await conn.imapClient().catch((err) => {
-      ctx.log.warn({ err: errorMessage(err) }, 'cannot reach the mailbox to settle interrupted sends');
+      ctx.log.warn({ err }, 'cannot reach the mailbox to settle interrupted sends');
       return null;
     });
     await ctx.outbox.recover(client ? async (mid) => folderHasMessageId(client, await sent(client), mid) : null, ctx.clock.now());
@@ -96,7 +96,7 @@ export async function collectStep(ctx: Context, conn: Connections, report: TickR
     report.collected = await collect(ctx, await conn.imapClient());
   } catch (err) {
     report.errors.push(`collect: ${errorMessage(err)}`);
-    ctx.log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not read the collection mailbox');
+    ctx.log.error({ err, code: (err as TaizhangError).code }, 'could not read the collection mailbox');
   }
 }
 
@@ -117,7 +117,7 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   const preparing = new Promise<void>((resolve) => { prepared = resolve; });
   const sending = flushOutbox(ctx, conn, preparing).then((flushed) => { report.flushed = flushed; }, (err: unknown) => {
     report.errors.push(`send: ${errorMessage(err)}`);
-    log.error({ err: errorMessage(err), code: (err as TaizhangError).code }, 'could not send mail');
+    log.error({ err, code: (err as TaizhangError).code }, 'could not send mail');
   });
   try {
     await collectStep(ctx, conn, report);

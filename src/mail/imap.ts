@@ -25,7 +25,7 @@ export async function connectImap(cfg: Config['mailbox']['imap'], log: Logger): 
     greetingTimeout: 30_000,
     socketTimeout: 5 * 60_000,
   } as ConstructorParameters<typeof ImapFlow>[0]);
-  client.on('error', (err: Error) => log.warn({ err: err.message }, 'IMAP connection error'));
+  client.on('error', (err: Error) => log.warn({ err }, 'IMAP connection error'));
   try {
     await client.connect();
   } catch (err) {
@@ -48,7 +48,7 @@ async function resendIdAfterLogin(client: ImapFlow, log: Logger): Promise<void> 
   try {
     await c.run('ID', CLIENT_INFO);
   } catch (err) {
-    log.debug({ err: (err as Error).message }, 'ID after login failed');
+    log.debug({ err }, 'ID after login failed');
   }
 }
 
