@@ -1,6 +1,6 @@
 /**
- * The benchmark's report (tools/bench.ts runs it): the profile line of a tick, the markdown
- * table written to bench/results and the README, and the figures of runs with another N.
+ * The benchmark's report (tools/bench.ts runs it): a run's figures and goals, the markdown
+ * written into bench/RESULTS.md, and the figures of runs with another N.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -52,30 +52,75 @@ export interface TickRun extends Measured {
   otherWorkCpuMs: number;
   stealMs: number;
   imap: ImapCount;
-  profile: Profile | null;
 }
 
-export interface Profile {
-  totalMs: number; cpuUserMs: number; cpuSystemMs: number; maxRssMb: number; mainThreadBusy: number;
-  phases: Record<string, { count: number; busyMs: number; wallMs: number; firstMs?: number; lastMs?: number }>;
-  peak?: { heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
-  threadsCpuMs?: { main: number; parseWorkers: number; other: number };
+export interface Ticks { send: TickRun; collect: TickRun; idle: TickRun; consolidate: TickRun }
+
+export interface RunFigures {
+  n: number;
+  ticks: Ticks;
+  sendFloor: Floor;
+  collectFloor: Floor & { bytes: number };
+  maxConnections: number;
+  /** The figures of runs with another N in the same results folder (see otherRuns). */
+  others: ReturnType<typeof otherRuns>;
+  loadAverageAtStart: number;
+  runtimeMs: number;
+  replyMs: number;
 }
 
-const PROFILE_ORDER = ['imap.connect', 'imap.fetch', 'imap.other', 'mime.parse', 'xlsx.parse', 'xlsx.write', 'mime.compose', 'db', 'disk', 'smtp', 'consolidate'];
+const ratio = (t: TickRun, f: Floor) => Number((t.wallMs / f.totalMs).toFixed(2));
 
-/** One line of where a tick's time went, from its TAIZHANG_PROFILE counters. */
-export function profileLine(p: Profile | null): string {
-  if (!p) return '(no profile)';
-  const parts = PROFILE_ORDER.filter((k) => p.phases[k]).map((k) => {
-    const ph = p.phases[k];
-    const when = ph.firstMs === undefined || ph.lastMs === undefined ? '' : ` [${secs(ph.firstMs)}–${secs(ph.lastMs)}]`;
-    return `${k} ${secs(ph.wallMs)}s${ph.busyMs > ph.wallMs * 1.05 ? ` (Σ${secs(ph.busyMs)}s)` : ''} ×${ph.count}${when}`;
-  });
-  const t = p.threadsCpuMs;
-  const threads = t ? ` (main thread ${secs(t.main)}s${t.parseWorkers ? `, parse workers ${secs(t.parseWorkers)}s` : ''}, other threads ${secs(t.other)}s)` : '';
-  return `${parts.join(', ')}; process ${secs(p.totalMs)}s, cpu ${secs(p.cpuUserMs + p.cpuSystemMs)}s${threads}, main thread busy ${Math.round(p.mainThreadBusy * 100)}%`;
+function tickJson(t: TickRun) {
+  return {
+    wallS: secs(t.wallMs), cpuS: t.cpuMs === undefined ? null : secs(t.cpuMs), mailServersCpuS: secs(t.mailServersCpuMs),
+    otherWorkCpuS: secs(t.otherWorkCpuMs), stealS: secs(t.stealMs),
+    peakRssMb: mb(t.peakRssMb), peakRssAllProcessesMb: mb(t.treePeakMb), summary: t.summary,
+    imapCommands: t.imap.commands.length, imapCommandList: t.imap.commands, imapConnections: t.imap.connections,
+  };
 }
+
+function floorJson(f: Floor) {
+  return {
+    totalS: secs(f.totalMs), measuredS: (f.measuredMs ?? [f.totalMs]).map(secs), steps: Object.fromEntries(Object.entries(f.steps).map(([k, v]) => [k, secs(v)])),
+    cpuS: secs(f.cpuMs ?? 0), mailServersCpuS: secs(f.mailServersCpuMs ?? 0), otherWorkCpuS: secs(f.otherWorkCpuMs ?? 0),
+  };
+}
+
+/** A run's result as written to latest.json: the goals, the one-line summary and every figure. */
+export function summarize(f: RunFigures) {
+  const { n, ticks, sendFloor: sendF, collectFloor: collectF } = f;
+  const { send, collect, idle, consolidate } = ticks;
+  const all = Object.values(ticks);
+  const goals = {
+    sendWithin1_5xFloor: ratio(send, sendF) <= 1.5,
+    collectWithin1_5xFloor: ratio(collect, collectF) <= 1.5,
+    peakMainProcessUnder256Mb: all.every((t) => t.peakRssMb < 256),
+    peakAllProcessesUnder256Mb: all.every((t) => t.treePeakMb < 256),
+    consolidationUnder5s: consolidate.wallMs < 5000,
+    idleTickImapCommandsConstant: idle.imap.commands.length <= 12 && f.others.every((o) => o.idleImapCommands === idle.imap.commands.length),
+  };
+  const m = machine();
+  const rss = (t: TickRun) => `${mb(t.peakRssMb)} MB${t.treePeakMb > t.peakRssMb + 5 ? ` (with child processes ${mb(t.treePeakMb)} MB)` : ''}`;
+  const line = `bench N=${n} (${m.cores} cores, node ${m.node}): `
+    + `send ${secs(send.wallMs)}s = ${ratio(send, sendF)}× floor ${secs(sendF.totalMs)}s, ${rss(send)} | `
+    + `collect ${secs(collect.wallMs)}s = ${ratio(collect, collectF)}× floor ${secs(collectF.totalMs)}s, ${rss(collect)} | `
+    + `consolidate ${secs(consolidate.wallMs)}s, ${rss(consolidate)} | `
+    + `nothing-new tick ${secs(idle.wallMs)}s, ${idle.imap.commands.length} IMAP commands, ${rss(idle)}`;
+  return {
+    date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: f.loadAverageAtStart, line,
+    smtp: { maxConnections: f.maxConnections, ratePerMinute: 100000 },
+    floors: { send: floorJson(sendF), collect: { ...floorJson(collectF), fetchedKiB: Math.round(collectF.bytes / 1024) } },
+    ticks: Object.fromEntries(Object.entries(ticks).map(([k, t]) => [k, tickJson(t)])) as Record<keyof Ticks, ReturnType<typeof tickJson>>,
+    ratios: { send: ratio(send, sendF), collect: ratio(collect, collectF) },
+    goals,
+    otherRuns: f.others,
+    benchRuntimeS: secs(f.runtimeMs),
+    replyGenerationS: secs(f.replyMs),
+  };
+}
+
+export type RunResult = ReturnType<typeof summarize>;
 
 /** The machine the figures come from. */
 export function machine() {
@@ -110,23 +155,26 @@ export function otherRuns(dir: string, n: number): { n: number; date: string; pe
   return out.sort((a, b) => a.n - b.n);
 }
 
-const README_START = '<!-- bench:start -->';
-const README_END = '<!-- bench:end -->';
+const RESULTS_START = '<!-- bench:start -->';
+const RESULTS_END = '<!-- bench:end -->';
 
-/** Puts the figures into the README between its bench markers, when it has them. */
-export function updateReadme(root: string, md: string): boolean {
-  const file = path.join(root, 'README.md');
-  if (!existsSync(file)) return false;
-  const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(README_START);
-  const b = text.indexOf(README_END);
-  if (a < 0 || b < a) return false;
-  writeFileSync(file, `${text.slice(0, a + README_START.length)}\n${md}${text.slice(b)}`);
-  return true;
+/**
+ * Puts the figures into a markdown file between its bench markers (bench/RESULTS.md keeps its
+ * prose around them); a file without them gets the markers and the figures at its end.
+ */
+export function writeFigures(file: string, md: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const a = text.indexOf(RESULTS_START);
+  const b = text.indexOf(RESULTS_END);
+  const block = `${RESULTS_START}\n${md}${RESULTS_END}`;
+  const head = text.trimEnd();
+  writeFileSync(file, a >= 0 && b > a
+    ? `${text.slice(0, a)}${block}${text.slice(b + RESULTS_END.length)}`
+    : `${head}${head ? '\n\n' : ''}${block}\n`);
 }
 
-/** The markdown of a run: the table, the floors, memory by N, where the time goes. */
-export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, collectF: Floor): string {
+/** The markdown of a run: the table, the floors, memory by N. */
+export function markdown(r: RunResult, ticks: Ticks, sendF: Floor, collectF: Floor): string {
   const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
   const row = (name: string, t: TickRun, floor: Floor | null, goal: string) =>
     `| ${name} | ${secs(t.wallMs)} s | ${floor ? `${secs(floor.totalMs)} s` : '—'} | ${floor ? `${(t.wallMs / floor.totalMs).toFixed(2)}×` : '—'} | ${t.cpuMs === undefined ? '—' : `${secs(t.cpuMs)} s`} | ${secs(t.mailServersCpuMs)} s | ${secs(t.otherWorkCpuMs)} s | ${mb(t.peakRssMb)} MB | ${mb(t.treePeakMb)} MB | ${t.imap.commands.length} | ${goal} |`;
@@ -138,7 +186,7 @@ export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, c
       .sort((a: any, b: any) => a.n - b.n).map((o: any) => `N=${o.n}: ${Object.entries(o.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')} MB`).join('; ')}.`
     : '';
   return [
-    `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line, a fresh process (\`node ${r.nodeFlags.join(' ')}\`).`,
+    `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line in a fresh process (\`node bin/taizhang tick --now …\`).`,
     '',
     '| step | wall | floor | vs floor | CPU (all processes) | CPU (mail servers) | CPU (other work on the machine) | peak RSS (main) | peak RSS (with child processes) | IMAP commands | goal |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -152,10 +200,6 @@ export function markdown(r: any, ticks: Record<string, TickRun>, sendF: Floor, c
     `Memory < 256 MB in every step: ${yes(g.peakMainProcessUnder256Mb && g.peakAllProcessesUnder256Mb)} (the parse workers are threads of the main process; child processes read only mail that a crashed run was reading). ${memory}`,
     '',
     `The tick with nothing new sends: ${ticks.idle.imap.commands.join(', ')}.`,
-    '',
-    'Where the time goes (per kind of operation: wall time with at least one in flight, Σ = summed durations when they overlap, × = count, [first start–last end] in s since the process started; asynchronous ones include waiting for the busy main thread):',
-    '',
-    ...Object.entries(ticks).map(([k, t]) => `- ${k}: ${profileLine(t.profile)}`),
     '',
     `\`${r.line}\``,
     '',

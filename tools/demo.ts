@@ -48,7 +48,7 @@ export async function runDemo(outDir = path.join(process.cwd(), 'demo-output')):
   await ensureMailPackages(say);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const stack = await startMailStack({ dir: path.join(outDir, 'mail') });
+  const stack = await startMailStack();
   try {
     const configFile = path.join(outDir, 'taizhang.yaml');
     const cfg = localConfig(stack, path.join(outDir, 'data'));

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, constants as fsc } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export const DOVECOT_BIN = '/usr/sbin/dovecot';
@@ -122,23 +123,41 @@ service lmtp {
 `;
 }
 
-/** Create `dir` and its subfolders so that user `mail` can reach them (every parent needs +x). */
-export async function prepareDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  await fs.chmod(dir, 0o755);
-  for (let p = path.dirname(dir); ; p = path.dirname(p)) {
+/** Debian's base-passwd gives the user and group `mail` id 8; Dovecot keeps the mailboxes as them. */
+const MAIL_ID = 8;
+
+/**
+ * A fresh folder for Dovecot's config, log and mail under the system's temporary folder, never
+ * under the project: user `mail` must be able to enter every parent, and a clone in a home folder
+ * of mode 700 has one it cannot. The caller removes it when done.
+ */
+export async function makeStateDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'taizhang-mail-'));
+  try {
+    await fs.chmod(dir, 0o755);
+    await checkEnterable(dir);
+    for (const sub of ['mail', 'home']) {
+      await fs.mkdir(path.join(dir, sub), { mode: 0o755 });
+      await fs.chown(path.join(dir, sub), MAIL_ID, MAIL_ID);
+    }
+    await fs.mkdir(path.join(dir, 'state'), { mode: 0o755 });
+    return dir;
+  } catch (e) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Throws unless user `mail` may enter `dir` and every folder above it (o+x, or its own). */
+async function checkEnterable(dir: string): Promise<void> {
+  for (let p = dir; ; p = path.dirname(p)) {
     const st = await fs.stat(p);
-    if ((st.mode & 0o001) === 0 && st.uid !== 8) {
-      throw new Error(`mail stack: user "mail" cannot enter ${p} (mode ${(st.mode & 0o777).toString(8)}); ` +
-        `pick a dir whose parents all have o+x, e.g. under /tmp`);
+    if ((st.mode & 0o001) === 0 && st.uid !== MAIL_ID) {
+      throw new Error(`mail stack: user "mail" cannot enter ${p} (mode ${(st.mode & 0o777).toString(8)}), ` +
+        `which holds the temporary folder ${os.tmpdir()}; point TMPDIR at a folder all users can enter, e.g. /tmp`);
     }
     if (p === path.dirname(p)) break;
   }
-  for (const sub of ['mail', 'home']) {
-    await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o755 });
-    await fs.chown(path.join(dir, sub), 8, 8);
-  }
-  await fs.mkdir(path.join(dir, 'state'), { recursive: true, mode: 0o755 });
 }
 
 /** Wait until an IMAP greeting ("* OK") arrives on host:port. */

@@ -2,28 +2,29 @@
 /**
  * Runs the local mail stack as its own process:
  *
- *   npx tsx tools/mail-stack-cli.ts start [--dir DIR] [--password PW]
+ *   npx tsx tools/mail-stack-cli.ts start [--password PW] [--keep]
  *
- * Installs Dovecot if needed, starts the stack, writes DIR/stack.json, prints the same JSON as one
- * line on stdout, and stays up until SIGTERM or SIGINT. Progress goes to stderr.
+ * Installs Dovecot if needed, starts the stack in a fresh folder under the system's temporary
+ * folder, writes stack.json there, prints the same JSON as one line on stdout, and stays up until
+ * SIGTERM, SIGINT or SIGHUP, then removes the folder (unless --keep). Progress goes to stderr.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ensureMailPackages, startMailStack, type MailStack } from './mail-stack.js';
 
-const USAGE = 'usage: mail-stack-cli start [--dir DIR] [--password PW]';
+const USAGE = 'usage: mail-stack-cli start [--password PW] [--keep]';
 
-function parseArgs(argv: string[]): { dir?: string; password?: string } {
+function parseArgs(argv: string[]): { password?: string; keep: boolean } {
   const [cmd, ...rest] = argv;
   if (cmd !== 'start') throw new Error(USAGE);
-  const out: { dir?: string; password?: string } = {};
+  const out: { password?: string; keep: boolean } = { keep: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag === '--keep') { out.keep = true; continue; }
     const value = inline ?? rest[++i];
     if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-    if (flag === '--dir') out.dir = path.resolve(value);
-    else if (flag === '--password') out.password = value;
+    if (flag === '--password') out.password = value;
     else throw new Error(`unknown option ${flag}\n${USAGE}`);
   }
   return out;
@@ -34,12 +35,12 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const t0 = Date.now();
   await ensureMailPackages(log);
-  const stack: MailStack = await startMailStack({ ...args, log });
+  const stack: MailStack = await startMailStack({ password: args.password, log });
   let stopping: Promise<void> | null = null;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       log(`mail stack: ${signal}, stopping`);
-      await stack.stop();
+      await stack.stop({ keepDir: args.keep });
       process.exit(0);
     })();
   };

@@ -1,7 +1,8 @@
 /**
  * The local mail stack for tests and local runs: a real Dovecot (IMAP + LMTP, every address is a
  * mailbox with one password) plus an in-process SMTP relay that delivers into it over LMTP and can
- * inject faults. Everything listens on 127.0.0.1 on ports picked at run time.
+ * inject faults. Everything listens on 127.0.0.1 on ports picked at run time; config, log and mail
+ * live in a fresh folder under the system's temporary folder, removed on stop.
  *
  *   await ensureMailPackages();
  *   const stack = await startMailStack();
@@ -14,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { DOVECOT_REQUIRED, DovecotProcess, freePort, prepareDir } from './dovecot.js';
+import { DOVECOT_REQUIRED, DovecotProcess, freePort, makeStateDir } from './dovecot.js';
 import { deliverLmtp, headerValue, startSmtpRelay, type AcceptedMessage, type SmtpFaultFn, type SmtpHoldFn } from './smtp-relay.js';
 
 export type { AcceptedMessage, SmtpFault, SmtpFaultFn, SmtpFaultInput, SmtpHoldFn } from './smtp-relay.js';
@@ -62,12 +63,13 @@ export interface MailStack {
     readonly inFlight: number;
   };
   password: string;
+  /** Dovecot's config, log and mail: a fresh folder under os.tmpdir(). */
   dir: string;
   dovecotLogPath: string;
   /** The Dovecot master's pid while it runs (it changes with restartImap). */
   readonly dovecotPid: number | undefined;
-  /** Stops the SMTP relay and Dovecot. Removes `dir` only with { removeDir: true }. */
-  stop(opts?: { removeDir?: boolean }): Promise<void>;
+  /** Stops the SMTP relay and Dovecot and removes `dir` (kept with { keepDir: true }, to read it). */
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
   /** Stops Dovecot and starts it again on the same ports with the same mail. */
   restartImap(): Promise<void>;
   /** Delivers straight into the recipients' INBOXes over LMTP (for fixtures). */
@@ -77,8 +79,6 @@ export interface MailStack {
 }
 
 export interface MailStackOptions {
-  /** Folder for config, log and mail; created if missing. Default: a new folder under os.tmpdir(). */
-  dir?: string;
   /** The one password of every mailbox and of the SMTP relay. Default "secret". */
   password?: string;
   log?: (s: string) => void;
@@ -130,6 +130,24 @@ async function withImap<T>(stack: { imap: Endpoint; password: string }, user: st
   }
 }
 
+/** Dovecot on two free ports; they are free when picked but another process may take them first: retry. */
+async function startDovecot(dir: string, password: string, log: (s: string) => void): Promise<DovecotProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const imapPort = await freePort();
+    let lmtpPort = await freePort();
+    while (lmtpPort === imapPort) lmtpPort = await freePort();
+    const d = new DovecotProcess({ dir, password, imapPort, lmtpPort, log });
+    try {
+      await d.start();
+      return d;
+    } catch (e) {
+      const clash = /Address already in use/i.test(`${d.output}\n${(e as Error).message}`);
+      if (!clash || attempt >= 5) throw e;
+      log(`mail stack: port clash (${imapPort}/${lmtpPort}), trying others`);
+    }
+  }
+}
+
 export async function startMailStack(opts: MailStackOptions = {}): Promise<MailStack> {
   const log = opts.log ?? (() => {});
   const password = opts.password ?? 'secret';
@@ -139,37 +157,21 @@ export async function startMailStack(opts: MailStackOptions = {}): Promise<MailS
   const missing = missingPackages();
   if (missing.length) throw new Error(`mail stack: Dovecot is not installed (missing ${missing.join(', ')}); call ensureMailPackages() first`);
 
-  const dir = path.resolve(opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'taizhang-mail-'))));
-  await prepareDir(dir);
-
-  // Ports are free when picked but another process may take them before Dovecot binds: retry.
+  const dir = await makeStateDir();
   let dovecot: DovecotProcess | undefined;
-  for (let attempt = 1; ; attempt++) {
-    const imapPort = await freePort();
-    let lmtpPort = await freePort();
-    while (lmtpPort === imapPort) lmtpPort = await freePort();
-    const d = new DovecotProcess({ dir, password, imapPort, lmtpPort, log });
-    try {
-      await d.start();
-      dovecot = d;
-      break;
-    } catch (e) {
-      const clash = /Address already in use/i.test(`${d.output}\n${(e as Error).message}`);
-      if (!clash || attempt >= 5) throw e;
-      log(`mail stack: port clash (${imapPort}/${lmtpPort}), trying others`);
-    }
-  }
-  const imap = { host: HOST, port: dovecot.imapPort };
-  const lmtp = { host: HOST, port: dovecot.lmtpPort };
-
   let relay;
   try {
-    relay = await startSmtpRelay({ password, lmtp, log, host: HOST });
+    dovecot = await startDovecot(dir, password, log);
+    relay = await startSmtpRelay({ password, lmtp: { host: HOST, port: dovecot.lmtpPort }, log, host: HOST });
   } catch (e) {
-    await dovecot.stop();
+    await dovecot?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
     throw e;
   }
+  const d = dovecot;
   const r = relay;
+  const imap = { host: HOST, port: d.imapPort };
+  const lmtp = { host: HOST, port: d.lmtpPort };
   let stopped = false;
 
   const stack: MailStack = {
@@ -188,19 +190,19 @@ export async function startMailStack(opts: MailStackOptions = {}): Promise<MailS
     },
     password,
     dir,
-    dovecotLogPath: dovecot.logPath,
-    get dovecotPid() { return dovecot.pid; },
+    dovecotLogPath: d.logPath,
+    get dovecotPid() { return d.pid; },
     async stop(o = {}) {
       if (!stopped) {
         stopped = true;
-        await Promise.allSettled([r.close(), dovecot.stop()]);
+        await Promise.allSettled([r.close(), d.stop()]);
       }
-      if (o.removeDir) await fs.rm(dir, { recursive: true, force: true });
+      if (!o.keepDir) await fs.rm(dir, { recursive: true, force: true });
     },
     async restartImap() {
       if (stopped) throw new Error('mail stack: stopped');
-      await dovecot.stop();
-      await dovecot.start();
+      await d.stop();
+      await d.start();
     },
     deliver: (raw, to, from = 'fixtures@taizhang.test') => deliverLmtp(lmtp, raw, to, from),
     listMessages: (user, folder = 'INBOX') => withImap(stack, user, async (c) => {

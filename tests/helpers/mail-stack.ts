@@ -24,7 +24,7 @@ export function useMailStack(opts: MailStackOptions = {}): () => MailStack {
     stack = await startMailStack(opts);
   }, 600_000);
   afterAll(async () => {
-    await stack?.stop({ removeDir: !process.env.TAIZHANG_KEEP_MAIL_STACK && !opts.dir });
+    await stack?.stop({ keepDir: !!process.env.TAIZHANG_KEEP_MAIL_STACK });
   });
   return () => {
     if (!stack) throw new Error('useMailStack: the stack is not running (beforeAll failed or has not run)');

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
@@ -237,18 +238,19 @@ describe('mail stack: Dovecot', () => {
     expect((await s.listMessages(user)).map((m) => m.subject)).toEqual(['before', 'after']);
   });
 
-  it('runs several stacks side by side on distinct ports and cleans up', async () => {
+  it('runs several stacks side by side on distinct ports and folders, and cleans up on stop', async () => {
     const s = mail();
     const other = await startMailStack({ password: 'other-pw' });
     try {
       const mine = [s.imap.port, s.lmtp.port, s.smtp.port];
       expect(mine).not.toContain(other.imap.port);
       expect(mine).not.toContain(other.smtp.port);
+      expect(other.dir).not.toBe(s.dir);
       await other.deliver('Subject: hi\r\n\r\nx\r\n', ['z@example.test']);
       expect(await other.listMessages('z@example.test')).toHaveLength(1);
     } finally {
       const pid = other.dovecotPid!;
-      await other.stop({ removeDir: true });
+      await other.stop();
       expect(processGone(pid)).toBe(true);
       expect(await portOpen(other.imap.port)).toBe(false);
       expect(existsSync(other.dir)).toBe(false);
@@ -257,10 +259,13 @@ describe('mail stack: Dovecot', () => {
 });
 
 describe('mail stack: command line', () => {
-  const cli = fileURLToPath(new URL('../../tools/mail-stack-cli.ts', import.meta.url));
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const cli = path.join(root, 'tools', 'mail-stack-cli.ts');
+  // tsx by its file URL: a child started in another folder cannot resolve the bare name.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-  function startCli(dir: string): Promise<{ child: ChildProcess; info: Record<string, any> }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  function startCli(cwd = root): Promise<{ child: ChildProcess; info: Record<string, any> }> {
+    const child = spawn(process.execPath, ['--import', tsx, cli, 'start'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr!.on('data', (c) => { err += c; });
@@ -273,36 +278,85 @@ describe('mail stack: command line', () => {
     });
   }
 
-  it('starts, writes stack.json, serves IMAP, and stops on SIGTERM', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'taizhang-cli-'));
+  async function stopCli(child: ChildProcess): Promise<number | null> {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  /** Whether user `mail`, as Dovecot's mailbox processes run, can enter `dir` (and all above it). */
+  function mailCanEnter(dir: string): boolean {
+    return spawnSync('setpriv', ['--reuid=mail', '--regid=mail', '--clear-groups', 'test', '-x', dir]).status === 0;
+  }
+
+  it('starts in a fresh folder under the temporary folder, serves IMAP, and on SIGTERM stops and removes it', async () => {
+    const { child, info } = await startCli();
     try {
-      const { child, info } = await startCli(dir);
-      expect(JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8'))).toEqual(info);
-      expect(info).toMatchObject({ password: 'secret', dir, imap: { host: '127.0.0.1' }, smtp: { host: '127.0.0.1' } });
+      expect(path.dirname(info.dir)).toBe(os.tmpdir());
+      expect(JSON.parse(await fs.readFile(path.join(info.dir, 'stack.json'), 'utf8'))).toEqual(info);
+      expect(info).toMatchObject({ password: 'secret', imap: { host: '127.0.0.1' }, smtp: { host: '127.0.0.1' } });
       const c = new ImapFlow({ host: '127.0.0.1', port: info.imap.port, secure: false, logger: false, auth: { user: 'cli@example.test', pass: info.password } });
       c.on('error', () => {});
       await c.connect();
       await c.logout();
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await stopCli(child)).toBe(0);
       expect(processGone(info.dovecotPid)).toBe(true);
       expect(await portOpen(info.imap.port)).toBe(false);
       expect(await portOpen(info.smtp.port)).toBe(false);
+      expect(existsSync(info.dir)).toBe(false);
     } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+      child.kill('SIGKILL');
+      await fs.rm(info.dir, { recursive: true, force: true });
     }
   });
 
   it('does not leak Dovecot when the process is killed with SIGKILL', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'taizhang-cli-'));
+    const { child, info } = await startCli();
     try {
-      const { child, info } = await startCli(dir);
       child.kill('SIGKILL');
       await until(() => processGone(info.dovecotPid) || undefined, 5000);
       await until(async () => !(await portOpen(info.imap.port)) || undefined, 5000);
     } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+      await fs.rm(info.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps its state outside the project, where user mail can reach it, when the project is in a folder of mode 700', async () => {
+    // A clone in a home folder of mode 700 (as root's own is): user mail cannot enter it.
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'taizhang-home-'));
+    await fs.chmod(home, 0o700);
+    const project = path.join(home, 'clone');
+    await fs.mkdir(project);
+    expect(mailCanEnter(home)).toBe(false);
+    let dir: string | undefined;
+    try {
+      const { child, info } = await startCli(project);
+      dir = info.dir as string;
+      let code: number | null = null;
+      try {
+        expect(dir.startsWith(home)).toBe(false);
+        expect(dir.startsWith(root)).toBe(false);
+        expect(mailCanEnter(path.join(dir, 'mail'))).toBe(true);
+        const to = addr('home700');
+        const sent = await nodemailer.createTransport({ host: '127.0.0.1', port: info.smtp.port, secure: false, ignoreTLS: true, auth: { user: 'office@example.test', pass: info.password } })
+          .sendMail({ from: 'office@example.test', to, subject: '台账 700', text: 'x' });
+        expect(sent.accepted).toEqual([to]);
+        const c = new ImapFlow({ host: '127.0.0.1', port: info.imap.port, secure: false, logger: false, auth: { user: to, pass: info.password } });
+        c.on('error', () => {});
+        await c.connect();
+        try {
+          expect((await c.mailboxOpen('INBOX')).exists).toBe(1);
+        } finally {
+          await c.logout();
+        }
+      } finally {
+        code = await stopCli(child);
+      }
+      expect(code).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await fs.rm(home, { recursive: true, force: true });
+      if (dir) await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

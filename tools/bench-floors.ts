@@ -1,0 +1,157 @@
+/**
+ * The benchmark's floors and replies (tools/bench.ts runs them): what the send and collect ticks
+ * cannot do faster than, done with the same libraries one step after another in the benchmark's
+ * own process, and the N replies the collect tick reads.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import ExcelJS from 'exceljs';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import type { Config } from '../src/app/config.js';
+import { deadlineDate, formatLocalDate, periodLabel } from '../src/core/calendar.js';
+import { ledgerKeyOf, makeToken, personKeyOf } from '../src/core/identity.js';
+import { tasksOf, type Person } from '../src/core/ledger.js';
+import { formFileName } from '../src/cycle/requests.js';
+import type { Templates } from '../src/mail/templates.js';
+import { writePersonTemplate } from '../src/sheet/template.js';
+import type { Floor } from './bench-report.js';
+import { watchCpu } from './measure.js';
+import { fillForm } from './respondent.js';
+import { deliverLmtp } from './smtp-relay.js';
+
+export interface StackInfo { imap: { host: string; port: number }; smtp: { host: string; port: number }; lmtp: { host: string; port: number }; password: string; dir: string }
+
+export const PERIOD = '2020-06';
+
+export const progressText = (no: number) => `第${no}项:已召开专题会议研究部署,制定实施方案,各项措施按计划推进。下一步:继续抓好落实。`;
+
+/** Creates every recipient's mailbox up front (one LMTP delivery), so no step pays for it. */
+export async function warmMailboxes(stack: StackInfo, addresses: string[]): Promise<void> {
+  for (let i = 0; i < addresses.length; i += 200) {
+    await deliverLmtp(stack.lmtp, 'Subject: warm-up\r\nFrom: bench@bench.test\r\n\r\nwarm-up\r\n', addresses.slice(i, i + 200), 'bench@bench.test');
+  }
+}
+
+function smtpPool(stack: StackInfo, user: string, maxConnections: number) {
+  return nodemailer.createTransport({
+    host: stack.smtp.host, port: stack.smtp.port, secure: false, ignoreTLS: true,
+    auth: { user, pass: stack.password }, pool: true, maxConnections, maxMessages: 100,
+  });
+}
+
+function requestData(config: Config, person: Person) {
+  return {
+    person, ledgerTitle: config.ledger.title, periodLabel: periodLabel(PERIOD),
+    deadline: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+    attachmentName: formFileName(PERIOD, person), officeName: config.mailbox.senderName, sentDate: '2020年6月20日',
+    tasks: tasksOf(config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') })),
+  };
+}
+
+/** Runs a floor, adding the CPU it took here and in the mail servers. */
+export async function withCpu<F extends Floor>(stackPid: number, fn: () => Promise<F>): Promise<F> {
+  const stop = watchCpu(stackPid);
+  const f = await fn();
+  const c = stop();
+  return { ...f, cpuMs: c.ownCpuMs, mailServersCpuMs: c.serversCpuMs, otherWorkCpuMs: c.otherWorkCpuMs };
+}
+
+async function timeStep<T>(steps: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await fn();
+  steps[name] = performance.now() - t0;
+  return r;
+}
+
+const total = (steps: Record<string, number>) => Object.values(steps).reduce((a, b) => a + b, 0);
+
+/** exceljs writing N templates, then N mails carrying them through one pooled transport. */
+export async function sendFloor(stack: StackInfo, config: Config, templates: Templates, maxConnections: number): Promise<Floor> {
+  const steps: Record<string, number> = {};
+  const secret = 'bench-floor-secret';
+  const files = await timeStep(steps, 'xlsx write', async () => {
+    const out: Buffer[] = [];
+    for (const person of config.people) {
+      out.push(await writePersonTemplate({
+        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person.email), secret }),
+      }));
+    }
+    return out;
+  });
+  const transport = smtpPool(stack, config.mailbox.address, maxConnections);
+  await timeStep(steps, 'smtp', () => Promise.all(config.people.map((person, i) => {
+    const mail = templates.render('request', requestData(config, person));
+    return transport.sendMail({
+      from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: { name: person.name, address: person.email },
+      subject: mail.subject, text: mail.text, html: mail.html,
+      attachments: [{ filename: formFileName(PERIOD, person), content: files[i], contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
+    });
+  })));
+  transport.close();
+  return { totalMs: total(steps), steps };
+}
+
+/** One IMAP FETCH of the N replies, exceljs loading the N files, N receipt-sized mails pooled. */
+export async function collectFloor(stack: StackInfo, config: Config, files: Buffer[], templates: Templates, maxConnections: number, folder: string): Promise<Floor & { fetched: number; bytes: number }> {
+  const steps: Record<string, number> = {};
+  const client = new ImapFlow({ host: stack.imap.host, port: stack.imap.port, secure: false, auth: { user: config.mailbox.address, pass: stack.password }, logger: false });
+  client.on('error', () => {});
+  await client.connect();
+  await client.mailboxOpen(folder, { readOnly: true });
+  let fetched = 0;
+  let bytes = 0;
+  await timeStep(steps, 'imap fetch', async () => {
+    for await (const m of client.fetch('1:*', { uid: true, source: true, internalDate: true })) {
+      fetched++;
+      bytes += m.source?.length ?? 0;
+    }
+  });
+  await client.logout();
+  await timeStep(steps, 'xlsx load', async () => {
+    for (const f of files) await new ExcelJS.Workbook().xlsx.load(f as unknown as ArrayBuffer);
+  });
+  const transport = smtpPool(stack, config.mailbox.address, maxConnections);
+  await timeStep(steps, 'smtp', () => Promise.all(config.people.map((person) => {
+    const tasks = tasksOf(config.ledger, person.name);
+    const mail = templates.render('receipt', {
+      personName: person.name, periodLabel: periodLabel(PERIOD), accepted: true, late: false, receivedAt: '2020-06-21 10:00',
+      rows: tasks.map((t) => ({ no: t.no, task: t.task, progress: progressText(t.no), remark: '' })), emptyRows: [],
+      onBehalfOf: false, sender: person.email, officeName: config.mailbox.senderName,
+    });
+    return transport.sendMail({ from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: person.email, subject: mail.subject, text: mail.text, inReplyTo: '<reply@bench.test>' });
+  })));
+  transport.close();
+  return { totalMs: total(steps), steps, fetched, bytes };
+}
+
+/** Each person fills the form they were sent and replies to the request; delivered over LMTP. */
+export async function makeReplies(stack: StackInfo, config: Config): Promise<Buffer[]> {
+  const db = new Database(path.join(config.dataDir, 'taizhang.sqlite'), { readonly: true });
+  const requests = new Map((db.prepare("SELECT person, message_id, subject FROM outbox WHERE kind = 'request' AND period = ?").all(PERIOD) as { person: string; message_id: string; subject: string }[]).map((r) => [r.person, r]));
+  db.close();
+  // Builds each message without sending it: nodemailer's stream transport, buffered (a Buffer).
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  const files: Buffer[] = [];
+  const pending = new Set<Promise<void>>();
+  for (const person of config.people) {
+    const req = requests.get(person.email);
+    if (!req) throw new Error(`no request was queued for ${person.email}`);
+    const form = readFileSync(path.join(config.dataDir, 'forms', PERIOD, `${personKeyOf(person.email)}.xlsx`));
+    const filled = await fillForm(form, (no) => ({ progress: progressText(no) }));
+    files.push(filled);
+    const { message } = await composer.sendMail({
+      from: { name: person.name, address: person.email }, to: config.mailbox.address, subject: `回复:${req.subject}`,
+      text: '已填写,请查收。', inReplyTo: req.message_id, references: [req.message_id],
+      attachments: [{ filename: formFileName(PERIOD, person), content: filled }],
+    });
+    while (pending.size >= 8) await Promise.race(pending);
+    const p: Promise<void> = deliverLmtp(stack.lmtp, message as Buffer, [config.mailbox.address], person.email).finally(() => pending.delete(p));
+    pending.add(p);
+  }
+  await Promise.all(pending);
+  return files;
+}
