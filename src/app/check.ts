@@ -2,8 +2,7 @@ import type { Config } from './config.js';
 import { errorMessage, TaizhangError } from '../errors.js';
 import { connectImap, ensureFolders, sentFolderOf } from '../mail/imap.js';
 import { scrubSecrets, type Logger } from '../logger.js';
-import nodemailer from 'nodemailer';
-import { smtpConnectionOptions } from '../mail/smtp.js';
+import { createSmtpTransport } from '../mail/smtp.js';
 
 interface Finding { ok: boolean; what: string; hint?: string }
 
@@ -50,12 +49,14 @@ export async function runCheck(config: Config, log: Logger): Promise<number> {
     if (c) await c.logout().catch(() => c.close());
   }
   const smtp = config.mailbox.smtp;
-  const transport = nodemailer.createTransport({ ...smtpConnectionOptions(smtp), connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 30_000 });
+  // The transport mail is sent with: what works here works when sending.
+  const transport = createSmtpTransport(smtp, log);
   try {
     await transport.verify();
     findings.push({ ok: true, what: `SMTP 登录成功 SMTP login OK (${smtp.host})` });
   } catch (err) {
-    findings.push({ ok: false, what: `SMTP ${smtp.host}:${smtp.port}`, hint: hintFor(err, 'SMTP') });
+    // Explained by nodemailer's own words, which name the step that failed (STARTTLS, login …).
+    findings.push({ ok: false, what: `SMTP ${smtp.host}:${smtp.port}`, hint: hintFor(err instanceof TaizhangError && err.cause ? err.cause : err, 'SMTP') });
   } finally {
     transport.close();
   }

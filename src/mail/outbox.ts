@@ -41,7 +41,6 @@ export class Outbox {
   async queue(key: { kind: OutboxKind; period: string; person: string | null; slot: string }, mail: OutgoingMail, now: Date): Promise<boolean> {
     if (this.has(key.kind, key.period, key.person, key.slot)) return false;
     const messageId = newMessageId(key.kind, this.config.mailbox.address);
-    // A function, not a promise: composing is synchronous work done before the promise exists.
     const raw = await composeRaw(mail, { name: this.config.mailbox.senderName, address: this.config.mailbox.address }, messageId, now);
     // The bytes go into the database with the record: one transaction, no file to create.
     const added = this.store.enqueue({

@@ -1,27 +1,45 @@
+import nodemailer from 'nodemailer';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../app/config.js';
 import { TaizhangError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createSmtpPool } from './smtp-pool.js';
 
-/** What the outbox needs of a mail transport: send these bytes to these recipients. */
+/** What the outbox and `check` need of a mail transport. Failures are classified ({@link classifySmtpError}). */
 export interface MailTransport {
+  /** Sends these bytes, as they are, to these recipients. */
   send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<void>;
+  /** Connects and logs in, sending nothing. */
+  verify(): Promise<void>;
+  /** Closes idle connections now and busy ones when their message is done; later sends fail. */
   close(): void;
 }
 
-/** Adapts a pino logger to nodemailer's bunyan-style logger. */
+/** Time as the rate limit sees it; tests give their own. */
+export interface RateClock {
+  /** Milliseconds on a clock that never goes back. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: RateClock = { now: () => performance.now(), sleep: (ms) => delay(ms) };
+
+/**
+ * Adapts a pino logger to nodemailer's bunyan-style logger (printf-style arguments, which pino
+ * formats). All at debug: every failure also reaches the caller, classified, which logs it once
+ * at the level it deserves (nodemailer reports one failure from several of its layers).
+ */
 export function nodemailerLogger(log: Logger): Record<string, (...args: unknown[]) => void> {
-  const wrap = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
-    const [first, ...rest] = args;
-    if (first && typeof first === 'object' && !(first instanceof Error)) log[level](first as object, rest.map(String).join(' '));
-    else log[level](args.map(String).join(' '));
+  const debug = (...args: unknown[]) => {
+    const fields = args[0] && typeof args[0] === 'object' && !(args[0] instanceof Error) ? args.shift() as object : {};
+    const [message, ...values] = args;
+    log.debug(fields, message === undefined ? undefined : String(message), ...values);
   };
-  return { trace: wrap('debug'), debug: wrap('debug'), info: wrap('debug'), warn: wrap('warn'), error: wrap('error'), fatal: wrap('error'), level: () => {} };
+  return { trace: debug, debug, info: debug, warn: debug, error: debug, fatal: debug, level: () => {} };
 }
 
 /**
- * How to reach and log in to the SMTP server (shared by the transport and `check`): implicit TLS,
- * or STARTTLS that must succeed when `requireTLS`; plaintext without STARTTLS only on loopback.
+ * How to reach and log in to the SMTP server: implicit TLS, or STARTTLS that must succeed when
+ * `requireTLS`; plaintext without STARTTLS only on loopback.
  */
 export function smtpConnectionOptions(cfg: Config['mailbox']['smtp']) {
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(cfg.host);
@@ -36,32 +54,63 @@ export function smtpConnectionOptions(cfg: Config['mailbox']['smtp']) {
   };
 }
 
-/** A pooled SMTP transport for the collection mailbox, within its provider's rate limit. */
-export function createSmtpTransport(cfg: Config['mailbox']['smtp'], log: Logger): MailTransport {
-  const { auth, ...connection } = smtpConnectionOptions(cfg);
-  const pool = createSmtpPool({
-    connection: {
-      ...connection,
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
-      socketTimeout: 60_000,
-      logger: nodemailerLogger(log.child({ component: 'smtp' })) as never,
-      debug: false,
-    },
-    auth,
+/**
+ * The collection mailbox's SMTP transport, for sending and for `check` alike: nodemailer's
+ * pooled transport (at most `max_connections` connections, each replaced after 100 messages),
+ * handed each message as recorded in the outbox, at most `rate_per_minute` of them a minute.
+ */
+export function createSmtpTransport(cfg: Config['mailbox']['smtp'], log: Logger, clock: RateClock = realClock): MailTransport {
+  const pool = nodemailer.createTransport({
+    ...smtpConnectionOptions(cfg),
+    pool: true,
     maxConnections: cfg.maxConnections,
     maxMessages: 100,
-    rateLimit: cfg.ratePerMinute,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+    logger: nodemailerLogger(log.child({ component: 'smtp' })),
+    debug: false,
   });
+  const withinRate = rateGate(cfg.ratePerMinute, 60_000, clock);
   return {
     async send(envelope, raw) {
+      await withinRate();
       try {
-        await pool.send(envelope, raw);
+        // `raw`: sent as it is, no header added or changed (tests/mail/smtp.test.ts).
+        await pool.sendMail({ envelope, raw });
+      } catch (err) {
+        throw classifySmtpError(err);
+      }
+    },
+    async verify() {
+      try {
+        await pool.verify();
       } catch (err) {
         throw classifySmtpError(err);
       }
     },
     close() { pool.close(); },
+  };
+}
+
+/**
+ * Waits until one more message keeps within `limit` in any `windowMs`, and counts it. Not
+ * nodemailer's `rateLimit`: that one counts in windows that start afresh, lets every connection
+ * waiting at a window's end send at once and does not hold back a connection opened mid-window,
+ * so it lets through more than `limit` a minute.
+ */
+export function rateGate(limit: number, windowMs: number, clock: RateClock): () => Promise<void> {
+  const handedOver: number[] = []; // when the last `limit` messages were let through, oldest first
+  return async () => {
+    for (;;) {
+      const now = clock.now();
+      while (handedOver.length > 0 && handedOver[0] <= now - windowMs) handedOver.shift();
+      if (handedOver.length < limit) {
+        handedOver.push(now);
+        return;
+      }
+      await clock.sleep(handedOver[0] + windowMs - now);
+    }
   };
 }
 
