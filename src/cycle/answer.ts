@@ -46,6 +46,8 @@ export async function answer(ctx: ApplyContext, row: MessageRow, a: Analysis, d:
 
 async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decision, plans: PlannedReport[], isLate: (period: string) => boolean): Promise<void> {
   if (!d.person || !d.period || !a.from) return;
+  const slot = `msg-${row.id}`;
+  if (ctx.outbox.has('receipt', d.period, d.person.email, slot)) return; // answered before a restart
   const sender = personByEmail(ctx.config.people, a.from);
   if (!sender && !withinLimit(ctx, 'receipt', a.from)) {
     ctx.log.warn({ from: a.from }, `no receipt: ${DAILY_LIMIT} receipts went to this address outside the roster today`);
@@ -67,7 +69,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
     movedFrom: d.movedFrom && periodLabel(d.movedFrom.period), movedByForm: d.movedFrom?.via === 'file',
     movedClosed: !!d.movedFrom && !!ctx.store.period(d.movedFrom.period)?.consolidated_at,
     correction: !!d.correction && closed && d.outcome === 'accepted',
-    notOwnForm: !!sender && onBehalf && d.outcome !== 'rejected',
+    notOwnForm: !!sender && onBehalf && d.outcome !== 'rejected' && d.match?.via === 'file',
     confirmed: !!confirmed, heldSender: confirmed?.sender,
     others: others.map((o) => ({
       personName: o.person.name, periodLabel: periodLabel(o.period), held: !!o.hold, rows: rowsOf(o, echo), movedFrom: o.movedFrom && periodLabel(o.movedFrom.period),
@@ -76,7 +78,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   };
   const mail = ctx.templates.render('receipt', data);
   const refs = a.messageId ? [...a.references, a.messageId] : a.references;
-  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot: `msg-${row.id}` }, {
+  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot }, {
     to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
   }, ctx.clock.now());
 }

@@ -66,7 +66,7 @@ function dropEmlPath(db: Database.Database): void {
  * has one for the month); a held report becomes the owner's only when the owner confirms it.
  */
 const HELD_REPORTS = `
-CREATE TABLE held_reports (
+CREATE TABLE IF NOT EXISTS held_reports (
   id INTEGER PRIMARY KEY, message_row INTEGER NOT NULL, period TEXT NOT NULL, person TEXT NOT NULL,
   sender TEXT NOT NULL, received_at TEXT NOT NULL, rows_json TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'held', confirmed_by INTEGER,
