@@ -5,9 +5,12 @@
 import type { ErrorCode } from '../errors.js';
 import { ledgerKeyOf, personKeyOf, type TokenFields } from './identity.js';
 import type { Ledger, Person, ReportRow } from './ledger.js';
-import { evaluateRows, matchReply, personByKey, problemFor, type Evaluated, type Match, type Problem } from './reply.js';
+import {
+  evaluateRows, isCorrection, matchReply, personByEmail, personByKey, problemFor, reportMonth,
+  type Evaluated, type Match, type MonthLookups, type Problem, type ReportMonth,
+} from './reply.js';
 
-export type Outcome = 'accepted' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
+export type Outcome = 'accepted' | 'held' | 'confirmed' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
 
 /** The collection folder a message ends in (the configured names are looked up by these keys). */
 export type OutcomeFolder = 'processed' | 'rejected' | 'quarantine' | 'machine';
@@ -20,6 +23,11 @@ export type ReadFile =
 /** What deciding reads of an incoming message (parse/analyze's Analysis is one). */
 export interface IncomingMail {
   from: string;
+  subject?: string;
+  /** The first line the sender wrote. */
+  lead?: string;
+  /** Why the receiving server found the From address forged, if it did. */
+  authFail?: string | null;
   /** Message-IDs it refers to, newest last. */
   references: string[];
   class: { kind: 'human' } | { kind: 'auto-reply' | 'bounce' | 'own'; reason: string };
@@ -35,15 +43,26 @@ export interface DecideConfig {
 }
 
 /** What is recorded, as far as deciding needs it; each is asked only when needed. */
-export interface DecideLookups {
+export interface DecideLookups extends MonthLookups {
   /** An earlier message, already handled, is this same delivery. */
   isDuplicate(): boolean;
   /** Person and period of one of our own outgoing mails, by Message-ID. */
   sentMail(messageId: string): { period: string; person: string | null } | undefined;
-  /** The month a reply with nothing else to go by is for. */
-  openPeriod(): string | null;
   /** A report of this person for this month is recorded. */
   hasCurrentReport(period: string, email: string): boolean;
+  /** A report held for its owner's consent, by the Message-ID of the notice that asked the owner. */
+  heldReport(messageId: string): { id: number; person: string; period: string } | undefined;
+}
+
+/** A report to record, or to hold for its owner. */
+export interface PlannedReport {
+  person: Person;
+  period: string;
+  report: Evaluated;
+  /** Sent by someone else while the owner has a report for the month: kept until the owner confirms. */
+  hold?: boolean;
+  /** The month the form or thread named, when the report counts for a later open month. */
+  movedFrom?: ReportMonth['movedFrom'];
 }
 
 export interface Decision {
@@ -54,16 +73,32 @@ export interface Decision {
   period?: string;
   match?: Match;
   report?: Evaluated;
+  /** The main report is held for its owner (see PlannedReport). */
+  hold?: boolean;
+  movedFrom?: ReportMonth['movedFrom'];
+  /** Sent by the correction route (更正). */
+  correction?: boolean;
   /** Further people's forms in the same mail (a clerk answering for several). */
-  others?: { person: Person; period: string; report: Evaluated }[];
+  others?: PlannedReport[];
   problem?: Problem;
+  /** The held report an owner's 确认 applies. */
+  confirms?: number;
+}
+
+/** An owner's consent: the first line they wrote is 确认 (or 同意) and nothing else. */
+export function isConsent(lead: string | undefined): boolean {
+  return /^(确认|同意)$/.test((lead ?? '').replace(/[\s\p{P}]/gu, ''));
 }
 
 /** What to do with one incoming message. */
 export function decide(mail: IncomingMail, config: DecideConfig, lookups: DecideLookups): Decision {
   if (mail.class.kind === 'bounce') return { outcome: 'bounce', folder: 'machine', logLine: `bounce: ${mail.class.reason}` };
   if (mail.class.kind !== 'human') return { outcome: 'machine', folder: 'machine', logLine: `machine-written mail, not answered: ${mail.class.reason}` };
+  // The receiving server says the From address is forged: nothing is recorded, nobody answered.
+  if (mail.authFail) return { outcome: 'quarantined', folder: 'quarantine', logLine: `sender address failed authentication (${mail.authFail}): kept in quarantine, not recorded, not answered` };
   if (lookups.isDuplicate()) return { outcome: 'duplicate', folder: 'processed', logLine: 'same message delivered again; already handled' };
+  const consent = mail.files.length === 0 && isConsent(mail.lead) ? confirmation(mail, config, lookups) : null;
+  if (consent) return consent;
 
   const ledgerKey = ledgerKeyOf(config.ledger.title);
   const good = mail.files.filter((f) => f.ok);
@@ -72,36 +107,65 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
     ledgerKey, people: config.people, openPeriod: () => lookups.openPeriod(), sentMail: (mid) => lookups.sentMail(mid),
   });
   if (!match) return { outcome: 'quarantined', folder: 'quarantine', logLine: 'unknown sender and no form of ours: kept in quarantine, not answered' };
-  const base = { person: match.person, period: match.period, match };
+  const month = reportMonth(match, isCorrection(mail.subject), lookups);
+  const base = { person: match.person, period: month.period, match, movedFrom: month.movedFrom, correction: month.correction };
   const reject = (p: Problem, why: string): Decision => ({ ...base, outcome: 'rejected', folder: 'rejected', problem: p, logLine: `reply not recorded: ${why}` });
 
-  // A word of thanks after a recorded report: kept, not answered (a 请补正 would alarm them).
-  if (mail.files.length === 0 && lookups.hasCurrentReport(match.period, match.person.email)) {
+  // A word of thanks after a recorded report (in the month it answers or the one it counts for):
+  // kept, not answered (a 请补正 would alarm them).
+  const reported = (p: string) => lookups.hasCurrentReport(p, match.person.email);
+  if (mail.files.length === 0 && (reported(month.period) || (month.movedFrom && reported(month.movedFrom.period)))) {
     return { ...base, outcome: 'note', folder: 'processed', logLine: 'mail without a form after a recorded report: kept, not answered' };
   }
   if (mail.files.length === 0) return reject(problemFor('NO_ATTACHMENT'), mail.attachmentCount ? 'no spreadsheet among the attachments' : 'no attachment');
   // The file whose identity matched, else any readable one (a known sender's own copy of the table).
   const ours = (f: ReadFile, person: Person) => f.ok && f.token?.ledgerKey === ledgerKey && f.token.personKey === personKeyOf(person.email);
-  const file = (match.via === 'file' ? good.find((f) => ours(f, match.person)) : undefined) ?? good[0];
+  const file = (match.via === 'file' ? good.find((f) => ours(f, match.person) && f.token!.period === match.formPeriod) : undefined) ?? good[0];
   if (!file || !file.ok) {
     const bad = mail.files[0];
     return reject(problemFor(bad.ok ? 'SHEET_CORRUPT' : bad.code, bad.ok ? undefined : bad.kind), bad.ok ? 'unreadable' : `${bad.code} (${bad.kind}) ${bad.message}`);
   }
   const ev = evaluateRows(config.ledger, match.person, file.rows);
-  const others = otherForms(config, good, match.person, ledgerKey);
+  const others = otherForms(config, good, match, mail, lookups, ledgerKey);
   if (ev.filled.length === 0) return reject(problemFor('NOT_FILLED'), 'no progress filled in');
-  return { ...base, outcome: 'accepted', folder: 'processed', report: ev, others, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${others.length ? `, and ${others.length} more person(s)` : ''})` };
+  const own = mail.from.toLowerCase() === match.person.email;
+  // The owner's report for a closed month is rewritten only by the correction route.
+  if (own && !month.correction && lookups.closed(month.period) && reported(month.period)) return reject(problemFor('CLOSED'), 'the month\'s ledger went out and the report stands; no 更正 in the subject');
+  const hold = !own && reported(month.period);
+  const more = others.length ? `, and ${others.length} more person(s)${others.some((o) => o.hold) ? ', some held for their owners' : ''}` : '';
+  const moved = month.movedFrom ? `, ${month.movedFrom.via === 'file' ? 'form' : 'thread'} of ${month.movedFrom.period} counted for ${month.period}` : '';
+  return {
+    ...base, outcome: hold ? 'held' : 'accepted', folder: 'processed', report: ev, hold, others,
+    logLine: hold
+      ? `report for someone else who has reported already: held until the owner confirms, owner notified (via ${match.via}${moved}${more})`
+      : `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${moved}${month.correction ? ', correction' : ''}${own ? '' : ', owner notified'}${more})`,
+  };
+}
+
+/** An owner's 确认 in the thread of a notice about a report held for them. */
+function confirmation(mail: IncomingMail, config: DecideConfig, lookups: DecideLookups): Decision | null {
+  const from = mail.from.toLowerCase();
+  for (const ref of [...mail.references].reverse()) {
+    const held = lookups.heldReport(ref);
+    const person = held && held.person === from ? personByEmail(config.people, from) : undefined;
+    if (held && person) return { outcome: 'confirmed', folder: 'processed', person, period: held.period, confirms: held.id, logLine: 'the owner confirmed a report held for them: recorded' };
+  }
+  return null;
 }
 
 /** Forms of other people of this ledger in the same mail, each with something filled in. */
-function otherForms(config: DecideConfig, files: ReadFile[], main: Person, ledgerKey: string): NonNullable<Decision['others']> {
-  const out: NonNullable<Decision['others']> = [];
+function otherForms(config: DecideConfig, files: ReadFile[], main: Match, mail: IncomingMail, l: DecideLookups, ledgerKey: string): PlannedReport[] {
+  const out: PlannedReport[] = [];
+  const correction = isCorrection(mail.subject);
   for (const f of files) {
     if (!f.ok || !f.token || f.token.ledgerKey !== ledgerKey) continue;
     const person = personByKey(config.people, f.token.personKey);
-    if (!person || person.email === main.email || out.some((o) => o.person.email === person.email)) continue;
+    if (!person || person.email === main.person.email || out.some((o) => o.person.email === person.email)) continue;
     const report = evaluateRows(config.ledger, person, f.rows);
-    if (report.filled.length) out.push({ person, period: f.token.period, report });
+    if (!report.filled.length) continue;
+    const month = reportMonth({ period: f.token.period, formPeriod: f.token.period, threadPeriod: main.threadPeriod }, correction, l);
+    const hold = person.email !== mail.from.toLowerCase() && l.hasCurrentReport(month.period, person.email);
+    out.push({ person, period: month.period, report, hold, movedFrom: month.movedFrom });
   }
   return out;
 }

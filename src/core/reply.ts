@@ -8,7 +8,12 @@ import { personKeyOf, type TokenFields } from './identity.js';
 
 export type MatchVia = 'file' | 'thread' | 'sender';
 
-export interface Match { person: Person; period: string; via: MatchVia }
+/**
+ * Whose report a reply is and the month it names: `period` is the form's month (via file), the
+ * thread's (via thread) or the month last asked for (via sender). `formPeriod` and
+ * `threadPeriod` are what the form and the thread each say, for {@link reportMonth}.
+ */
+export interface Match { person: Person; period: string; via: MatchVia; formPeriod?: string; threadPeriod?: string }
 
 export interface MatchLookups {
   ledgerKey: string;
@@ -33,24 +38,76 @@ export function personByKey(people: readonly Person[], key: string): Person | un
   return lookup(people, 'key', key);
 }
 
-/** The file's identity first, then the thread (In-Reply-To, References), then the sender's address. */
+/** The person with this address on the roster. */
+export function personByEmail(people: readonly Person[], email: string): Person | undefined {
+  return lookup(people, 'email', email.toLowerCase());
+}
+
+/**
+ * The file's identity first (the sender's own form before a colleague's), then the thread
+ * (In-Reply-To, References), then the sender's address.
+ */
 export function matchReply(input: { tokens: TokenFields[]; references: string[]; sender: string }, l: MatchLookups): Match | null {
-  for (const t of input.tokens) {
-    if (t.ledgerKey !== l.ledgerKey) continue;
-    const person = personByKey(l.people, t.personKey);
-    if (person) return { person, period: t.period, via: 'file' };
-  }
-  // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
   const sender = input.sender.toLowerCase();
+  const ours = input.tokens.filter((t) => t.ledgerKey === l.ledgerKey && personByKey(l.people, t.personKey));
+  const token = ours.find((t) => personByKey(l.people, t.personKey)!.email === sender) ?? ours[0];
+  // The newest of our mails the reply refers to: the month it answers.
+  const refs = [...input.references].reverse();
+  const thread = refs.map((r) => l.sentMail(r)).find(Boolean);
+  if (token) return { person: personByKey(l.people, token.personKey)!, period: token.period, via: 'file', formPeriod: token.period, threadPeriod: thread?.period };
+  // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
   const person = lookup(l.people, 'email', sender);
-  for (const ref of person ? [...input.references].reverse() : []) {
+  for (const ref of person ? refs : []) {
     const sent = l.sentMail(ref);
     const addressee = sent?.person ? lookup(l.people, 'email', sent.person) : undefined;
-    if (sent && addressee) return { person: addressee, period: sent.period, via: 'thread' };
+    if (sent && addressee) return { person: addressee, period: sent.period, via: 'thread', threadPeriod: sent.period };
   }
   const openPeriod = person && (typeof l.openPeriod === 'function' ? l.openPeriod() : l.openPeriod);
   if (person && openPeriod) return { person, period: openPeriod, via: 'sender' };
   return null;
+}
+
+/** What deciding the month looks up in the store. */
+export interface MonthLookups {
+  /** The latest month asked for (requests sent), up to the present one. */
+  openPeriod(): string | null;
+  /** The month's ledger went to the office. */
+  closed(period: string): boolean;
+}
+
+/** The month a report counts for, and why when it is not the one its form or thread names. */
+export interface ReportMonth {
+  period: string;
+  /** The month the form (or the thread) named, when the report counts for a later open month instead. */
+  movedFrom?: { period: string; via: 'file' | 'thread' };
+  /** Sent by the correction route (更正 in the subject): for the month the form (else the thread) names, even a closed one. */
+  correction: boolean;
+}
+
+/** The correction route: the subject says 更正. */
+export function isCorrection(subject: string | undefined): boolean {
+  return /更正/.test(subject ?? '');
+}
+
+/**
+ * A report counts for the month it was asked for. The form and the thread each name a month
+ * (the later of the two wins: July's thread with June's file is July's report). A month whose
+ * ledger went out is not rewritten by habit: a report naming it counts for the month now asked
+ * for, if that is a later one still open. Only the correction route (更正) goes to the named
+ * month whatever its state; with nothing named, the month last asked for.
+ */
+export function reportMonth(m: Pick<Match, 'period' | 'formPeriod' | 'threadPeriod'>, correction: boolean, l: MonthLookups): ReportMonth {
+  const { formPeriod: form, threadPeriod: thread } = m;
+  if (!form && !thread) return { period: m.period, correction };
+  if (correction) return { period: (form ?? thread)!, correction };
+  let period = form && thread ? (form >= thread ? form : thread) : (form ?? thread)!;
+  if (l.closed(period)) {
+    const open = l.openPeriod();
+    if (open && open > period && !l.closed(open)) period = open;
+  }
+  // Said in the receipt: the form (else the thread) named another month than the one it counts for.
+  const named = form ?? thread!;
+  return named === period ? { period, correction } : { period, correction, movedFrom: { period: named, via: form ? 'file' : 'thread' } };
 }
 
 /** Message-IDs a reply refers to, newest last. */
@@ -63,8 +120,10 @@ export function referencedIds(inReplyTo: string | undefined, references: string 
 export interface Problem { problem: string; fix: string }
 
 /** What the person is told when a file cannot be used, by error code and the file's kind. */
-export function problemFor(code: ErrorCode | 'NO_ATTACHMENT' | 'NOT_FILLED' | 'NOT_OURS', kind?: string): Problem {
+export function problemFor(code: ErrorCode | 'NO_ATTACHMENT' | 'NOT_FILLED' | 'NOT_OURS' | 'CLOSED', kind?: string): Problem {
   switch (code) {
+    case 'CLOSED':
+      return { problem: '该月汇总台账已报送办公室，您此前报送的内容保持不变，本次未作改动。', fix: '如确需更正已报送的内容，请在邮件主题中注明“更正”二字后重新发送，汇总台账将随之更新并告知办公室。' };
     case 'NO_ATTACHMENT':
       return { problem: '邮件中没有找到填写后的表格附件。', fix: '请在原通知邮件所附表格的"进展情况"栏填写后保存,直接回复本邮件并添加该表格为附件。' };
     case 'NOT_FILLED':

@@ -1,13 +1,13 @@
 /** Deciding a stored message against the store, and recording what the decision says. */
-import { localStamp, periodLabel } from '../core/calendar.js';
-import { decide, type Decision } from '../core/decide.js';
+import { decide, type Decision, type PlannedReport } from '../core/decide.js';
+import type { Bounce } from '../mail/bounce.js';
 import type { Analysis } from '../parse/analyze.js';
-import type { MessageRow } from '../store/store.js';
+import type { MessageRow, Store } from '../store/store.js';
+import { answer, type ApplyContext } from './answer.js';
 import type { Context } from './context.js';
 import { latestAskedPeriod } from './status.js';
 
-/** What applying a decision uses of the context. */
-export type ApplyContext = Pick<Context, 'config' | 'store' | 'clock' | 'templates' | 'outbox' | 'log'>;
+export type { ApplyContext } from './answer.js';
 
 /** What to do with one analysed message, by what the store holds. Reads state, changes nothing. */
 export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, row: MessageRow, a: Analysis): Decision {
@@ -19,53 +19,70 @@ export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, 
       return o && { period: o.period, person: o.person || null };
     },
     openPeriod: () => latestAskedPeriod(store, ctx.clock.now(), config.timezone),
+    closed: (period) => !!store.period(period)?.consolidated_at,
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
+    heldReport: (mid) => heldByNotice(store, mid),
   });
 }
 
-/** Records what the decision says and queues the answer. Idempotent per message. */
+/** The report still held for its owner that a notice of ours (by Message-ID) asked about. */
+function heldByNotice(store: Store, messageId: string): { id: number; person: string; period: string } | undefined {
+  const o = store.outboxByMessageId(messageId);
+  const m = o?.kind === 'notice' && o.person ? /^held-(\d+)$/.exec(o.slot) : null;
+  const held = m ? store.heldReport({ messageRow: Number(m[1]), person: o!.person! }) : undefined;
+  return held?.state === 'held' ? { id: held.id, person: held.person, period: held.period } : undefined;
+}
+
+/**
+ * A bounce counts only when it names a Message-ID of a mail we sent: that is the proof it
+ * returns our mail (the IDs are random; a stranger cannot know one). A delay notice is no failure.
+ */
+function recordBounce(ctx: ApplyContext, b: Bounce): void {
+  const target = b.originalMessageId ? ctx.store.outboxByMessageId(b.originalMessageId) : undefined;
+  const proven = !!target && (target.state === 'sent' || target.state === 'sending') && !b.delayedOnly;
+  if (proven) ctx.store.markBounced(target.id, ctx.clock.now().toISOString());
+  const why = !b.originalMessageId ? 'it names no Message-ID' : !target ? 'it names no mail of ours' : b.delayedOnly ? 'a delay, not a failure' : 'that mail was never sent';
+  ctx.log.warn({ person: target?.person, period: target?.period, messageId: b.originalMessageId, failed: b.failedRecipients },
+    proven ? 'our mail bounced: delivery marked as bounced' : `bounce not counted: ${why}`);
+}
+
+/** The reports a decision records or holds: its main one first. */
+export function plannedReports(d: Decision): PlannedReport[] {
+  if ((d.outcome !== 'accepted' && d.outcome !== 'held') || !d.person || !d.period || !d.report) return [];
+  return [{ person: d.person, period: d.period, report: d.report, hold: d.hold, movedFrom: d.movedFrom }, ...(d.others ?? [])];
+}
+
+/** Records what the decision says and queues the answers. Idempotent per message. */
 export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decision): Promise<void> {
   const { store } = ctx;
-  const now = ctx.clock.now();
-  if (d.outcome === 'bounce' && a.class.kind === 'bounce') {
-    const target = (a.class.originalMessageId && store.outboxByMessageId(a.class.originalMessageId))
-      || a.class.failedRecipients.map((r) => store.latestMailTo(r)).find(Boolean);
-    if (target) store.markBounced(target.id, now.toISOString());
-    ctx.log.warn({ person: target?.person, period: target?.period }, target ? 'our mail bounced: delivery marked as bounced' : 'bounce for no mail of ours');
-    return;
-  }
-  if (!d.person || !d.period || (d.outcome !== 'accepted' && d.outcome !== 'rejected')) return;
+  if (d.outcome === 'bounce' && a.class.kind === 'bounce') return recordBounce(ctx, a.class);
   // Late means it arrived after the ledger went out; one that arrived before but is read only now
   // (the mailbox was unreachable, a retry) is on time, and the office gets an updated ledger.
   const closedAt = (period: string) => store.period(period)?.consolidated_at;
   const isLate = (period: string) => { const at = closedAt(period); return !!at && row.received_at >= at; };
-  const late = d.outcome === 'accepted' && isLate(d.period);
-  if (d.outcome === 'accepted' && d.report) {
-    const all = [{ person: d.person, period: d.period, report: d.report }, ...(d.others ?? [])];
+  const touch = (period: string) => { if (closedAt(period)) store.markDirty(period); };
+  if (d.outcome === 'confirmed' && d.confirms) {
     store.tx(() => {
-      if (store.reportOfMessage(row.id)) return;
-      for (const r of all) {
-        store.addReport({ period: r.period, person: r.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late: isLate(r.period), rows: r.report.rows });
-        if (closedAt(r.period)) store.markDirty(r.period);
-      }
+      const held = store.heldReport({ id: d.confirms! });
+      if (!held || held.state !== 'held') return;
+      store.addReport({ period: held.period, person: held.person, messageRow: row.id, sender: held.sender, receivedAt: row.received_at, late: isLate(held.period), rows: held.rows });
+      store.markHeldApplied(held.id, row.id);
+      touch(held.period);
     });
+    return answer(ctx, row, a, d, [], isLate);
   }
-  const onBehalf = a.from !== d.person.email;
-  const data = {
-    personName: d.person.name, periodLabel: periodLabel(d.period), accepted: d.outcome === 'accepted', late,
-    receivedAt: localStamp(row.received_at, ctx.config.timezone),
-    rows: d.report?.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress, remark: f.row.remark })) ?? [],
-    emptyRows: d.report?.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
-    onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
-    others: (d.others ?? []).map((o) => ({
-      personName: o.person.name, periodLabel: periodLabel(o.period),
-      rows: o.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress })),
-    })),
-    officeName: ctx.config.mailbox.senderName,
-  };
-  const mail = ctx.templates.render('receipt', data);
-  const refs = a.messageId ? [...a.references, a.messageId] : a.references;
-  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot: `msg-${row.id}` }, {
-    to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
-  }, now);
+  if (!d.person || !d.period || (d.outcome !== 'accepted' && d.outcome !== 'held' && d.outcome !== 'rejected')) return;
+  const plans = plannedReports(d);
+  store.tx(() => {
+    if (store.messageRecorded(row.id)) return;
+    for (const p of plans) {
+      const r = { period: p.period, person: p.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, rows: p.report.rows };
+      if (p.hold) store.holdReport(r);
+      else {
+        store.addReport({ ...r, late: isLate(p.period) });
+        touch(p.period);
+      }
+    }
+  });
+  await answer(ctx, row, a, d, plans, isLate);
 }

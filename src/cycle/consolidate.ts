@@ -4,6 +4,7 @@ import { deadlineInstant, localStamp, periodLabel, periodsUpTo } from '../core/c
 import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
+import { ledgerChanges, markIncluded } from './changes.js';
 
 export interface LedgerBuild {
   period: string;
@@ -50,6 +51,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
     officeName: config.office.map((o) => o.name).join('、'),
     unchanged: history.filter((h) => h.unchanged).map((h) => ({ no: h.no, task: h.task })),
+    changes: update && !preview ? ledgerChanges(ctx, period) : [],
   });
   return { period, file, buffer, version, mail, attachmentName };
 }
@@ -89,6 +91,7 @@ export async function consolidatePeriod(ctx: Context, period: string): Promise<s
   // Queued before it is marked: a crash in between queues nothing twice (the slot is unique).
   await queueLedger(ctx, build, `v${version}`);
   ctx.store.markConsolidated(period, ctx.clock.now().toISOString());
+  markIncluded(ctx, period);
   ctx.log.info({ period, version, file: build.file }, version > 1 ? 'updated ledger queued' : 'ledger queued');
   return build.file;
 }

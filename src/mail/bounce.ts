@@ -14,8 +14,11 @@ export interface BounceInput {
   attachments?: ReadonlyArray<{ contentType: string; content: Buffer }>;
 }
 
-/** A bounce: why it is one, the recipients that failed, and the Message-ID of the returned mail when known. */
-export interface Bounce { kind: 'bounce'; reason: string; originalMessageId?: string; failedRecipients: string[] }
+/**
+ * A bounce: why it is one, the recipients that failed, and the Message-ID of the returned mail
+ * when known. `delayedOnly`: its delivery-status part reports recipients, none of them failed.
+ */
+export interface Bounce { kind: 'bounce'; reason: string; originalMessageId?: string; failedRecipients: string[]; delayedOnly?: true }
 
 /** Local parts of mail system senders (MAILER-DAEMON, postmaster …). */
 export const DAEMON_LOCALPART_RE = /^(mailer[-_]?daemon|post[-_]?master|mail[-_]?delivery[-_]?(system|subsystem)?)$/i;
@@ -171,5 +174,6 @@ export function bounceDetails(input: BounceInput, exclude: Set<string>, reason: 
   const notes = delayed.length && !failed.length ? `; not a failure: ${delayed.join(', ')}` : '';
   const result: Bounce = { kind: 'bounce', reason: reason + notes, failedRecipients: failed };
   if (originalMessageId) result.originalMessageId = originalMessageId;
+  if (notes) result.delayedOnly = true;
   return result;
 }

@@ -9,6 +9,7 @@ import type * as MailParser from 'mailparser';
 import { createRequire } from 'node:module';
 import { TaizhangError, type ErrorCode } from '../errors.js';
 import type { ReportRow } from '../core/ledger.js';
+import { authFailure, authResultsFields } from '../mail/auth-results.js';
 import { classifyMail } from '../mail/classify.js';
 import { spreadsheetAttachments } from '../mail/attachments.js';
 import { headerEnd } from '../mail/headers.js';
@@ -56,6 +57,24 @@ function kindOf(content: Buffer, filename: string): string {
   try { return sniffSpreadsheet(content, filename).kind; } catch { return 'unknown'; }
 }
 
+/** How much of a header block is searched for Authentication-Results (the server's own come first). */
+const MAX_HEADER_SCAN = 256 * 1024;
+
+/**
+ * The first line the sender wrote (a reply's own words come before what it quotes), at most
+ * 200 characters: what an owner's "确认" is read from. From the HTML part when there is no text.
+ */
+export function leadLine(text: string | undefined, html: string | undefined): string {
+  let body = text ?? '';
+  if (!body.trim() && html) {
+    body = html.slice(0, 64 * 1024).replace(/<(style|script|head)\b[\s\S]*?<\/\1>/gi, '')
+      .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n').replace(/<[^>]*>/g, '')
+      .replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  }
+  const line = body.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? '';
+  return line.slice(0, 200);
+}
+
 /** Reads a raw message (always as bytes). Throws only on faults of ours; a bad file is a FileResult. */
 export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader): Promise<MailAnalysis> {
   o.onStage?.('mime');
@@ -87,6 +106,8 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
     }
   }
   const analysis: MailAnalysis = {
+    lead: leadLine(mail.text, typeof mail.html === 'string' ? mail.html : undefined),
+    authFail: authFailure(authResultsFields(raw.subarray(0, Math.min(headerEnd(raw), MAX_HEADER_SCAN)).toString('latin1')), from),
     messageId: mail.messageId ? (mail.messageId.startsWith('<') ? mail.messageId : `<${mail.messageId}>`) : null,
     from, subject, date: mail.date ?? null,
     references: referencedIds(mail.inReplyTo, mail.references),

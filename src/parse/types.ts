@@ -46,6 +46,10 @@ export interface MailAnalysis {
   class: MailClass;
   attachmentCount: number;
   files: FileResult[];
+  /** The first line the sender wrote (see read-mail.ts leadLine). */
+  lead?: string;
+  /** Why the receiving server's Authentication-Results show the From address forged; null when they do not. */
+  authFail?: string | null;
 }
 
 /** A job that did not give a result: the code, a message fit for a receipt, and where it stopped. */

@@ -1,7 +1,7 @@
 /** The rows of the store's tables, as its queries return them. */
 import type { ReportRow } from '../core/ledger.js';
 
-export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'ledger';
+export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
 export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed';
 
 export interface OutboxRow {
@@ -67,4 +67,17 @@ export interface PeriodRow {
   consolidated_at: string | null;
   ledger_version: number;
   dirty: number;
+}
+
+/** A report someone sent for a person who had one: `held` until the owner confirms it (`applied`). */
+export interface HeldReport {
+  id: number;
+  message_row: number;
+  period: string;
+  person: string;
+  sender: string;
+  received_at: string;
+  rows: ReportRow[];
+  state: 'held' | 'applied';
+  confirmed_by: number | null;
 }

@@ -61,10 +61,23 @@ function dropEmlPath(db: Database.Database): void {
   db.exec('ALTER TABLE outbox DROP COLUMN eml_path');
 }
 
+/**
+ * Version 3: reports held for their owner's consent (someone else sent a report for a person who
+ * has one for the month); a held report becomes the owner's only when the owner confirms it.
+ */
+const HELD_REPORTS = `
+CREATE TABLE IF NOT EXISTS held_reports (
+  id INTEGER PRIMARY KEY, message_row INTEGER NOT NULL, period TEXT NOT NULL, person TEXT NOT NULL,
+  sender TEXT NOT NULL, received_at TEXT NOT NULL, rows_json TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'held', confirmed_by INTEGER,
+  UNIQUE (message_row, person));
+`;
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
   dropEmlPath,
+  HELD_REPORTS,
 ];
 
 /** The version this code writes and reads. */

@@ -2,10 +2,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ReportRow } from '../core/ledger.js';
-import type { MessageRow, OutboxKind, OutboxRow, PeriodRow, ReportRecord } from './rows.js';
+import type { HeldReport, MessageRow, OutboxKind, OutboxRow, PeriodRow, ReportRecord } from './rows.js';
 import { migrate, refuseNewer } from './schema.js';
 
-export type { MessageRow, MessageState, OutboxKind, OutboxRow, OutboxState, PeriodRow, ReportRecord } from './rows.js';
+export type { HeldReport, MessageRow, MessageState, OutboxKind, OutboxRow, OutboxState, PeriodRow, ReportRecord } from './rows.js';
 
 /** The SQLite state store under the data folder. All writes are small transactions. */
 export class Store {
@@ -266,9 +266,9 @@ export class Store {
     return (this.prepare('SELECT COUNT(*) AS n FROM messages WHERE outcome = ?').get(outcome) as { n: number }).n;
   }
 
-  /** The latest request or reminder to an address: what a bounce without a Message-ID refers to. */
-  latestMailTo(address: string): OutboxRow | undefined {
-    return this.prepare("SELECT * FROM outbox WHERE kind IN ('request', 'reminder') AND person = ? ORDER BY id DESC LIMIT 1").get(address.toLowerCase()) as OutboxRow | undefined;
+  /** How many mails of a kind were queued to an address since an instant (ISO): for the daily limits. */
+  countOutboxTo(kind: OutboxKind, address: string, since: string): number {
+    return (this.prepare('SELECT COUNT(*) AS n FROM outbox WHERE kind = ? AND recipients = ? AND created_at >= ?').get(kind, address, since) as { n: number }).n;
   }
 
   // ── reports ──
@@ -300,5 +300,35 @@ export class Store {
   reportTally(period: string): Map<string, { count: number; anyOnTime: boolean }> {
     const rows = this.prepare('SELECT person, COUNT(*) AS n, MAX(late = 0) AS on_time FROM reports WHERE period = ? GROUP BY person').all(period) as { person: string; n: number; on_time: number }[];
     return new Map(rows.map((r) => [r.person, { count: r.n, anyOnTime: r.on_time === 1 }]));
+  }
+
+  /** Every report of a period, superseded ones included, in the order recorded. */
+  reportsOf(period: string): ReportRecord[] {
+    const rows = this.prepare('SELECT * FROM reports WHERE period = ? ORDER BY id').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
+    return rows.map((r) => ({ ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }));
+  }
+
+  // ── reports held for their owner ──
+  /** Keeps a report for its owner's consent; once per message and person. */
+  holdReport(r: { period: string; person: string; messageRow: number; sender: string; receivedAt: string; rows: ReportRow[] }): void {
+    this.prepare(`INSERT OR IGNORE INTO held_reports (message_row, period, person, sender, received_at, rows_json)
+      VALUES (?, ?, ?, ?, ?, ?)`).run(r.messageRow, r.period, r.person, r.sender, r.receivedAt, JSON.stringify(r.rows));
+  }
+
+  heldReport(by: { id: number } | { messageRow: number; person: string }): HeldReport | undefined {
+    const row = ('id' in by
+      ? this.prepare('SELECT * FROM held_reports WHERE id = ?').get(by.id)
+      : this.prepare('SELECT * FROM held_reports WHERE message_row = ? AND person = ?').get(by.messageRow, by.person)) as (Omit<HeldReport, 'rows'> & { rows_json: string }) | undefined;
+    return row && { ...row, rows: JSON.parse(row.rows_json) as ReportRow[] };
+  }
+
+  /** Records that the owner's message `confirmedBy` made a held report theirs. */
+  markHeldApplied(id: number, confirmedBy: number): void {
+    this.prepare("UPDATE held_reports SET state = 'applied', confirmed_by = ? WHERE id = ?").run(confirmedBy, id);
+  }
+
+  /** Whether a message's reports were recorded or held already (applying a decision is done once). */
+  messageRecorded(messageRow: number): boolean {
+    return !!this.prepare('SELECT 1 FROM reports WHERE message_row = ? UNION ALL SELECT 1 FROM held_reports WHERE message_row = ? LIMIT 1').get(messageRow, messageRow);
   }
 }

@@ -31,6 +31,8 @@ function lookups(over: Partial<DecideLookups> = {}, asked: string[] = []): Decid
     sentMail: (mid) => { asked.push(`sent ${mid}`); return mid === '<req-wang@office>' ? { period: '2020-05', person: wang.email } : undefined; },
     openPeriod: () => { asked.push('open'); return '2020-06'; },
     hasCurrentReport: (period, email) => { asked.push(`report ${period} ${email}`); return false; },
+    closed: (period) => { asked.push(`closed ${period}`); return false; },
+    heldReport: (mid) => { asked.push(`held ${mid}`); return undefined; },
     ...over,
   };
 }
@@ -104,7 +106,8 @@ describe('decide: a report', () => {
     expect(d).toMatchObject({ outcome: 'accepted', folder: 'processed', person: ai, period: '2020-05', match: { via: 'file' }, others: [] });
     expect(d.report?.filled.map((f) => [f.task.no, f.row.progress])).toEqual([[1, '已完成']]);
     expect(d.report?.empty.map((t) => t.no)).toEqual([2]);
-    expect(asked).toEqual(['duplicate']); // the identity settles it: no thread or month looked up
+    // The identity settles whose it is; the month's state and the owner's report decide the rest.
+    expect(asked).toEqual(['duplicate', 'closed 2020-05', 'report 2020-05 ai@x.cn']);
   });
 
   it('uses the file that names the person, not the first readable one', () => {
@@ -132,5 +135,89 @@ describe('decide: a report', () => {
     expect(d).toMatchObject({ outcome: 'accepted', person: wang, period: '2020-06' });
     expect(d.others?.map((o) => [o.person.name, o.period, o.report.rows])).toEqual([[ai.name, '2020-05', [row(1, '艾的进展')]]]);
     expect(d.logLine).toContain('and 1 more person(s)');
+  });
+});
+
+describe('decide: the month a report counts for', () => {
+  /** June closed (its ledger went out), July asked for and open; July's request to 艾延坤 is <req-ai-07>, June's <req-ai-06>. */
+  const julyOpen = (over: Partial<DecideLookups> = {}) => lookups({
+    openPeriod: () => '2020-07',
+    closed: (p) => p === '2020-06',
+    sentMail: (mid) => ({ '<req-ai-06>': { period: '2020-06', person: ai.email }, '<req-ai-07>': { period: '2020-07', person: ai.email } } as Record<string, { period: string; person: string }>)[mid],
+    ...over,
+  });
+
+  it('last month\'s form in this month\'s thread counts for this month, and says why', () => {
+    const d = decide(mail({ references: ['<req-ai-07>'], files: [form(ai, [row(1, '七月的话')], '2020-06')] }), config, julyOpen());
+    expect(d).toMatchObject({ outcome: 'accepted', person: ai, period: '2020-07', movedFrom: { period: '2020-06', via: 'file' }, correction: false });
+    expect(d.logLine).toContain('form of 2020-06 counted for 2020-07');
+  });
+
+  it('last month\'s form in last month\'s thread, or alone, while a later month is open: the open month', () => {
+    for (const references of [['<req-ai-06>'], []]) {
+      const d = decide(mail({ references, files: [form(ai, [row(1, '七月的话')], '2020-06')] }), config, julyOpen());
+      expect(d).toMatchObject({ outcome: 'accepted', period: '2020-07', movedFrom: { period: '2020-06', via: 'file' } });
+    }
+    // A tokenless copy in June's thread: the thread named June.
+    const copy = decide(mail({ references: ['<req-ai-06>'], files: [form(null, [row(1, '七月的话')])] }), config, julyOpen());
+    expect(copy).toMatchObject({ outcome: 'accepted', period: '2020-07', movedFrom: { period: '2020-06', via: 'thread' } });
+  });
+
+  it('更正 in the subject is the one route to a closed month', () => {
+    const d = decide(mail({ subject: '回复:更正', references: ['<req-ai-07>'], files: [form(ai, [row(1, '六月更正')], '2020-06')] }), config, julyOpen({ hasCurrentReport: () => true }));
+    expect(d).toMatchObject({ outcome: 'accepted', period: '2020-06', correction: true, hold: false });
+    expect(d.movedFrom).toBeUndefined();
+  });
+
+  it('with no later month open, a closed month\'s own report stands unless corrected; a missing one is filled late', () => {
+    const juneOnly = (reported: boolean) => lookups({ closed: (p) => p === '2020-06', hasCurrentReport: () => reported });
+    const again = decide(mail({ files: [form(ai, [row(1, '改写')])] }), config, juneOnly(true));
+    expect(again).toMatchObject({ outcome: 'rejected', folder: 'rejected', period: '2020-06', problem: problemFor('CLOSED') });
+    expect(problemFor('CLOSED').fix).toContain('更正');
+    const late = decide(mail({ files: [form(ai, [row(1, '补报')])] }), config, juneOnly(false));
+    expect(late).toMatchObject({ outcome: 'accepted', period: '2020-06' });
+  });
+
+  it('a thank-you after the report, in the old month\'s thread, is a note', () => {
+    const d = decide(mail({ references: ['<req-ai-06>'] }), config, julyOpen({ hasCurrentReport: (p) => p === '2020-06' }));
+    expect(d.outcome).toBe('note');
+  });
+});
+
+describe('decide: reports for someone else', () => {
+  it('recorded when the owner has none yet; held, not applied, when the owner has one', () => {
+    const fresh = decide(mail({ from: 'clerk@y.cn', files: [form(wang, [row(3, '代报')])] }), config, lookups());
+    expect(fresh).toMatchObject({ outcome: 'accepted', person: wang, hold: false });
+    expect(fresh.logLine).toContain('owner notified');
+    const over = decide(mail({ from: ai.email, files: [form(wang, [row(3, '参考用的表')])] }), config, lookups({ hasCurrentReport: (_p, e) => e === wang.email }));
+    expect(over).toMatchObject({ outcome: 'held', folder: 'processed', person: wang, hold: true });
+    expect(over.report?.rows).toEqual([row(3, '参考用的表')]);
+  });
+
+  it('the sender\'s own form is the main report; colleagues\' forms are held where they have reported', () => {
+    const d = decide(mail({ files: [form(wang, [row(3, '王的')]), form(ai, [row(1, '艾的')]), form(ma, [row(4, '马的')])] }), config,
+      lookups({ hasCurrentReport: (_p, e) => e === wang.email }));
+    expect(d).toMatchObject({ outcome: 'accepted', person: ai, hold: false });
+    expect(d.others?.map((o) => [o.person.name, o.hold])).toEqual([[wang.name, true], [ma.name, false]]);
+  });
+
+  it('the owner\'s 确认 in the thread of the notice applies the held report', () => {
+    const held = { id: 7, person: wang.email, period: '2020-06' };
+    const heldReport = (mid: string) => (mid === '<notice@office>' ? held : undefined);
+    const yes = decide(mail({ from: wang.email, references: ['<notice@office>'], lead: '确认。' }), config, lookups({ heldReport }));
+    expect(yes).toMatchObject({ outcome: 'confirmed', person: wang, period: '2020-06', confirms: 7 });
+    // Anyone else's 确认, or other words, confirm nothing.
+    expect(decide(mail({ from: ai.email, references: ['<notice@office>'], lead: '确认' }), config, lookups({ heldReport })).outcome).not.toBe('confirmed');
+    expect(decide(mail({ from: wang.email, references: ['<notice@office>'], lead: '确认一下这是谁报的?' }), config, lookups({ heldReport })).outcome).not.toBe('confirmed');
+  });
+});
+
+describe('decide: a forged sender', () => {
+  it('is quarantined, recorded nowhere and not answered, whatever it carries', () => {
+    const asked: string[] = [];
+    const d = decide(mail({ authFail: 'dmarc=fail for x.cn', files: [form(ai, [row(1, '钓鱼链接 http://evil.example')])] }), config, lookups({}, asked));
+    expect(d).toMatchObject({ outcome: 'quarantined', folder: 'quarantine' });
+    expect(d.person).toBeUndefined();
+    expect(asked).toEqual([]);
   });
 });

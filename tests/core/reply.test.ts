@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Ledger, Person } from '../../src/core/ledger.js';
-import { evaluateRows, matchReply, problemFor, referencedIds, type MatchLookups } from '../../src/core/reply.js';
+import { evaluateRows, isCorrection, matchReply, problemFor, referencedIds, reportMonth, type MatchLookups } from '../../src/core/reply.js';
 import { personKeyOf } from '../../src/core/identity.js';
 
 const people: Person[] = [
@@ -30,6 +30,11 @@ describe('matching a reply to a person and month', () => {
     expect(matchReply({ tokens: [], references: ['<other@z>'], sender: 'stranger@y.cn' }, lookups)).toBeNull();
     // Replying inside our thread is not enough for a stranger: no form of ours, no answer.
     expect(matchReply({ tokens: [], references: ['<req-wang@office>'], sender: 'stranger@y.cn' }, lookups)).toBeNull();
+  });
+
+  it('prefers the sender\'s own form to a colleague\'s, and notes the thread\'s month', () => {
+    const tokens = [{ ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf('wang@x.cn') }, { ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf('ai@x.cn') }];
+    expect(matchReply({ tokens, references: ['<req-wang@office>'], sender: 'ai@x.cn' }, lookups)).toMatchObject({ person: { name: '艾延坤' }, via: 'file', formPeriod: '2020-06', threadPeriod: '2020-06' });
   });
 
   it('collects referenced Message-IDs', () => {
@@ -66,5 +71,26 @@ describe('reading the rows of a reply', () => {
     }
     expect(problemFor('SHEET_UNSUPPORTED', 'xls').fix).toContain('.xlsx');
     expect(problemFor('SHEET_UNSUPPORTED', 'et').problem).toContain('WPS');
+  });
+});
+
+describe('the month a report counts for', () => {
+  const months = (closed: string[], open: string | null) => ({ openPeriod: () => open, closed: (p: string) => closed.includes(p) });
+
+  it('the later of the form\'s and the thread\'s month; a closed one gives way to the open month', () => {
+    expect(reportMonth({ period: '2020-06', formPeriod: '2020-06', threadPeriod: '2020-07' }, false, months(['2020-06'], '2020-07')))
+      .toEqual({ period: '2020-07', correction: false, movedFrom: { period: '2020-06', via: 'file' } });
+    expect(reportMonth({ period: '2020-06', formPeriod: '2020-06' }, false, months(['2020-06'], '2020-07'))).toMatchObject({ period: '2020-07' });
+    expect(reportMonth({ period: '2020-06', threadPeriod: '2020-06' }, false, months(['2020-06'], '2020-07')))
+      .toEqual({ period: '2020-07', correction: false, movedFrom: { period: '2020-06', via: 'thread' } });
+    // Nothing later open: the named month, closed or not.
+    expect(reportMonth({ period: '2020-06', formPeriod: '2020-06' }, false, months(['2020-06'], '2020-06'))).toEqual({ period: '2020-06', correction: false });
+    expect(reportMonth({ period: '2020-06', formPeriod: '2020-06' }, false, months([], '2020-07'))).toEqual({ period: '2020-06', correction: false });
+  });
+
+  it('the correction route goes to the form\'s month, closed or not', () => {
+    expect(isCorrection('回复:【更正】6月进展')).toBe(true);
+    expect(isCorrection('回复:请填报')).toBe(false);
+    expect(reportMonth({ period: '2020-06', formPeriod: '2020-06', threadPeriod: '2020-07' }, true, months(['2020-06'], '2020-07'))).toEqual({ period: '2020-06', correction: true });
   });
 });

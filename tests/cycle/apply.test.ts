@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/app/config.js';
 import { ledgerKeyOf, personKeyOf } from '../../src/core/identity.js';
 import { tasksOf, type Person } from '../../src/core/ledger.js';
 import { applyDecision, decideMessage, type ApplyContext } from '../../src/cycle/apply.js';
+import { DAILY_LIMIT } from '../../src/cycle/answer.js';
 import { silentLogger } from '../../src/logger.js';
 import { Outbox } from '../../src/mail/outbox.js';
 import { Templates } from '../../src/mail/templates.js';
@@ -113,20 +114,92 @@ describe('decideMessage and applyDecision', () => {
     expect(mail.text).toContain('.xls');
   });
 
-  it('a bounce marks our mail bounced, by its Message-ID or else by the failed address', async () => {
+  it('a bounce counts only when it names a Message-ID of a mail we sent', async () => {
     for (const p of [ai, wang]) {
       store.enqueue({ kind: 'request', period: '2020-06', person: p.email, slot: 'first', recipients: [p.email], messageId: `<req-${p.email}>`, subject: 's', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
+      store.markSent(store.outboxByMessageId(`<req-${p.email}>`)!.id, '2020-06-20T01:00:01.000Z');
     }
     const byId = analysis({ class: { kind: 'bounce', reason: '5.1.1', originalMessageId: `<req-${ai.email}>`, failedRecipients: [] }, files: [] });
-    const byAddress = analysis({ class: { kind: 'bounce', reason: '5.1.1', failedRecipients: [wang.email.toUpperCase()] }, files: [] });
-    for (const a of [byId, byAddress]) {
+    // A stranger's DSN naming an address and no mail of ours, or a Message-ID we never used, or a delay.
+    const byAddress = analysis({ messageId: '<b2@x>', class: { kind: 'bounce', reason: '5.1.1', failedRecipients: [wang.email.toUpperCase()] }, files: [] });
+    const foreign = analysis({ messageId: '<b3@x>', class: { kind: 'bounce', reason: '5.1.1', originalMessageId: '<guessed@office>', failedRecipients: [wang.email] }, files: [] });
+    const delay = analysis({ messageId: '<b4@x>', class: { kind: 'bounce', reason: '4.4.7', originalMessageId: `<req-${wang.email}>`, failedRecipients: [], delayedOnly: true }, files: [] });
+    for (const a of [byId, byAddress, foreign, delay]) {
       const row = stored(a);
       const d = decideMessage(ctx, row, a);
       expect(d.outcome).toBe('bounce');
       await applyDecision(ctx, row, a, d);
     }
     expect(store.outboxByMessageId(`<req-${ai.email}>`)?.bounced_at).toBe(NOW.toISOString());
-    expect(store.outboxByMessageId(`<req-${wang.email}>`)?.bounced_at).toBe(NOW.toISOString());
+    expect(store.outboxByMessageId(`<req-${wang.email}>`)?.bounced_at).toBeNull();
     expect(store.outboxFor('receipt', '2020-06', ai.email)).toEqual([]);
+  });
+
+});
+
+describe('reports sent by someone other than their owner', () => {
+  const handle = async (a: Analysis) => {
+    const row = stored(a);
+    const d = decideMessage(ctx, row, a);
+    await applyDecision(ctx, row, a, d);
+    store.updateMessage(row.id, { state: 'done' });
+    return { row, d };
+  };
+  const notices = async (person: string) => Promise.all(store.outboxFor('notice', '2020-06', person).map(async (o) => ({ row: o, mail: await simpleParser(store.outboxRaw(o.id)!) })));
+
+  it('from outside the roster: recorded when the owner has none, the owner told with the words, the sender told without them', async () => {
+    const phish = '请点击 http://evil.example/login 核对';
+    const { row, d } = await handle(analysis({ messageId: '<s1@evil>', from: 'someone@evil.example', files: [form(ai, phish)] }));
+    expect(d).toMatchObject({ outcome: 'accepted', person: ai });
+    expect(store.currentReports('2020-06').get(ai.email)).toMatchObject({ sender: 'someone@evil.example' });
+    const { row: out, mail } = await receipt(ai.email, row.id);
+    expect(out.recipients).toBe('someone@evil.example');
+    expect(mail.text).not.toContain('evil.example/login');
+    expect(mail.html).not.toContain('evil.example/login');
+    expect(mail.text).toContain('本回执不转述所填内容');
+    const [n] = await notices(ai.email);
+    expect(n.row.recipients).toBe(ai.email);
+    expect(n.mail.subject).toBe('【代报通知】您2020年6月的进展情况已由他人报送');
+    expect(n.mail.text).toContain('2020-06-25 10:00，someone@evil.example以您的名义报送了2020年6月的进展情况');
+    expect(n.mail.text).toContain(`进展情况：${phish}`);
+    expect(n.mail.text).toContain('如内容有误，请回复本邮件并附上您本人填写的表格');
+  });
+
+  it('a flood from one address outside the roster: at most DAILY_LIMIT receipts, and as many notices to the owner, a day', async () => {
+    for (let i = 0; i < 8; i++) await handle(analysis({ messageId: `<f${i}@evil>`, from: 'flood@evil.example', files: [form(ai, `第${i}次`)] }));
+    const toFlood = store.outboxFor('receipt', '2020-06', ai.email).filter((o) => o.recipients === 'flood@evil.example');
+    expect(toFlood).toHaveLength(DAILY_LIMIT);
+    expect(store.outboxFor('notice', '2020-06', ai.email)).toHaveLength(DAILY_LIMIT);
+    // Only the first was recorded: ai had no report then; the rest wait for ai's consent.
+    expect(store.currentReports('2020-06').get(ai.email)?.rows[0].progress).toBe('第0次');
+    expect(store.reportTally('2020-06').get(ai.email)?.count).toBe(1);
+  });
+
+  it('a colleague\'s form over the owner\'s report is held; the owner\'s 确认 in the notice\'s thread applies it', async () => {
+    await handle(analysis({ messageId: '<own@wang>', from: wang.email, files: [form(wang, '王本人的完整报送')] }));
+    const { row, d } = await handle(analysis({ messageId: '<ref@ai>', from: ai.email, files: [form(wang, '给艾参考的旧表')] }));
+    expect(d).toMatchObject({ outcome: 'held', person: wang, hold: true });
+    expect(store.currentReports('2020-06').get(wang.email)?.rows[0].progress).toBe('王本人的完整报送');
+    const { mail: toAi } = await receipt(wang.email, row.id);
+    expect(toAi.subject).toBe('【待确认】王群才2020年6月的进展情况需本人确认');
+    expect(toAi.text).toContain('本次暂未登记，已通知王群才本人确认');
+    expect(toAi.text).toContain('您附上的是王群才的表格。如您本意是报送本人的进展情况，请使用您本人的表格重新回复。');
+    const [n] = await notices(wang.email);
+    expect(n.mail.subject).toBe('【请确认】他人以您的名义报送了2020年6月的进展情况');
+    expect(n.mail.text).toContain(`${ai.name}（${ai.department}，${ai.email}）以您的名义报送了`);
+    expect(n.mail.text).toContain('进展情况：给艾参考的旧表');
+    // A word that is not a consent changes nothing; 确认 does.
+    const noticeId = n.row.message_id;
+    expect((await handle(analysis({ messageId: '<q@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '这是什么?' }))).d.outcome).toBe('note');
+    expect(store.currentReports('2020-06').get(wang.email)?.rows[0].progress).toBe('王本人的完整报送');
+    const yes = await handle(analysis({ messageId: '<yes@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '确认' }));
+    expect(yes.d).toMatchObject({ outcome: 'confirmed', person: wang });
+    expect(store.currentReports('2020-06').get(wang.email)).toMatchObject({ sender: ai.email, message_row: yes.row.id });
+    expect(store.currentReports('2020-06').get(wang.email)?.rows[0].progress).toBe('给艾参考的旧表');
+    const { mail: confirmed } = await receipt(wang.email, yes.row.id);
+    expect(confirmed.text).toContain(`收到您的确认，已将${ai.email}以您的名义报送的内容登记为您2020年6月的进展情况`);
+    // Confirming twice applies it once.
+    await handle(analysis({ messageId: '<yes2@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '确认' }));
+    expect(store.reportTally('2020-06').get(wang.email)?.count).toBe(2);
   });
 });

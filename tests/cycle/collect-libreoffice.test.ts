@@ -40,8 +40,11 @@ describe('forms re-saved by LibreOffice', () => {
     const receipts = await answersTo(p, 'colleague@elsewhere.test', ids.colleague);
     expect(receipts).toHaveLength(1);
     expect(receipts[0].subject).toContain('回执');
-    expect(receipts[0].text).toContain(TRICKY);
-    expect(receipts[0].text).toContain('=1+1 不是公式');
+    // The words, read exactly, go to the owner; the colleague outside the roster is not sent them back.
+    expect(receipts[0].text).not.toContain('=1+1 不是公式');
+    const [notice] = (await p.inbox('aiyankun@example.com')).filter((m) => (m.subject ?? '').startsWith('【代报通知】'));
+    expect(notice.text).toContain(TRICKY);
+    expect(notice.text).toContain('=1+1 不是公式');
   });
 
   it('reads a form whose sheet was copied and filled in the copy', async () => {
@@ -88,6 +91,12 @@ describe('one mail carrying several people\'s forms', () => {
     const receipts = await answersTo(p, 'clerk@elsewhere.test', id);
     expect(receipts).toHaveLength(1);
     expect(receipts[0].text).toContain('王群才的2020年6月进展情况也已登记');
-    expect(receipts[0].text).toContain('在副本里填写');
+    expect(receipts[0].text).not.toContain('在副本里填写');
+    // Each owner is told what was recorded in their name.
+    for (const [email, words] of [['wangquncai@example.com', '在副本里填写'], ['aiyankun@example.com', '=1+1 不是公式']]) {
+      const notices = (await p.inbox(email)).filter((m) => (m.subject ?? '').startsWith('【代报通知】') && m.from?.value[0].address === p.mailbox);
+      expect(notices).toHaveLength(1);
+      expect(notices[0].text).toContain(words);
+    }
   });
 });

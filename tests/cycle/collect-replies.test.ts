@@ -287,14 +287,21 @@ describe('text is kept exactly as written', () => {
 });
 
 describe('who is writing', () => {
-  it('a colleague forwarding the form is accepted on the person\'s behalf; the receipt goes to the colleague', async () => {
+  it('a colleague forwarding the form is accepted on the person\'s behalf; the receipt goes to the colleague, the notice to the person', async () => {
     const r = await receiptOf('fwd', COLLEAGUE);
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
     expect(r.to && !Array.isArray(r.to) ? r.to.value[0].address : undefined).toBe(COLLEAGUE);
     expect(r.text).toContain(`本次由${COLLEAGUE}代为报送,已记入${P.fwd.name}名下。`);
     expect(r.text?.startsWith('您好:')).toBe(true); // the colleague is greeted, not the absent person
-    for (const t of P.fwd.tasks) expect(r.text).toContain(`进展情况:${words('fwd', t.no)}`);
-    expect(await nonRequestMail(project, P.fwd.email)).toHaveLength(0);
+    // The colleague is outside the roster: the receipt names the tasks but does not repeat the words.
+    for (const t of P.fwd.tasks) {
+      expect(r.text).toContain(`${t.no}. ${t.task}`);
+      expect(r.text).not.toContain(words('fwd', t.no));
+    }
+    const [notice, ...more] = await nonRequestMail(project, P.fwd.email);
+    expect(more).toHaveLength(0);
+    expect(notice.subject).toBe('【代报通知】您2020年6月的进展情况已由他人报送');
+    for (const t of P.fwd.tasks) expect(notice.text).toContain(`进展情况：${words('fwd', t.no)}`);
     expect(await personStatus(P.fwd.email)).toMatchObject({ status: 'submitted', sentBy: COLLEAGUE, reports: 1 });
     expect(await folderOf(sent.fwd!)).toEqual([FOLDERS.processed]);
   });

@@ -175,7 +175,7 @@ function randomMessage(r: Rng, depth: number, ctx: { form: Buffer; requestId: st
 
 // ── the corpus ──
 interface Sample { name: string; raw: Buffer }
-const OUTCOMES = new Set(['accepted', 'duplicate', 'note', 'rejected', 'quarantined', 'machine', 'bounce']);
+const OUTCOMES = new Set(['accepted', 'held', 'confirmed', 'duplicate', 'note', 'rejected', 'quarantined', 'machine', 'bounce']);
 const EML = ['163-auto-reply.eml', '163-bounce.eml', 'foxmail-reply-gbk.eml', 'newsletter-bulk.eml', 'outlook-auto-reply.eml', 'outlook-reply-suppress.eml', 'postfix-bounce.eml', 'raw-gbk-filename.eml', 'thunderbird-rfc2231.eml'];
 
 async function composeReply(request: Parsed, from: string, attachment: { filename: string; content: Buffer; contentType?: string }, id: string): Promise<Buffer> {

@@ -174,6 +174,7 @@ describe('classifyMail on single signals', () => {
     if (r.kind === 'bounce') {
       expect(r.failedRecipients).toEqual([]);
       expect(r.reason).toMatch(/delayed/);
+      expect(r.delayedOnly).toBe(true); // not counted as a failed delivery
     }
   });
 

@@ -122,7 +122,10 @@ describe('outbox', () => {
     s.markBounced(a.id, '2020-06-21T00:00:00.000Z');
     s.markBounced(a.id, '2020-06-22T00:00:00.000Z');
     expect(s.outboxByMessageId(a.message_id)?.bounced_at).toBe('2020-06-21T00:00:00.000Z');
-    expect(s.latestMailTo('AI@x.cn')?.id).toBe(b.id);
+    // The daily limits count what was queued to an address since the day began.
+    expect(s.countOutboxTo('request', 'ai@x.cn', '2020-06-20T00:00:00.000Z')).toBe(2);
+    expect(s.countOutboxTo('request', 'ai@x.cn', '2020-06-20T01:30:00.000Z')).toBe(1);
+    expect(s.countOutboxTo('receipt', 'ai@x.cn', '2020-06-20T00:00:00.000Z')).toBe(0);
   });
 });
 

@@ -1,0 +1,107 @@
+/**
+ * The mail a handled message causes: the sender's receipt, and a notice to each person a report
+ * was recorded or held for by someone else. Within limits, so that the collection mailbox cannot
+ * be used to send mail to third parties: receipts to addresses outside the roster never repeat
+ * what the sender wrote, and each such address, like each owner, gets a few mails a day at most.
+ */
+import { localParts, localStamp, periodLabel, zonedInstant } from '../core/calendar.js';
+import type { Decision, PlannedReport } from '../core/decide.js';
+import { personByEmail } from '../core/reply.js';
+import type { Analysis } from '../parse/analyze.js';
+import type { MessageRow, OutboxKind } from '../store/store.js';
+import type { Context } from './context.js';
+
+/** What applying a decision uses of the context. */
+export type ApplyContext = Pick<Context, 'config' | 'store' | 'clock' | 'templates' | 'outbox' | 'log'>;
+
+/** Receipts a day to one address outside the roster, and notices a day to one owner. */
+export const DAILY_LIMIT = 5;
+
+/** Whether another mail of this kind may go to this address today (local day). */
+function withinLimit(ctx: ApplyContext, kind: OutboxKind, address: string): boolean {
+  const tz = ctx.config.timezone;
+  const d = localParts(ctx.clock.now(), tz);
+  const dayStart = zonedInstant(d.year, d.month, d.day, 0, 0, tz).toISOString();
+  return ctx.store.countOutboxTo(kind, address, dayStart) < DAILY_LIMIT;
+}
+
+/** A report's rows as mail shows them: with the words only where `echo`. */
+function rowsOf(p: Pick<PlannedReport, 'report'> | undefined, echo: boolean) {
+  return p?.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: echo ? f.row.progress : undefined, remark: echo ? f.row.remark : undefined })) ?? [];
+}
+
+/** The sender as an owner's notice names them: the roster name with the address, else the address. */
+function senderLabel(ctx: ApplyContext, address: string): string {
+  const p = personByEmail(ctx.config.people, address);
+  return p ? `${p.name}（${p.department}，${address}）` : address;
+}
+
+/** Queues the sender's receipt and the owners' notices. */
+export async function answer(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decision, plans: PlannedReport[], isLate: (period: string) => boolean): Promise<void> {
+  await receipt(ctx, row, a, d, plans, isLate);
+  for (const p of plans) {
+    if (p.person.email !== a.from.toLowerCase()) await notice(ctx, row, a, p);
+  }
+}
+
+async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decision, plans: PlannedReport[], isLate: (period: string) => boolean): Promise<void> {
+  if (!d.person || !d.period || !a.from) return;
+  const slot = `msg-${row.id}`;
+  if (ctx.outbox.has('receipt', d.period, d.person.email, slot)) return; // answered before a restart
+  const sender = personByEmail(ctx.config.people, a.from);
+  if (!sender && !withinLimit(ctx, 'receipt', a.from)) {
+    ctx.log.warn({ from: a.from }, `no receipt: ${DAILY_LIMIT} receipts went to this address outside the roster today`);
+    return;
+  }
+  const [main, ...others] = plans;
+  const echo = !!sender;
+  const onBehalf = a.from.toLowerCase() !== d.person.email;
+  const confirmed = d.outcome === 'confirmed' ? ctx.store.heldReport({ id: d.confirms! }) : undefined;
+  const closed = !!ctx.store.period(d.period)?.consolidated_at;
+  const data = {
+    personName: d.person.name, periodLabel: periodLabel(d.period),
+    accepted: d.outcome === 'accepted' || d.outcome === 'confirmed', held: d.outcome === 'held',
+    late: (d.outcome === 'accepted' || d.outcome === 'confirmed') && isLate(d.period),
+    receivedAt: localStamp(row.received_at, ctx.config.timezone),
+    rows: confirmed ? confirmed.rows.map((r) => ({ ...r, task: taskName(ctx, r.no) })) : rowsOf(main, echo),
+    emptyRows: main?.report.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
+    echo, onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
+    movedFrom: d.movedFrom && periodLabel(d.movedFrom.period), movedByForm: d.movedFrom?.via === 'file',
+    movedClosed: !!d.movedFrom && !!ctx.store.period(d.movedFrom.period)?.consolidated_at,
+    correction: !!d.correction && closed && d.outcome === 'accepted',
+    notOwnForm: !!sender && onBehalf && d.outcome !== 'rejected' && d.match?.via === 'file',
+    confirmed: !!confirmed, heldSender: confirmed?.sender,
+    others: others.map((o) => ({
+      personName: o.person.name, periodLabel: periodLabel(o.period), held: !!o.hold, rows: rowsOf(o, echo), movedFrom: o.movedFrom && periodLabel(o.movedFrom.period),
+    })),
+    officeName: ctx.config.mailbox.senderName,
+  };
+  const mail = ctx.templates.render('receipt', data);
+  const refs = a.messageId ? [...a.references, a.messageId] : a.references;
+  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot }, {
+    to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
+  }, ctx.clock.now());
+}
+
+function taskName(ctx: ApplyContext, no: number): string {
+  return ctx.config.ledger.tasks.find((t) => t.no === no)?.task ?? '';
+}
+
+/** Tells the owner what someone else sent in their name: recorded, or held until they confirm. */
+async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: PlannedReport): Promise<void> {
+  const slot = `${p.hold ? 'held' : 'recorded'}-${row.id}`;
+  if (ctx.outbox.has('notice', p.period, p.person.email, slot)) return;
+  if (!withinLimit(ctx, 'notice', p.person.email)) {
+    ctx.log.warn({ person: p.person.name }, `no notice to the owner: ${DAILY_LIMIT} notices went to them today`);
+    return;
+  }
+  const mail = ctx.templates.render('notice', {
+    personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
+    sender: senderLabel(ctx, a.from), receivedAt: localStamp(row.received_at, ctx.config.timezone),
+    rows: rowsOf(p, true), emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
+    officeName: ctx.config.mailbox.senderName,
+  });
+  await ctx.outbox.queue({ kind: 'notice', period: p.period, person: p.person.email, slot }, {
+    to: [{ name: p.person.name, address: p.person.email }], ...mail,
+  }, ctx.clock.now());
+}
