@@ -20,6 +20,8 @@ export const ErrorCodes = {
   SHEET_CORRUPT: { permanent: true, exit: 1 },
   SHEET_TIMEOUT: { permanent: true, exit: 1 },
   SHEET_NO_TABLE: { permanent: true, exit: 1 },
+  /** The message itself cannot be parsed (MIME limits, a header too large): its sender is asked to send it again. */
+  MAIL_UNREADABLE: { permanent: true, exit: 1 },
   TEMPLATE: { permanent: true, exit: 1 },
   STATE: { permanent: true, exit: 1 },
   /** The database was migrated by a later taizhang than this one. */

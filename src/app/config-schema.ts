@@ -43,7 +43,7 @@ function mailboxFields(mail: boolean) {
     }),
     folders: mapping({
       processed: textOr('台账-已处理'), rejected: textOr('台账-需补正'), quarantine: textOr('台账-隔离'), machine: textOr('台账-自动邮件'),
-      sent: optText(),
+      sent: optText(), junk: optText(),
     }).prefault({}),
     save_sent: boolOr(false),
   });
@@ -228,7 +228,10 @@ function toConfig(c: FileConfig, file: string) {
         retryDelaysMs: m.smtp.retry_delays_ms,
         maxAttempts: m.smtp.max_attempts,
       },
-      /** `sent` unset: the server's \\Sent folder (163: 已发送), else "Sent". */
+      /**
+       * `sent` unset: the server's \\Sent folder (163: 已发送), else "Sent". `junk` unset: the
+       * server's \\Junk folder, else the provider's (163: 垃圾邮件); read for replies to our mail.
+       */
       folders: m.folders,
       /** Keep a copy of every sent mail in the Sent folder by IMAP APPEND. */
       saveSent: m.save_sent,

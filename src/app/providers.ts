@@ -36,6 +36,8 @@ export interface ProviderPreset {
   sendRatePerMinute: number;
   /** What bites people with this provider. */
   notes: string;
+  /** The junk folder's usual name, for a server that does not mark it \\Junk. */
+  junkFolder?: string;
 }
 
 const NETEASE_NOTES =
@@ -55,6 +57,7 @@ export const PROVIDERS = {
     idle: false,
     sendRatePerMinute: 20,
     notes: NETEASE_NOTES,
+    junkFolder: '垃圾邮件',
   },
   '126': {
     label: 'NetEase 126.com (网易126邮箱)',
@@ -63,6 +66,7 @@ export const PROVIDERS = {
     idle: false,
     sendRatePerMinute: 20,
     notes: NETEASE_NOTES,
+    junkFolder: '垃圾邮件',
   },
   yeah: {
     label: 'NetEase yeah.net (网易yeah.net邮箱)',
@@ -71,6 +75,7 @@ export const PROVIDERS = {
     idle: false,
     sendRatePerMinute: 20,
     notes: NETEASE_NOTES,
+    junkFolder: '垃圾邮件',
   },
   qq: {
     label: 'QQ Mail (QQ邮箱)',

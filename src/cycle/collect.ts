@@ -6,10 +6,13 @@ import { analyzeMessage, type Analysis } from '../parse/analyze.js';
 import { periodLabel } from '../core/calendar.js';
 import type { Context } from './context.js';
 import { errorMessage } from '../errors.js';
-import { ensureFolders } from '../mail/imap.js';
+import { ensureFolders, junkFolderOf } from '../mail/imap.js';
 import { headerEnd } from '../mail/headers.js';
 import { applyDecision, decideMessage } from './apply.js';
 import type { MessageRow } from '../store/store.js';
+import { junkSince, leaveInJunk, takenFromJunk } from './junk.js';
+import { answerUnreadable, isUnreadable } from './unreadable.js';
+import { providerPreset } from '../app/providers.js';
 
 export const INBOX = 'INBOX';
 const MAX_ATTEMPTS = 5;
@@ -44,29 +47,40 @@ function arrival(internalDate: Date | string | undefined, now: Date): Date {
 /** How many fetched messages are recorded as being read at once, before the parse workers get them. */
 const READ_BATCH = 8;
 
+/** A folder collected: the inbox, or the junk folder, from which only replies to our mail are taken. */
+interface Source { path: string; junk: boolean }
+
+/** Where a folder's raw messages are kept: `mail/<uidvalidity>` for the inbox, a folder of its own for the junk folder. */
+function rawDir(ctx: Context, source: Source, uidvalidity: number): string {
+  const name = source.junk ? `junk-${createHash('sha256').update(source.path).digest('hex').slice(0, 8)}-${uidvalidity}` : String(uidvalidity);
+  return path.join(ctx.config.dataDir, 'mail', name);
+}
+
 /**
  * Fetches what is new since the last UID (per UIDVALIDITY) and keeps each raw message on disk
  * first; hands the stored rows to `reader` a few at a time while the fetch goes on.
  */
-async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings): Promise<number> {
+async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings, source: Source): Promise<number> {
   const uidvalidity = Number(mb.uidValidity);
-  const state = ctx.store.mailboxState(INBOX);
+  const state = ctx.store.mailboxState(source.path);
   let lastUid = state?.last_uid ?? 0;
   if (state && state.uidvalidity !== uidvalidity) {
-    ctx.log.warn({ old: state.uidvalidity, now: uidvalidity }, 'UIDVALIDITY changed: reading the inbox again (repeats are recognised)');
+    ctx.log.warn({ folder: source.path, old: state.uidvalidity, now: uidvalidity }, 'UIDVALIDITY changed: reading the folder again (repeats are recognised)');
     lastUid = 0;
   }
   if (mb.exists === 0 || (mb.uidNext !== undefined && Number(mb.uidNext) <= lastUid + 1)) {
-    if (!state || state.uidvalidity !== uidvalidity) ctx.store.setMailboxState(INBOX, uidvalidity, lastUid);
+    if (!state || state.uidvalidity !== uidvalidity) ctx.store.setMailboxState(source.path, uidvalidity, lastUid);
     return 0;
   }
   ctx.pool.warm(); // the parse workers load their code while the first messages come in
-  const dir = path.join(ctx.config.dataDir, 'mail', String(uidvalidity));
+  const dir = rawDir(ctx, source, uidvalidity);
   mkdirSync(dir, { recursive: true });
   let fetched = 0;
   let maxUid = lastUid;
   let stored: MessageRow[] = [];
-  const messages = client.fetch(`${lastUid + 1}:*`, { uid: true, source: true, internalDate: true }, { uid: true })[Symbol.asyncIterator]();
+  // The junk folder's older mail (spam from before any request went out) cannot be a reply to us.
+  const range = source.junk ? { uid: `${lastUid + 1}:*`, since: junkSince(ctx) ?? undefined } : `${lastUid + 1}:*`;
+  const messages = client.fetch(range, { uid: true, source: true, internalDate: true }, { uid: true })[Symbol.asyncIterator]();
   // The rows go in a few transactions (the files are on disk first; a crash re-fetches).
   await ctx.store.batch(async (unitDone) => {
     for (;;) {
@@ -78,7 +92,7 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reade
       writeFileSync(`${file}.tmp`, msg.source!);
       renameSync(`${file}.tmp`, file);
       stored.push(ctx.store.insertMessage({
-        mailbox: INBOX, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
+        mailbox: source.path, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
         sha256: contentHash(msg.source), rawPath: file,
         receivedAt: arrival(msg.internalDate, ctx.clock.now()).toISOString(), from: null, subject: null,
       }));
@@ -92,41 +106,54 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reade
       ctx.progress('messages fetched', fetched, Math.max(fetched, mb.exists));
     }
     reader.add(stored);
-    ctx.store.setMailboxState(INBOX, uidvalidity, maxUid);
+    // What the junk folder's search left out is passed over for good.
+    const seen = source.junk && mb.uidNext !== undefined ? Math.max(maxUid, Number(mb.uidNext) - 1) : maxUid;
+    ctx.store.setMailboxState(source.path, uidvalidity, seen);
   });
   return fetched;
 }
 
 /**
  * One collection pass over the collection mailbox: fetch what is new, decide and answer each
- * message, then move it out of the inbox into the folder for its outcome. Never deletes mail.
+ * message, then move it out of the inbox into the folder for its outcome; then the same in the
+ * junk folder for replies to our mail (junk.ts). Never deletes mail.
  */
 export async function collect(ctx: Context, client: ImapFlow): Promise<CollectResult> {
   const f = ctx.config.mailbox.folders;
-  await ensureFolders(client, [f.processed, f.rejected, f.quarantine, f.machine]);
-  // A connection kept from an earlier pass (the daemon's) has INBOX selected already, and UIDNEXT
-  // is reported only by SELECT: select it afresh, or mail that arrived since stays unseen.
-  const reused = !!client.mailbox && (client.mailbox as MailboxObject).path === INBOX;
-  const lock = await client.getMailboxLock(INBOX);
+  const listed = await ensureFolders(client, [f.processed, f.rejected, f.quarantine, f.machine]);
   const result: CollectResult = { fetched: 0, handled: 0, outcomes: {} };
+  await collectFolder(ctx, client, { path: INBOX, junk: false }, result);
+  const junk = junkFolderOf(listed, f.junk, providerPreset(ctx.config.mailbox.provider ?? '')?.junkFolder);
+  if (!junk && f.junk) ctx.log.warn({ folder: f.junk }, 'the configured junk folder does not exist: not read');
+  // Before any request went out, nothing in the junk folder can be a reply to us.
+  if (junk && junk !== INBOX && junkSince(ctx)) await collectFolder(ctx, client, { path: junk, junk: true }, result);
+  return result;
+}
+
+async function collectFolder(ctx: Context, client: ImapFlow, source: Source, result: CollectResult): Promise<void> {
+  // A connection kept from an earlier pass (the daemon's) may have the folder selected already, and
+  // UIDNEXT is reported only by SELECT: select it afresh, or mail that arrived since stays unseen.
+  const reused = !!client.mailbox && (client.mailbox as MailboxObject).path === source.path;
+  const lock = await client.getMailboxLock(source.path);
   try {
-    if (reused) await client.mailboxOpen(INBOX);
+    if (reused) await client.mailboxOpen(source.path);
     const mb = client.mailbox as MailboxObject;
     const uidvalidity = Number(mb.uidValidity);
     // Messages left unfinished by earlier runs are read first, the new ones as they are fetched.
-    const reader = new Readings(ctx, ctx.store.unfinishedMessages(INBOX, uidvalidity));
+    const reader = new Readings(ctx, ctx.store.unfinishedMessages(source.path, uidvalidity));
+    let handled: number;
     try {
-      result.fetched = await fetchNew(ctx, client, mb, reader);
-      result.handled = await handleAll(ctx, ctx.store.unfinishedMessages(INBOX, uidvalidity), reader, result.outcomes);
+      result.fetched += await fetchNew(ctx, client, mb, reader, source);
+      handled = await handleAll(ctx, ctx.store.unfinishedMessages(source.path, uidvalidity), reader, result.outcomes, source);
+      result.handled += handled;
     } catch (err) {
       await reader.stop();
       throw err;
     }
-    if (result.handled > 0) await moveFinished(ctx, client, uidvalidity);
+    if (handled > 0) await moveFinished(ctx, client, source.path, uidvalidity);
   } finally {
     lock.release();
   }
-  return result;
 }
 
 /**
@@ -134,12 +161,12 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
  * in a few transactions, all committed before anything is moved or sent. Returns how many
  * messages were looked at (also those finished before but not yet moved).
  */
-async function handleAll(ctx: Context, todo: MessageRow[], reader: Readings, outcomes: Record<string, number>): Promise<number> {
+async function handleAll(ctx: Context, todo: MessageRow[], reader: Readings, outcomes: Record<string, number>, source: Source): Promise<number> {
   let done = 0;
   await ctx.store.batch(async (unitDone) => {
     for (const row of todo) {
       if (row.state !== 'done') {
-        const outcome = await handle(ctx, row, await reader.take(row.id));
+        const outcome = await handle(ctx, row, await reader.take(row.id), source);
         if (outcome) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
         unitDone();
       }
@@ -216,20 +243,27 @@ class Readings {
   }
 }
 
-async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error): Promise<string | null> {
-  const log = ctx.log.child({ uid: row.uid, messageId: row.message_id ?? undefined });
+async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error, source: Source): Promise<string | null> {
+  const log = ctx.log.child({ uid: row.uid, messageId: row.message_id ?? undefined, ...(source.junk ? { folder: source.path } : {}) });
   try {
     if (analysis instanceof Error) throw analysis;
     ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
     const decision = decideMessage(ctx, row, analysis);
+    if (source.junk && !takenFromJunk(ctx.store, row, decision)) return leaveInJunk(ctx, row, log, 'not a reply to our mail');
     await applyDecision(ctx, row, analysis, decision);
     const folder = ctx.config.mailbox.folders[decision.folder];
     ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.email ?? null, period: decision.period ?? null, error: null });
     log.info({ outcome: decision.outcome, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
     return decision.outcome;
   } catch (err) {
-    // A fault of ours, not of the message: keep it in the inbox and try again next tick.
     const attempts = row.attempts + 1;
+    // A message that cannot be read: refused by the parser, or still failing at the last attempt.
+    if (isUnreadable(err) && (err.permanent || attempts >= MAX_ATTEMPTS)) {
+      if (source.junk) return leaveInJunk(ctx, row, log, 'cannot be read');
+      const outcome = await unreadableOutcome(ctx, row, err, log);
+      if (outcome) return outcome;
+    }
+    // A fault of ours, not of the message: keep it in the inbox and try again next tick.
     if (attempts >= MAX_ATTEMPTS) {
       ctx.store.updateMessage(row.id, { state: 'done', outcome: 'error', target_folder: ctx.config.mailbox.folders.quarantine, error: errorMessage(err), bumpAttempts: true });
       log.error({ err, attempts }, 'message could not be processed; kept in quarantine');
@@ -241,19 +275,40 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error)
   }
 }
 
-/** Moves finished messages out of the inbox, one MOVE per destination folder. */
-async function moveFinished(ctx: Context, client: ImapFlow, uidvalidity: number): Promise<void> {
+/**
+ * A message that cannot be read, in quarantine, counted in `status`; a person of the roster is
+ * asked to send the form again. Null when that fails (a fault of ours: tried again next tick).
+ */
+async function unreadableOutcome(ctx: Context, row: MessageRow, err: Error, log: Context['log']): Promise<string | null> {
+  try {
+    const { from, person } = await answerUnreadable(ctx, row);
+    ctx.store.updateMessage(row.id, {
+      state: 'done', outcome: 'unreadable', target_folder: ctx.config.mailbox.folders.quarantine, from_addr: from || null,
+      person: person?.email ?? null, error: errorMessage(err), bumpAttempts: true,
+    });
+    log.warn({ err: errorMessage(err), from: from || undefined, person: person?.name }, person
+      ? 'message cannot be read: kept in quarantine, the sender asked to send the form again'
+      : 'message cannot be read and its sender is not on the roster: kept in quarantine, not answered');
+    return 'unreadable';
+  } catch (failure) {
+    log.error({ err: failure }, 'could not answer a message that cannot be read');
+    return null;
+  }
+}
+
+/** Moves finished messages out of the folder, one MOVE per destination folder. */
+async function moveFinished(ctx: Context, client: ImapFlow, folder: string, uidvalidity: number): Promise<void> {
   const byFolder = new Map<string, MessageRow[]>();
-  for (const m of ctx.store.unfinishedMessages(INBOX, uidvalidity)) {
+  for (const m of ctx.store.unfinishedMessages(folder, uidvalidity)) {
     if (m.state !== 'done' || m.moved || !m.target_folder) continue;
     byFolder.set(m.target_folder, [...(byFolder.get(m.target_folder) ?? []), m]);
   }
-  for (const [folder, rows] of byFolder) {
+  for (const [target, rows] of byFolder) {
     try {
-      await client.messageMove(rows.map((r) => r.uid).join(','), folder, { uid: true });
+      await client.messageMove(rows.map((r) => r.uid).join(','), target, { uid: true });
       ctx.store.tx(() => rows.forEach((r) => ctx.store.updateMessage(r.id, { moved: 1 })));
     } catch (err) {
-      ctx.log.warn({ folder, count: rows.length, err }, 'could not move messages; will try again');
+      ctx.log.warn({ folder: target, count: rows.length, err }, 'could not move messages; will try again');
     }
   }
 }

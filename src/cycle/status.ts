@@ -52,6 +52,8 @@ export interface StatusJson {
   }[];
   summary: ReturnType<typeof summarize>;
   quarantined: number;
+  /** Messages that could not be read at all, kept in quarantine (their senders on the roster were asked to send again). */
+  unreadable: number;
   /** The ledger mails of the period, one per office address and version. */
   office: { email: string; slot: string; state: string; error: string | null }[];
 }
@@ -73,6 +75,7 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
     })),
     summary: summarize(states),
     quarantined: store.countByOutcome('quarantined'),
+    unreadable: store.countByOutcome('unreadable'),
     office: store.outboxFor('ledger', period, null).map((r) => ({ email: r.recipients, slot: r.slot, state: r.state, error: r.last_error })),
   };
 }
@@ -94,6 +97,7 @@ export function statusText(s: StatusJson, config: Config): string {
     lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}(${p.department}) <${p.email}>${when}${by}${mail}`);
   }
   if (s.quarantined) lines.push('', `隔离邮件(来源不明,未回复):${s.quarantined} 封`);
+  if (s.unreadable) lines.push('', `无法读取的邮件（已保留在“${config.mailbox.folders.quarantine}”，责任人发来的已回复请其重新发送）：${s.unreadable} 封`);
   const failed = s.office.filter((o) => o.state === 'failed');
   if (failed.length) lines.push('', `汇总台账发送失败:${failed.map((o) => `${o.email}(${o.error ?? ''})`).join(';')}`);
   return lines.join('\n');

@@ -164,6 +164,24 @@ export function guessSpreadsheetContainer(content: Buffer): 'xlsx' | 'ods' | 'xl
   return '';
 }
 
+/** Whether the bytes start like a mail message: a header field (`Name: value`). */
+function looksLikeMessage(content: Buffer): boolean {
+  return /^[A-Za-z][A-Za-z0-9-]*[ \t]*:/.test(content.subarray(0, 200).toString('latin1'));
+}
+
+/**
+ * An attached message (a report forwarded as an attachment): a `message/rfc822` part, or an
+ * `.eml` file sent with a generic content type (as some clients attach a saved mail).
+ */
+export function isAttachedMessage(a: AttachmentLike): boolean {
+  if (!a || !Buffer.isBuffer(a.content)) return false;
+  const contentType = (a.contentType || '').toLowerCase().split(';')[0].trim();
+  if (contentType === 'message/rfc822' || contentType === 'message/global') return true;
+  const ext = extensionOf(baseName(repairFilename(a.filename ?? '')));
+  const generic = !contentType || GENERIC_CONTENT_TYPES.has(contentType) || contentType === 'text/plain';
+  return ext === 'eml' && generic && looksLikeMessage(a.content);
+}
+
 const SNIFFED_EXT: Record<string, string> = { xlsx: 'xlsx', ods: 'ods', xls: 'xls', encrypted: 'xlsx', zip: 'xlsx', cfb: 'xls' };
 
 /** Real attachments: ones a person attached, not images embedded in an HTML signature. */

@@ -1,4 +1,4 @@
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, type ListResponse } from 'imapflow';
 import type { Config } from '../app/config.js';
 import { TaizhangError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -65,9 +65,10 @@ export function classifyImapError(err: unknown): TaizhangError {
   return new TaizhangError('IMAP_COMMAND', `IMAP command failed: ${text}`, { cause: err });
 }
 
-/** Creates the folders the service moves mail into (and Sent), when missing. */
-export async function ensureFolders(client: ImapFlow, names: string[]): Promise<void> {
-  const existing = new Set((await client.list()).map((f) => f.path));
+/** Creates the folders the service moves mail into (and Sent), when missing. Returns the folders as listed before. */
+export async function ensureFolders(client: ImapFlow, names: string[]): Promise<ListResponse[]> {
+  const listed = await client.list();
+  const existing = new Set(listed.map((f) => f.path));
   for (const name of names) {
     if (existing.has(name)) continue;
     try {
@@ -77,6 +78,19 @@ export async function ensureFolders(client: ImapFlow, names: string[]): Promise<
       if (e.serverResponseCode !== 'ALREADYEXISTS' && !/exists/i.test(e.responseText ?? '')) throw classifyImapError(err);
     }
   }
+  return listed;
+}
+
+/**
+ * The junk folder to read replies from: the configured one, else the one the server marks
+ * \\Junk (SPECIAL-USE), else the provider's usual name (163: 垃圾邮件); null when none exists.
+ */
+export function junkFolderOf(listed: ReadonlyArray<Pick<ListResponse, 'path' | 'specialUse'>>, configured: string | undefined, presetName: string | undefined): string | null {
+  const exists = (name: string | undefined) => !!name && listed.some((f) => f.path === name);
+  if (configured) return exists(configured) ? configured : null;
+  const flagged = listed.find((f) => f.specialUse === '\\Junk');
+  if (flagged) return flagged.path;
+  return exists(presetName) ? presetName! : null;
 }
 
 /** Whether a message with this Message-ID is in a folder (settles a send a crash interrupted). */

@@ -173,6 +173,12 @@ export class Outbox {
       return 'failed';
     }
     const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };
+    // No server can deliver to an empty address (a reply whose From was `undisclosed-recipients:;`).
+    if (!envelope.to.every((a) => RECIPIENT.test(a))) {
+      this.store.markFailed(row.id, `no valid recipient: "${row.recipients}"`);
+      log.warn({ kind: row.kind, to: row.recipients }, 'mail not sent: no valid recipient');
+      return 'failed';
+    }
     const delays = this.config.mailbox.smtp.retryDelaysMs;
     let attempts = row.attempts;
     for (let i = 0; ; i++) {
@@ -211,6 +217,9 @@ export class Outbox {
     }
   }
 }
+
+/** An address SMTP can take: local@domain, no spaces, brackets or line breaks. */
+const RECIPIENT = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 
 /** How long a flush waits after a mail is queued before picking it up, for others to join it. */
 const QUEUED_PICKUP_MS = 25;

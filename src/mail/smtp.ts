@@ -127,6 +127,8 @@ export function classifySmtpError(err: unknown): TaizhangError {
   // Failing to set up the connection (greeting, STARTTLS, the socket) says nothing about the
   // message or its recipients, whatever the reply code: try again later.
   if (e.code && CONNECTION_CODES.has(e.code)) return new TaizhangError('SMTP_CONNECT', `SMTP connection failed: ${text}`, { cause: err, details: rc ? { responseCode: rc } : undefined });
+  // nodemailer refusing the envelope itself (no recipient, an address it cannot send to): final.
+  if (e.code === 'EENVELOPE' && !rc) return new TaizhangError('SMTP_REJECTED', `SMTP envelope refused: ${text}`, { cause: err });
   if (rc && rc >= 500) return new TaizhangError('SMTP_REJECTED', `SMTP ${rc}: ${text}`, { cause: err, details: { responseCode: rc } });
   if (rc && rc >= 400) return new TaizhangError('SMTP_TRANSIENT', `SMTP ${rc}: ${text}`, { cause: err, details: { responseCode: rc } });
   return new TaizhangError('SMTP_CONNECT', `SMTP connection failed: ${text}`, { cause: err });

@@ -16,8 +16,8 @@ export interface ReadContext {
 /**
  * Reads the raw message at `rawPath` in a parse worker (read-mail.ts). A spreadsheet that kills
  * its worker (memory, time) becomes that file's failure, and the message is read again without
- * it, so the sender still gets a receipt that names the file. Throws (a passing fault, tried again
- * next tick) when the message itself cannot be read.
+ * it, so the sender still gets a receipt that names the file. Throws when the message itself cannot
+ * be read (see `unreadable`).
  */
 export async function analyzeMessage(ctx: ReadContext, rawPath: string, pool: ParsePool = ctx.pool): Promise<Analysis> {
   const request: ReadMailRequest & { failed: NonNullable<ReadMailRequest['failed']> } = { ownAddress: ctx.config.mailbox.address, secret: ctx.secret, failed: {} };
@@ -32,6 +32,18 @@ export async function analyzeMessage(ctx: ReadContext, rawPath: string, pool: Pa
       request.failed[index] = { code: outcome.code, message: outcome.message };
       continue;
     }
-    throw new TaizhangError('INTERNAL', `cannot read the message${outcome.stage ? ` (at ${outcome.stage})` : ''}: ${outcome.code} ${outcome.message}`, { permanent: false });
+    throw unreadable(outcome.code, outcome.message, outcome.stage);
   }
+}
+
+/**
+ * Why a message cannot be read. MAIL_UNREADABLE, permanent: mailparser refused it (the same
+ * bytes always fail). MAIL_UNREADABLE, passing: its reading ran out of time or memory, or the
+ * worker died on it (tried again at the next ticks). INTERNAL, passing: no worker ever got to it.
+ */
+function unreadable(code: string, message: string, stage: string | undefined): TaizhangError {
+  const firstLine = message.split('\n')[0].replace(/^\w*Error: /, ''); // the worker sends a stack
+  if (code === 'MAIL_UNREADABLE') return new TaizhangError('MAIL_UNREADABLE', firstLine);
+  const text = `cannot read the message${stage ? ` (at ${stage})` : ''}: ${code} ${stage === 'mime' ? firstLine : message}`;
+  return new TaizhangError(stage === 'mime' ? 'MAIL_UNREADABLE' : 'INTERNAL', text, { permanent: false });
 }

@@ -7,11 +7,11 @@
 import iconv from 'iconv-lite';
 import type * as MailParser from 'mailparser';
 import { createRequire } from 'node:module';
-import { TaizhangError, type ErrorCode } from '../errors.js';
+import { errorMessage, TaizhangError, type ErrorCode } from '../errors.js';
 import type { ReportRow } from '../core/ledger.js';
 import { authFailure, authResultsFields } from '../mail/auth-results.js';
 import { classifyMail } from '../mail/classify.js';
-import { spreadsheetAttachments } from '../mail/attachments.js';
+import { isAttachedMessage, spreadsheetAttachments, type AttachmentLike } from '../mail/attachments.js';
 import { headerEnd } from '../mail/headers.js';
 import { referencedIds } from '../core/reply.js';
 import { findVerifiedToken } from '../core/identity.js';
@@ -76,9 +76,47 @@ export function leadLine(text: string | undefined, html: string | undefined): st
 }
 
 /** Reads a raw message (always as bytes). Throws only on faults of ours; a bad file is a FileResult. */
+const PARSE_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true };
+
+/** How many levels of attached messages are opened (a report forwarded as an attachment, and that forwarded again). */
+export const MAX_ATTACHED_DEPTH = 3;
+/** Attached messages opened in one mail at most; the rest stay attachments that are not forms. */
+const MAX_ATTACHED_MESSAGES = 10;
+
+/**
+ * The attachments, each attached message replaced by its own attachments, to a bounded depth:
+ * a form inside a forwarded .eml is read as if attached directly. mailparser already opens
+ * messages attached inline; these are the ones attached as files. One that cannot be parsed
+ * stays as it is (an attachment that is not a spreadsheet).
+ */
+async function openAttachedMessages(list: AttachmentLike[], depth = 0, budget = { left: MAX_ATTACHED_MESSAGES }): Promise<AttachmentLike[]> {
+  const out: AttachmentLike[] = [];
+  for (const a of list) {
+    if (depth >= MAX_ATTACHED_DEPTH || budget.left <= 0 || !isAttachedMessage(a)) {
+      out.push(a);
+      continue;
+    }
+    budget.left--;
+    const inner = await simpleParser(a.content, PARSE_OPTIONS).catch(() => null);
+    if (inner) out.push(...await openAttachedMessages(inner.attachments, depth + 1, budget));
+    else out.push(a);
+  }
+  return out;
+}
+
+/** Parses the MIME structure; a message mailparser refuses (too many parts, a header too large) is the sender's to send again. */
+async function parseMime(raw: Buffer): Promise<MailParser.ParsedMail> {
+  try {
+    return await simpleParser(raw, PARSE_OPTIONS);
+  } catch (err) {
+    throw new TaizhangError('MAIL_UNREADABLE', `the message cannot be parsed: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** Reads a raw message (always as bytes). Throws only on faults of ours and on a message that cannot be parsed at all (MAIL_UNREADABLE); a bad file is a FileResult. */
 export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader): Promise<MailAnalysis> {
   o.onStage?.('mime');
-  const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
+  const mail = await parseMime(raw);
   const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
   const subject = subjectOf(raw, mail.subject ?? '');
   const klass = classifyMail({
@@ -86,7 +124,7 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
     attachments: mail.attachments.map((a) => ({ contentType: a.contentType, content: a.content })),
     ownAddress: o.ownAddress,
   });
-  const sheets = klass.kind === 'human' ? spreadsheetAttachments(mail.attachments).slice(0, MAX_FILES) : [];
+  const sheets = klass.kind === 'human' ? spreadsheetAttachments(await openAttachedMessages(mail.attachments)).slice(0, MAX_FILES) : [];
   const files: FileResult[] = [];
   for (const [i, a] of sheets.entries()) {
     const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes ? tooLarge(o.maxInputBytes) : undefined);

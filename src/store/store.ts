@@ -238,9 +238,12 @@ export class Store {
     this.tx(() => { for (const id of ids) mark.run(id); });
   }
 
-  /** An earlier, finished message that is the same delivery (same Message-ID and same bytes). */
+  /**
+   * An earlier, finished message that is the same delivery (same Message-ID and same bytes). Not
+   * one left in the junk folder: moved to the inbox by hand, it is read as new.
+   */
   duplicateOf(row: MessageRow): MessageRow | undefined {
-    return this.prepare(`SELECT * FROM messages WHERE id != ? AND state = 'done' AND sha256 = ?
+    return this.prepare(`SELECT * FROM messages WHERE id != ? AND state = 'done' AND outcome IS NOT 'junk' AND sha256 = ?
       AND (message_id IS ? OR message_id = ?) ORDER BY id LIMIT 1`).get(row.id, row.sha256, row.message_id, row.message_id) as MessageRow | undefined;
   }
 

@@ -1,32 +1,98 @@
-/** What reading a message keeps besides its files: the sender's first line and the server's verdict on the From address. */
+/**
+ * Reading one message as a parse worker does (readMail), with a stand-in sheet reader that only
+ * records which files it was given: reports forwarded as attached messages are opened (real
+ * fixtures from Thunderbird and Foxmail, and nesting built here) to a bounded depth, and a
+ * message the MIME parser refuses is MAIL_UNREADABLE, not a fault of ours.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { describe, expect, it } from 'vitest';
-import { leadLine, readMail } from '../../src/parse/read-mail.js';
+import { TaizhangError } from '../../src/errors.js';
+import { MAX_ATTACHED_DEPTH, readMail, type SheetReader } from '../../src/parse/read-mail.js';
 
-const noSheets = async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'not called' });
+const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/eml/${name}`, import.meta.url)));
+const XLSX = readFileSync(fileURLToPath(new URL('../fixtures/xlsx/minimal.xlsx', import.meta.url)));
 
-function raw(headers: string[], body: string): Buffer {
-  return Buffer.from([...headers, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', body, ''].join('\r\n'));
+/** Reads `raw`; returns the analysis and the names of the files the sheet reader was given. */
+async function read(raw: Buffer) {
+  const given: string[] = [];
+  const reader: SheetReader = async (buf, filename) => {
+    given.push(filename);
+    expect(buf.subarray(0, 2).toString('latin1')).toBe('PK');
+    return { ok: true, workbook: { token: null, rows: [] } };
+  };
+  const analysis = await readMail(raw, { ownAddress: 'office@office.test' }, reader);
+  return { analysis, given };
 }
 
-describe('readMail', () => {
-  it('reads the receiving server\'s Authentication-Results against the From address', async () => {
-    const forged = raw([
-      'Authentication-Results: mx.office.test; spf=fail smtp.mailfrom=example.com; dmarc=fail header.from=example.com',
-      'Authentication-Results: mx.office.test.evil; dmarc=pass', 'From: aiyankun@example.com', 'To: office@office.test', 'Subject: 回复', 'Message-ID: <f1@x>',
-    ], '已填写');
-    expect((await readMail(forged, { ownAddress: 'office@office.test' }, noSheets)).authFail).toMatch(/^dmarc=fail for example\.com/);
-    const plain = raw(['From: aiyankun@example.com', 'To: office@office.test', 'Subject: 回复', 'Message-ID: <f2@x>'], '确认\r\n\r\n> 原邮件');
-    const a = await readMail(plain, { ownAddress: 'office@office.test' }, noSheets);
-    expect(a.authFail).toBeNull();
-    expect(a.lead).toBe('确认');
+/** A mail from `from` carrying `attachments`. */
+function compose(from: string, subject: string, attachments: NonNullable<ConstructorParameters<typeof MailComposer>[0]>['attachments']): Promise<Buffer> {
+  return new MailComposer({ from, to: 'office@office.test', subject, text: '请查收。', attachments }).compile().build();
+}
+
+/** The form attached to a reply, then that reply forwarded as an attachment `levels` times (Content-Disposition: attachment). */
+async function forwarded(levels: number): Promise<Buffer> {
+  let raw = await compose('person@cases.test', '回复:进展情况', [{ filename: '进展情况.xlsx', content: XLSX }]);
+  for (let i = 1; i <= levels; i++) {
+    raw = await compose('person@cases.test', `Fwd${i}`, [{ filename: `fwd${i}.eml`, content: raw, contentType: 'message/rfc822', contentDisposition: 'attachment' }]);
+  }
+  return raw;
+}
+
+describe('attached messages', () => {
+  it('Thunderbird "forward as attachment" (message/rfc822, RFC 2231 name): the form inside is read', async () => {
+    const { analysis, given } = await read(fixture('thunderbird-forward-attached.eml'));
+    expect(analysis.from).toBe('aiyankun@example.com');
+    expect(analysis.class.kind).toBe('human');
+    expect(given).toEqual(['进展情况-艾延坤.xlsx']);
+    expect(analysis.files.map((f) => f.filename)).toEqual(['进展情况-艾延坤.xlsx']);
+  });
+
+  it('Foxmail attaching a saved .eml (octet-stream, base64, GBK name): the form inside is read, its raw GBK name repaired', async () => {
+    const { analysis, given } = await read(fixture('foxmail-forward-eml-octet.eml'));
+    expect(analysis.from).toBe('wangquncai@example.com');
+    expect(given).toEqual(['进展情况-王群才.xlsx']);
+  });
+
+  it(`opens attached messages ${MAX_ATTACHED_DEPTH} levels deep, and no deeper`, async () => {
+    for (let levels = 1; levels <= MAX_ATTACHED_DEPTH; levels++) {
+      const { given } = await read(await forwarded(levels));
+      expect(given, `${levels} levels`).toEqual(['进展情况.xlsx']);
+    }
+    const { analysis, given } = await read(await forwarded(MAX_ATTACHED_DEPTH + 1));
+    expect(given).toEqual([]);
+    expect(analysis.files).toEqual([]);
+    expect(analysis.attachmentCount).toBe(1); // answered "no spreadsheet among the attachments"
+  });
+
+  it('an attached message that cannot be parsed stays an attachment (not a form), and the mail is still read', async () => {
+    const parts = Array.from({ length: 1001 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\n${i}\r\n`).join('');
+    const broken = Buffer.from(`From: a@cases.test\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`);
+    const raw = await compose('person@cases.test', 'Fwd', [
+      { filename: 'broken.eml', content: broken, contentType: 'message/rfc822', contentDisposition: 'attachment' },
+      { filename: '进展情况.xlsx', content: XLSX },
+    ]);
+    const { analysis, given } = await read(raw);
+    expect(given).toEqual(['进展情况.xlsx']);
+    expect(analysis.attachmentCount).toBe(2);
   });
 });
 
-describe('leadLine', () => {
-  it('is the first line the sender wrote, from the text or else the HTML', () => {
-    expect(leadLine('\n\n  确认。 \n在 2020-06-21 写道:\n> 如同意请写“确认”', undefined)).toBe('确认。');
-    expect(leadLine(undefined, '<html><head><style>p{}</style></head><body><div>同意</div><blockquote>原文</blockquote></body></html>')).toBe('同意');
-    expect(leadLine('> 引用的内容\n', undefined)).toBe('> 引用的内容');
-    expect(leadLine('x'.repeat(500), undefined)).toHaveLength(200);
+describe('a message the MIME parser refuses', () => {
+  const expectUnreadable = async (raw: Buffer) => {
+    const err = await read(raw).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaizhangError);
+    expect((err as TaizhangError).code).toBe('MAIL_UNREADABLE');
+    expect((err as TaizhangError).permanent).toBe(true);
+  };
+
+  it('a thousand MIME parts', async () => {
+    const parts = Array.from({ length: 1001 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
+    await expectUnreadable(Buffer.from(`From: person@cases.test\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`));
+  });
+
+  it('a header of a megabyte', async () => {
+    await expectUnreadable(Buffer.from(`From: person@cases.test\r\nX-Filler: ${'a'.repeat(1024 * 1024)}\r\nSubject: x\r\n\r\nbody\r\n`));
   });
 });
