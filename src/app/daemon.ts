@@ -72,6 +72,9 @@ class InboxWatcher {
       await this.pause(wait);
       this.backoffMs = Math.min(this.backoffMs * 2, 60_000);
     }
+    // Stopped while (re)connecting: the connection made after stop() was called is closed here.
+    this.client?.close();
+    this.client = null;
   }
 
   private useIdle(c: ImapFlow): boolean {
