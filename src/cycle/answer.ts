@@ -45,7 +45,8 @@ export async function answer(ctx: ApplyContext, row: MessageRow, a: Analysis, d:
 }
 
 async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decision, plans: PlannedReport[], isLate: (period: string) => boolean): Promise<void> {
-  if (!d.person || !d.period || !a.from) return;
+  // An empty sender still gets its receipt queued: the outbox marks it failed at once (shown as failed, never retried).
+  if (!d.person || !d.period) return;
   const slot = `msg-${row.id}`;
   if (ctx.outbox.has('receipt', d.period, d.person.email, slot)) return; // answered before a restart
   const sender = personByEmail(ctx.config.people, a.from);

@@ -140,7 +140,12 @@ describe('a report forwarded as an attached message', () => {
   it('a colleague off the roster forwarding a person\'s reply: recorded for that person by its form', async () => {
     const [receipt] = await answersTo(project, CLERK, mids.fwd);
     expect(receipt?.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    expect(receipt?.text).toContain(`进展情况:转发来的第${P.fwd.tasks[0].no}项`);
+    // Off the roster: the receipt names the task but does not repeat the words; the owner is told them.
+    expect(receipt?.text).toContain(`${P.fwd.tasks[0].no}. `);
+    expect(receipt?.text).not.toContain(`转发来的第${P.fwd.tasks[0].no}项`);
+    const notices = (await nonRequestMail(project, P.fwd.email)).filter((m) => m.subject?.includes('代报通知'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0].text).toContain(`转发来的第${P.fwd.tasks[0].no}项`);
     expect(await statusOf(P.fwd.email)).toMatchObject({ status: 'submitted', sentBy: CLERK });
   });
 
@@ -175,7 +180,8 @@ describe('a reply with no sender address', () => {
       expect(t.stderr).not.toMatch(/failed/);
     }
     expect(receiptRows()).toMatchObject([{ state: 'failed', attempts }]);
-    expect(await nonRequestMail(project, P.nofrom.email)).toEqual([]);
+    // The owner is told once that a report came in their name from no address; nothing else.
+    expect((await nonRequestMail(project, P.nofrom.email)).map((m) => m.subject)).toEqual([expect.stringContaining('代报通知')]);
   });
 
   it('nodemailer refusing an envelope by itself (no recipient, no reply code) is final too', () => {
