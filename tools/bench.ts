@@ -22,7 +22,7 @@
  * folder, and write their per-phase counters there (TAIZHANG_PROFILE, see src/profile.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -181,7 +181,7 @@ async function sendFloor(stack: StackInfo, config: Config, templates: Templates,
     for (const person of config.people) {
       out.push(await writePersonTemplate({
         ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
-        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person.email), secret }),
+        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person), secret }),
       }));
     }
     return out;
@@ -244,10 +244,13 @@ async function makeReplies(stack: StackInfo, config: Config): Promise<Buffer[]> 
   const files: Buffer[] = [];
   const pending: Promise<void>[] = [];
   let inFlight = 0;
+  // Each form is kept as `<person key>-<content hash>.xlsx`.
+  const formDir = path.join(config.dataDir, 'forms', PERIOD);
+  const formFiles = new Map(readdirSync(formDir).map((n) => [n.split('-')[0], path.join(formDir, n)]));
   for (const person of config.people) {
-    const req = requests.get(person.email);
-    if (!req) throw new Error(`no request was queued for ${person.email}`);
-    const form = readFileSync(path.join(config.dataDir, 'forms', PERIOD, `${personKeyOf(person.email)}.xlsx`));
+    const req = requests.get(person.id);
+    if (!req) throw new Error(`no request was queued for ${person.id}`);
+    const form = readFileSync(formFiles.get(personKeyOf(person)) ?? path.join(formDir, 'missing.xlsx'));
     const filled = await fillForm(form, (no) => ({ progress: progressText(no) }));
     files.push(filled);
     const raw = await new MailComposer({

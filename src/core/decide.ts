@@ -3,7 +3,7 @@
  * the message as read and lookups into what is recorded (cycle/apply.ts does, from the store).
  */
 import type { ErrorCode } from '../errors.js';
-import { ledgerKeyOf, personKeyOf, type TokenFields } from './identity.js';
+import { ledgerKeyOf, type TokenFields } from './identity.js';
 import type { Ledger, Person, ReportRow } from './ledger.js';
 import { evaluateRows, matchReply, personByKey, problemFor, type Evaluated, type Match, type Problem } from './reply.js';
 
@@ -42,8 +42,10 @@ export interface DecideLookups {
   sentMail(messageId: string): { period: string; person: string | null } | undefined;
   /** The month a reply with nothing else to go by is for. */
   openPeriod(): string | null;
-  /** A report of this person for this month is recorded. */
-  hasCurrentReport(period: string, email: string): boolean;
+  /** A report of this person (id) for this month is recorded. */
+  hasCurrentReport(period: string, person: string): boolean;
+  /** Whose (id) a form key is that no configured person's id or address gives: older forms, renames. */
+  formKeyPerson?(key: string): string | undefined;
 }
 
 export interface Decision {
@@ -70,36 +72,37 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
   const tokens = good.flatMap((f) => (f.token ? [f.token] : []));
   const match = matchReply({ tokens, references: mail.references, sender: mail.from }, {
     ledgerKey, people: config.people, openPeriod: () => lookups.openPeriod(), sentMail: (mid) => lookups.sentMail(mid),
+    formKeyPerson: lookups.formKeyPerson,
   });
   if (!match) return { outcome: 'quarantined', folder: 'quarantine', logLine: 'unknown sender and no form of ours: kept in quarantine, not answered' };
   const base = { person: match.person, period: match.period, match };
   const reject = (p: Problem, why: string): Decision => ({ ...base, outcome: 'rejected', folder: 'rejected', problem: p, logLine: `reply not recorded: ${why}` });
 
   // A word of thanks after a recorded report: kept, not answered (a 请补正 would alarm them).
-  if (mail.files.length === 0 && lookups.hasCurrentReport(match.period, match.person.email)) {
+  if (mail.files.length === 0 && lookups.hasCurrentReport(match.period, match.person.id)) {
     return { ...base, outcome: 'note', folder: 'processed', logLine: 'mail without a form after a recorded report: kept, not answered' };
   }
   if (mail.files.length === 0) return reject(problemFor('NO_ATTACHMENT'), mail.attachmentCount ? 'no spreadsheet among the attachments' : 'no attachment');
   // The file whose identity matched, else any readable one (a known sender's own copy of the table).
-  const ours = (f: ReadFile, person: Person) => f.ok && f.token?.ledgerKey === ledgerKey && f.token.personKey === personKeyOf(person.email);
+  const ours = (f: ReadFile, person: Person) => f.ok && f.token?.ledgerKey === ledgerKey && personByKey(config.people, f.token.personKey, lookups.formKeyPerson) === person;
   const file = (match.via === 'file' ? good.find((f) => ours(f, match.person)) : undefined) ?? good[0];
   if (!file || !file.ok) {
     const bad = mail.files[0];
     return reject(problemFor(bad.ok ? 'SHEET_CORRUPT' : bad.code, bad.ok ? undefined : bad.kind), bad.ok ? 'unreadable' : `${bad.code} (${bad.kind}) ${bad.message}`);
   }
   const ev = evaluateRows(config.ledger, match.person, file.rows);
-  const others = otherForms(config, good, match.person, ledgerKey);
+  const others = otherForms(config, good, match.person, ledgerKey, lookups.formKeyPerson);
   if (ev.filled.length === 0) return reject(problemFor('NOT_FILLED'), 'no progress filled in');
   return { ...base, outcome: 'accepted', folder: 'processed', report: ev, others, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${others.length ? `, and ${others.length} more person(s)` : ''})` };
 }
 
 /** Forms of other people of this ledger in the same mail, each with something filled in. */
-function otherForms(config: DecideConfig, files: ReadFile[], main: Person, ledgerKey: string): NonNullable<Decision['others']> {
+function otherForms(config: DecideConfig, files: ReadFile[], main: Person, ledgerKey: string, stored: DecideLookups['formKeyPerson']): NonNullable<Decision['others']> {
   const out: NonNullable<Decision['others']> = [];
   for (const f of files) {
     if (!f.ok || !f.token || f.token.ledgerKey !== ledgerKey) continue;
-    const person = personByKey(config.people, f.token.personKey);
-    if (!person || person.email === main.email || out.some((o) => o.person.email === person.email)) continue;
+    const person = personByKey(config.people, f.token.personKey, stored);
+    if (!person || person.id === main.id || out.some((o) => o.person.id === person.id)) continue;
     const report = evaluateRows(config.ledger, person, f.rows);
     if (report.filled.length) out.push({ person, period: f.token.period, report });
   }

@@ -20,6 +20,7 @@ export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, 
     },
     openPeriod: () => latestAskedPeriod(store, ctx.clock.now(), config.timezone),
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
+    formKeyPerson: (key) => store.formKeyPerson(key),
   });
 }
 
@@ -45,7 +46,7 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
     store.tx(() => {
       if (store.reportOfMessage(row.id)) return;
       for (const r of all) {
-        store.addReport({ period: r.period, person: r.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late: isLate(r.period), rows: r.report.rows });
+        store.addReport({ period: r.period, person: r.person.id, messageRow: row.id, sender: a.from, receivedAt: row.received_at, late: isLate(r.period), rows: r.report.rows });
         if (closedAt(r.period)) store.markDirty(r.period);
       }
     });
@@ -65,7 +66,7 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
   };
   const mail = ctx.templates.render('receipt', data);
   const refs = a.messageId ? [...a.references, a.messageId] : a.references;
-  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot: `msg-${row.id}` }, {
+  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.id, slot: `msg-${row.id}` }, {
     to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
   }, now);
 }

@@ -5,9 +5,14 @@
  */
 import type Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { TaizhangError } from '../errors.js';
+import { tightenTree } from './files.js';
+import { personIds, type MigrationContext } from './people.js';
 
-type Migration = string | ((db: Database.Database) => void);
+export type { MigrationContext, Roster } from './people.js';
+
+type Migration = string | ((db: Database.Database, ctx: MigrationContext) => void);
 
 /**
  * Version 1: the schema as it was before it had a version. `IF NOT EXISTS` throughout, because
@@ -61,10 +66,21 @@ function dropEmlPath(db: Database.Database): void {
   db.exec('ALTER TABLE outbox DROP COLUMN eml_path');
 }
 
+/**
+ * Version 4: the data folder is private. Earlier versions left raw mail, forms, ledgers and the
+ * database readable by every local user (0644 in 0755 folders); everything under the database's
+ * folder is made 0700 (folders) and 0600 (files), once. What is written from now on is so anyway.
+ */
+function privateFolder(db: Database.Database): void {
+  if (db.name && db.name !== ':memory:') tightenTree(path.dirname(db.name));
+}
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
   dropEmlPath,
+  personIds, // people.ts
+  privateFolder,
 ];
 
 /** The version this code writes and reads. */
@@ -84,7 +100,7 @@ export function refuseNewer(db: Database.Database): void {
 }
 
 /** Brings the database up to {@link SCHEMA_VERSION}, one migration per transaction. */
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database, ctx: MigrationContext = {}): void {
   refuseNewer(db);
   if (schemaVersion(db) === SCHEMA_VERSION) return;
   for (;;) {
@@ -96,7 +112,7 @@ export function migrate(db: Database.Database): void {
       if (v === SCHEMA_VERSION) return true;
       const m = MIGRATIONS[v];
       if (typeof m === 'string') db.exec(m);
-      else m(db);
+      else m(db, ctx);
       db.pragma(`user_version = ${v + 1}`);
       return false;
     }).immediate();

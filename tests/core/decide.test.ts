@@ -8,15 +8,15 @@ import { ledgerKeyOf, personKeyOf } from '../../src/core/identity.js';
 import type { Ledger, Person, ReportRow } from '../../src/core/ledger.js';
 import { problemFor } from '../../src/core/reply.js';
 
-const ai: Person = { name: '艾延坤', department: '政法科', email: 'ai@x.cn' };
-const wang: Person = { name: '王群才', department: '办公室', email: 'wang@x.cn' };
-const ma: Person = { name: '马红霞', department: '机关总支', email: 'ma@x.cn' };
+const ai: Person = { id: 'ai01', name: '艾延坤', department: '政法科', email: 'ai@x.cn' };
+const wang: Person = { id: 'wang', name: '王群才', department: '办公室', email: 'wang@x.cn' };
+const ma: Person = { id: '马红霞', name: '马红霞', department: '机关总支', email: 'ma@x.cn' };
 const task = (no: number, owner: string) => ({ no, task: `任务${no}`, due: '10.31', departments: [], owners: [owner] });
 const ledger: Ledger = { title: '重点工作台账', tasks: [task(1, ai.name), task(2, ai.name), task(3, wang.name), task(4, ma.name)] };
 const config = { ledger, people: [ai, wang, ma] };
 
 const row = (no: number, progress: string): ReportRow => ({ no, progress, remark: '' });
-const token = (p: Person, period = '2020-06', title = ledger.title) => ({ ledgerKey: ledgerKeyOf(title), period, personKey: personKeyOf(p.email) });
+const token = (p: Person, period = '2020-06', title = ledger.title) => ({ ledgerKey: ledgerKeyOf(title), period, personKey: personKeyOf(p) });
 const form = (p: Person | null, rows: ReportRow[], period?: string): ReadFile => ({ ok: true, token: p && token(p, period), rows });
 const broken = (code: 'SHEET_ENCRYPTED' | 'SHEET_UNSUPPORTED' | 'SHEET_CORRUPT', kind: string): ReadFile => ({ ok: false, code, kind, message: 'cannot read' });
 
@@ -28,9 +28,9 @@ function mail(over: Partial<IncomingMail> = {}): IncomingMail {
 function lookups(over: Partial<DecideLookups> = {}, asked: string[] = []): DecideLookups {
   return {
     isDuplicate: () => { asked.push('duplicate'); return false; },
-    sentMail: (mid) => { asked.push(`sent ${mid}`); return mid === '<req-wang@office>' ? { period: '2020-05', person: wang.email } : undefined; },
+    sentMail: (mid) => { asked.push(`sent ${mid}`); return mid === '<req-wang@office>' ? { period: '2020-05', person: wang.id } : undefined; },
     openPeriod: () => { asked.push('open'); return '2020-06'; },
-    hasCurrentReport: (period, email) => { asked.push(`report ${period} ${email}`); return false; },
+    hasCurrentReport: (period, person) => { asked.push(`report ${period} ${person}`); return false; },
     ...over,
   };
 }
@@ -68,9 +68,9 @@ describe('decide: mail that is not a person answering', () => {
 describe('decide: a reply that is not recorded', () => {
   it('no form after a recorded report is a note, kept and not answered', () => {
     const asked: string[] = [];
-    const d = decide(mail({ attachmentCount: 1 }), config, lookups({ hasCurrentReport: (period, email) => { asked.push(`${period} ${email}`); return true; } }));
+    const d = decide(mail({ attachmentCount: 1 }), config, lookups({ hasCurrentReport: (period, person) => { asked.push(`${period} ${person}`); return true; } }));
     expect(d).toMatchObject({ outcome: 'note', folder: 'processed', person: ai, period: '2020-06' });
-    expect(asked).toEqual(['2020-06 ai@x.cn']);
+    expect(asked).toEqual(['2020-06 ai01']);
     expect(d.problem).toBeUndefined();
   });
 

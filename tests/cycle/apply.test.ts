@@ -37,7 +37,7 @@ afterEach(() => {
 
 /** Every task of the person filled in, on a form of ours. */
 function form(p: Person, progress: string) {
-  const token = { ledgerKey: ledgerKeyOf(config.ledger.title), period: '2020-06', personKey: personKeyOf(p.email) };
+  const token = { ledgerKey: ledgerKeyOf(config.ledger.title), period: '2020-06', personKey: personKeyOf(p) };
   return { filename: 'f.xlsx', ok: true as const, token, rows: tasksOf(config.ledger, p.name).map((t) => ({ no: t.no, progress, remark: '' })) };
 }
 
@@ -63,10 +63,10 @@ describe('decideMessage and applyDecision', () => {
     expect(d).toMatchObject({ outcome: 'accepted', person: ai, period: '2020-06' });
     await applyDecision(ctx, row, a, d);
     await applyDecision(ctx, row, a, d);
-    expect(store.reportTally('2020-06').get(ai.email)).toEqual({ count: 1, anyOnTime: true });
-    expect(store.currentReports('2020-06').get(ai.email)).toMatchObject({ message_row: row.id, late: 0, sender: ai.email });
-    expect(store.outboxFor('receipt', '2020-06', ai.email)).toHaveLength(1);
-    const { row: out, mail } = await receipt(ai.email, row.id);
+    expect(store.reportTally('2020-06').get(ai.id)).toEqual({ count: 1, anyOnTime: true });
+    expect(store.currentReports('2020-06').get(ai.id)).toMatchObject({ message_row: row.id, late: 0, sender: ai.email });
+    expect(store.outboxFor('receipt', '2020-06', ai.id)).toHaveLength(1);
+    const { row: out, mail } = await receipt(ai.id, row.id);
     expect(out.recipients).toBe(ai.email);
     expect(mail.subject).toBe('【回执】已收到您2020年6月的进展情况');
     expect(mail.text).toContain('2020-06-25 10:00收到您2020年6月的进展情况');
@@ -79,9 +79,9 @@ describe('decideMessage and applyDecision', () => {
     const a = analysis();
     const row = stored(a, '2020-07-01T02:00:00.000Z');
     await applyDecision(ctx, row, a, decideMessage(ctx, row, a));
-    expect(store.currentReports('2020-06').get(ai.email)?.late).toBe(1);
+    expect(store.currentReports('2020-06').get(ai.id)?.late).toBe(1);
     expect(store.period('2020-06')?.dirty).toBe(1);
-    expect((await receipt(ai.email, row.id)).mail.text).toContain('已按逾期报送登记');
+    expect((await receipt(ai.id, row.id)).mail.text).toContain('已按逾期报送登记');
   });
 
   it('reads the store for repeats, notes after a report, and the thread of our own mail', async () => {
@@ -95,7 +95,7 @@ describe('decideMessage and applyDecision', () => {
     const thanks = analysis({ messageId: '<r2@ai>', attachmentCount: 0, files: [] });
     expect(decideMessage(ctx, stored(thanks), thanks).outcome).toBe('note');
     // 艾延坤 answering 王群才's request with a copy of the table without our identity.
-    store.enqueue({ kind: 'request', period: '2020-05', person: wang.email, slot: 'first', recipients: [wang.email], messageId: '<req-wang@office>', subject: 's', raw: Buffer.from('x'), now: '2020-05-20T01:00:00.000Z' });
+    store.enqueue({ kind: 'request', period: '2020-05', person: wang.id, slot: 'first', recipients: [wang.email], messageId: '<req-wang@office>', subject: 's', raw: Buffer.from('x'), now: '2020-05-20T01:00:00.000Z' });
     const forWang = analysis({ messageId: '<r3@ai>', references: ['<req-wang@office>'], files: [{ ...form(wang, '代填'), token: null }] });
     const d = decideMessage(ctx, stored(forWang), forWang);
     expect(d).toMatchObject({ outcome: 'accepted', person: wang, period: '2020-05', match: { via: 'thread' } });
@@ -108,14 +108,14 @@ describe('decideMessage and applyDecision', () => {
     expect(d.outcome).toBe('rejected');
     await applyDecision(ctx, row, a, d);
     expect(store.reportTally('2020-06').size).toBe(0);
-    const { mail } = await receipt(ai.email, row.id);
+    const { mail } = await receipt(ai.id, row.id);
     expect(mail.subject).toBe('【请补正】您的报送未能登记');
     expect(mail.text).toContain('.xls');
   });
 
   it('a bounce marks our mail bounced, by its Message-ID or else by the failed address', async () => {
     for (const p of [ai, wang]) {
-      store.enqueue({ kind: 'request', period: '2020-06', person: p.email, slot: 'first', recipients: [p.email], messageId: `<req-${p.email}>`, subject: 's', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
+      store.enqueue({ kind: 'request', period: '2020-06', person: p.id, slot: 'first', recipients: [p.email], messageId: `<req-${p.email}>`, subject: 's', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
     }
     const byId = analysis({ class: { kind: 'bounce', reason: '5.1.1', originalMessageId: `<req-${ai.email}>`, failedRecipients: [] }, files: [] });
     const byAddress = analysis({ class: { kind: 'bounce', reason: '5.1.1', failedRecipients: [wang.email.toUpperCase()] }, files: [] });
@@ -127,6 +127,6 @@ describe('decideMessage and applyDecision', () => {
     }
     expect(store.outboxByMessageId(`<req-${ai.email}>`)?.bounced_at).toBe(NOW.toISOString());
     expect(store.outboxByMessageId(`<req-${wang.email}>`)?.bounced_at).toBe(NOW.toISOString());
-    expect(store.outboxFor('receipt', '2020-06', ai.email)).toEqual([]);
+    expect(store.outboxFor('receipt', '2020-06', ai.id)).toEqual([]);
   });
 });
