@@ -43,8 +43,8 @@ const HOW: Record<LostHow, { en: string; zh: string }> = {
 export function storeLost(dataDir: string, how: LostHow, history: string[], detail?: string): TaizhangError {
   const db = path.join(dataDir, DB_FILE);
   const backup = latestBackup(dataDir);
-  const from = backup ? `the latest backup is ${backup}` : 'from `taizhang backup` or your copy of the data folder';
-  const zhFrom = backup ? `最近的备份为 ${backup}` : '备份来自 taizhang backup 命令或数据目录的备份';
+  const from = backup ? `the latest backup is ${backup}` : 'a copy made by `taizhang backup`, or your own copy of the data folder';
+  const zhFrom = backup ? `最近的备份为 ${backup}` : '备份可为 taizhang backup 命令生成的副本,或您自行备份的数据目录';
   const en = `the database ${db} ${HOW[how].en}${detail ? ` (${detail})` : ''}, but the data folder has history (${history.join(', ') || 'a database'}): `
     + 'nothing was done and nothing was sent, since starting over would send every request again and forget the recorded reports. '
     + `Restore it: stop taizhang, copy the backup to ${db}, delete ${DB_FILE}-wal and ${DB_FILE}-shm if present, start again (${from}).`;
