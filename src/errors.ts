@@ -26,6 +26,8 @@ export const ErrorCodes = {
   STATE: { permanent: true, exit: 1 },
   /** The database was migrated by a later taizhang than this one. */
   STORE_TOO_NEW: { permanent: true, exit: 1 },
+  /** The data folder has history but its database is missing, empty or damaged: restore it, never start over. */
+  STORE_LOST: { permanent: true, exit: 1 },
   INTERNAL: { permanent: true, exit: 1 },
 } as const;
 

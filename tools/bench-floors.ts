@@ -3,7 +3,7 @@
  * cannot do faster than, done with the same libraries one step after another in the benchmark's
  * own process, and the N replies the collect tick reads.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -77,7 +77,7 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
     for (const person of config.people) {
       out.push(await writePersonTemplate({
         ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
-        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person.email), secret }),
+        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person), secret }),
       }));
     }
     return out;
@@ -137,10 +137,13 @@ export async function makeReplies(stack: StackInfo, config: Config): Promise<Buf
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
   const files: Buffer[] = [];
   const pending = new Set<Promise<void>>();
+  // Each form is kept as `<person key>-<content hash>.xlsx`.
+  const formDir = path.join(config.dataDir, 'forms', PERIOD);
+  const formFiles = new Map(readdirSync(formDir).map((n) => [n.split('-')[0], path.join(formDir, n)]));
   for (const person of config.people) {
-    const req = requests.get(person.email);
-    if (!req) throw new Error(`no request was queued for ${person.email}`);
-    const form = readFileSync(path.join(config.dataDir, 'forms', PERIOD, `${personKeyOf(person.email)}.xlsx`));
+    const req = requests.get(person.id);
+    if (!req) throw new Error(`no request was queued for ${person.id}`);
+    const form = readFileSync(formFiles.get(personKeyOf(person)) ?? path.join(formDir, 'missing.xlsx'));
     const filled = await fillForm(form, (no) => ({ progress: progressText(no) }));
     files.push(filled);
     const { message } = await composer.sendMail({

@@ -2,7 +2,7 @@
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { TaizhangError } from '../errors.js';
 
-type OptionName = 'config' | 'now' | 'period' | 'json' | 'help';
+type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'help';
 
 interface CommandSpec {
   /** As listed in the general help. */
@@ -39,11 +39,14 @@ const COMMANDS = {
     periodDefault: THIS_MONTH,
   },
   check: { usage: 'check', summary: 'validate the config, log in to IMAP and SMTP, create folders (检查配置、登录邮箱、创建文件夹)', options: [], mail: true },
+  backup: {
+    usage: 'backup [--to FILE]', summary: 'copy the database consistently, also while run is up; prints the copy\'s path (备份数据库,运行中亦可)', options: ['to'], mail: false,
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
 
-export interface Args { config: string; command?: CommandName; now?: string; period?: string; json: boolean; help: boolean }
+export interface Args { config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean }
 
 const DEFAULT_CONFIG = 'config/taizhang.yaml';
 
@@ -53,6 +56,7 @@ function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
     case 'now': return ['--now ISO-8601', 'act as if it were this instant (按此时刻执行): 2020-06-20T09:00:00+08:00, or 2020-06-20 / 2020-06-20T09:00 in the configured time zone; default: now'];
     case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}`];
     case 'json': return ['--json', 'print JSON for programs (输出 JSON)'];
+    case 'to': return ['--to FILE', 'where to write the copy, never over an existing file (备份文件路径,不覆盖已有文件); default: backups/taizhang-YYYYMMDD-HHMMSS.sqlite in data_dir. To restore: stop taizhang, copy it over data_dir/taizhang.sqlite, delete taizhang.sqlite-wal and -shm, start (恢复:停止运行,用备份覆盖 taizhang.sqlite,删除 -wal、-shm 文件,再启动)'];
     case 'help': return ['-h, --help', 'show this help (显示帮助)'];
   }
 }
@@ -120,7 +124,7 @@ export function parseArgs(argv: string[]): Args {
       strict: true,
       allowPositionals: true,
       options: {
-        config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' },
+        config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' }, to: { type: 'string' },
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -128,7 +132,7 @@ export function parseArgs(argv: string[]): Args {
     throw usageError(err);
   }
   const { values, positionals } = parsed;
-  for (const name of ['config', 'now', 'period'] as const) {
+  for (const name of ['config', 'now', 'period', 'to'] as const) {
     if (values[name] === '') throw new TaizhangError('USAGE', `--${name} needs a value`);
   }
   const [command, extra] = positionals;
@@ -139,6 +143,6 @@ export function parseArgs(argv: string[]): Args {
   }
   return {
     config: values.config ?? DEFAULT_CONFIG, command, now: values.now, period: values.period,
-    json: values.json ?? false, help: values.help ?? false,
+    json: values.json ?? false, to: values.to, help: values.help ?? false,
   };
 }

@@ -8,6 +8,8 @@ import { consolidatePeriod, previewLedger } from '../cycle/consolidate.js';
 import { queueReminders, queueRequests } from '../cycle/requests.js';
 import { defaultPeriod, statusJson, statusText } from '../cycle/status.js';
 import { Store } from '../store/store.js';
+import { backupStore, defaultBackupFile } from '../store/backup.js';
+import { guardDataDir } from '../store/guard.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
 import { runDaemon } from './daemon.js';
 import { runCheck } from './check.js';
@@ -46,24 +48,48 @@ function periodArg(args: Args, ctx: Context): string {
 
 async function withWorker<T>(config: Config, log: Logger, args: Args, fn: (ctx: Context, conn: Connections) => Promise<T>): Promise<T> {
   const release = acquireLock(config.dataDir);
-  const ctx = openContext(config, log, { clock: clockFor(args, config), progress: terminalProgress() });
-  const conn = new Connections(ctx);
   try {
-    return await fn(ctx, conn);
+    const ctx = openContext(config, log, { clock: clockFor(args, config), progress: terminalProgress() });
+    const conn = new Connections(ctx);
+    try {
+      return await fn(ctx, conn);
+    } finally {
+      await conn.close();
+      await ctx.close();
+    }
   } finally {
-    await conn.close();
-    await ctx.close();
     release();
+  }
+}
+
+/** `backup`: no worker lock (reading is allowed beside a running worker). Prints the copy's path. */
+async function backup(args: Args, config: Config, out: (s: string) => void): Promise<number> {
+  const store = Store.open(config.dataDir, { people: config.people });
+  try {
+    const dest = args.to ?? defaultBackupFile(config.dataDir, clockFor(args, config).now(), config.timezone);
+    const r = await backupStore(store, dest, { numbered: args.to === undefined });
+    process.stderr.write(`backup: schema version ${r.version}, ${r.reports} reports, ${r.mails} mails; integrity check ok\n`);
+    out(`backup: ${r.file}`);
+    return 0;
+  } finally {
+    store.close();
   }
 }
 
 /** Runs one parsed command with a loaded config; returns the exit code. */
 export async function execute(args: Args, config: Config, log: Logger): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  // Everything taizhang writes (raw mail, forms, ledgers, the database) is for its own account
+  // alone, whatever umask it was started with.
+  process.umask(0o077);
+  // A folder with history whose database is gone stops every command before anything is done.
+  guardDataDir(config.dataDir);
   switch (args.command) {
+    case 'backup':
+      return backup(args, config, out);
     case 'status': {
       const now = clockFor(args, config).now();
-      const store = Store.open(config.dataDir);
+      const store = Store.open(config.dataDir, { people: config.people });
       try {
         const period = args.period ?? defaultPeriod(config, store, now);
         const s = statusJson(config, store, period, now);

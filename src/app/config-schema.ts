@@ -69,7 +69,7 @@ function fileFields(mail: boolean) {
     mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
     schedule: scheduleFields.superRefine(checkSchedule, ALWAYS),
     office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
-    people: list(mapping({ name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
+    people: list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
     ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
     secret: optText(),
     templates_dir: optText(),
@@ -157,6 +157,20 @@ function dupes<T>(ctx: Ctx, items: T[], at: PropertyKey[], key: keyof T & string
   });
 }
 
+/** Ids are unique, an absent one being the name (whose repeats `dupes` reports already). */
+function dupeIds(ctx: Ctx, people: FileConfig['people']): void {
+  const clean = cleanIn(ctx);
+  const seen = new Map<string, boolean>(); // id → given explicitly
+  people.forEach((p, i) => {
+    if (!clean('people', i, 'id') || !clean('people', i, 'name')) return;
+    const explicit = p.id !== undefined;
+    const id = (p.id ?? p.name).trim();
+    if (explicit && id === '') problem(ctx, ['people', i, 'id'], 'must not be blank');
+    else if (seen.has(id) && (explicit || seen.get(id))) problem(ctx, ['people', i, explicit ? 'id' : 'name'], `id "${id}" appears twice (an id defaults to the name)`);
+    if (!seen.has(id)) seen.set(id, explicit);
+  });
+}
+
 /** People and the ledger's owners name each other. */
 function checkRoot(c: FileConfig, ctx: Ctx): void {
   if (!c || typeof c !== 'object') return;
@@ -165,6 +179,7 @@ function checkRoot(c: FileConfig, ctx: Ctx): void {
   const tasks = Array.isArray(c.ledger?.tasks) ? c.ledger.tasks : [];
   dupes(ctx, people, ['people'], 'name');
   dupes(ctx, people, ['people'], 'email');
+  dupeIds(ctx, people);
   dupes(ctx, tasks, ['ledger', 'tasks'], 'no');
   if (people.length > 0 && people.every((_, i) => clean('people', i, 'name'))) {
     const known = new Set(people.map((p) => p.name));
@@ -203,7 +218,8 @@ function toConfig(c: FileConfig, file: string) {
     /** node-cron expression for `run`. */
     cron: c.schedule.cron,
   };
-  const people: Person[] = c.people;
+  /** `id`: the stable key reports and mail are recorded under; the name unless given. */
+  const people: Person[] = c.people.map((p) => ({ id: (p.id ?? p.name).trim(), name: p.name, department: p.department, email: p.email }));
   const ledger: Ledger = {
     title: c.ledger.title,
     tasks: c.ledger.tasks.map((t) => ({ no: t.no, task: t.task, due: t.due, departments: t.departments, owners: t.owners, requirements: t.requirements, note: t.note }))

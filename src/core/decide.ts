@@ -3,7 +3,7 @@
  * the message as read and lookups into what is recorded (cycle/apply.ts does, from the store).
  */
 import type { ErrorCode } from '../errors.js';
-import { ledgerKeyOf, personKeyOf, type TokenFields } from './identity.js';
+import { ledgerKeyOf, type TokenFields } from './identity.js';
 import type { Ledger, Person, ReportRow } from './ledger.js';
 import {
   evaluateRows, isCorrection, matchReply, personByEmail, personByKey, problemFor, reportMonth,
@@ -48,8 +48,10 @@ export interface DecideLookups extends MonthLookups {
   isDuplicate(): boolean;
   /** Person and period of one of our own outgoing mails, by Message-ID. */
   sentMail(messageId: string): { period: string; person: string | null } | undefined;
-  /** A report of this person for this month is recorded. */
-  hasCurrentReport(period: string, email: string): boolean;
+  /** A report of this person (id) for this month is recorded. */
+  hasCurrentReport(period: string, person: string): boolean;
+  /** Whose (id) a form key is that no configured person's id or address gives: older forms, renames. */
+  formKeyPerson?(key: string): string | undefined;
   /** A report held for its owner's consent, by the Message-ID of the notice that asked the owner. */
   heldReport(messageId: string): { id: number; person: string; period: string } | undefined;
 }
@@ -105,6 +107,7 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
   const tokens = good.flatMap((f) => (f.token ? [f.token] : []));
   const match = matchReply({ tokens, references: mail.references, sender: mail.from }, {
     ledgerKey, people: config.people, openPeriod: () => lookups.openPeriod(), sentMail: (mid) => lookups.sentMail(mid),
+    formKeyPerson: lookups.formKeyPerson,
   });
   if (!match) return { outcome: 'quarantined', folder: 'quarantine', logLine: 'unknown sender and no form of ours: kept in quarantine, not answered' };
   const month = reportMonth(match, isCorrection(mail.subject), lookups);
@@ -113,13 +116,13 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
 
   // A word of thanks after a recorded report (in the month it answers or the one it counts for):
   // kept, not answered (a 请补正 would alarm them).
-  const reported = (p: string) => lookups.hasCurrentReport(p, match.person.email);
+  const reported = (p: string) => lookups.hasCurrentReport(p, match.person.id);
   if (mail.files.length === 0 && (reported(month.period) || (month.movedFrom && reported(month.movedFrom.period)))) {
     return { ...base, outcome: 'note', folder: 'processed', logLine: 'mail without a form after a recorded report: kept, not answered' };
   }
   if (mail.files.length === 0) return reject(problemFor('NO_ATTACHMENT'), mail.attachmentCount ? 'no spreadsheet among the attachments' : 'no attachment');
   // The file whose identity matched, else any readable one (a known sender's own copy of the table).
-  const ours = (f: ReadFile, person: Person) => f.ok && f.token?.ledgerKey === ledgerKey && f.token.personKey === personKeyOf(person.email);
+  const ours = (f: ReadFile, person: Person) => f.ok && f.token?.ledgerKey === ledgerKey && personByKey(config.people, f.token.personKey, lookups.formKeyPerson) === person;
   const file = (match.via === 'file' ? good.find((f) => ours(f, match.person) && f.token!.period === match.formPeriod) : undefined) ?? good[0];
   if (!file || !file.ok) {
     const bad = mail.files[0];
@@ -147,7 +150,8 @@ function confirmation(mail: IncomingMail, config: DecideConfig, lookups: DecideL
   const from = mail.from.toLowerCase();
   for (const ref of [...mail.references].reverse()) {
     const held = lookups.heldReport(ref);
-    const person = held && held.person === from ? personByEmail(config.people, from) : undefined;
+    const sender = held ? personByEmail(config.people, from) : undefined;
+    const person = held && sender && held.person === sender.id ? sender : undefined;
     if (held && person) return { outcome: 'confirmed', folder: 'processed', person, period: held.period, confirms: held.id, logLine: 'the owner confirmed a report held for them: recorded' };
   }
   return null;
@@ -159,12 +163,12 @@ function otherForms(config: DecideConfig, files: ReadFile[], main: Match, mail: 
   const correction = isCorrection(mail.subject);
   for (const f of files) {
     if (!f.ok || !f.token || f.token.ledgerKey !== ledgerKey) continue;
-    const person = personByKey(config.people, f.token.personKey);
-    if (!person || person.email === main.person.email || out.some((o) => o.person.email === person.email)) continue;
+    const person = personByKey(config.people, f.token.personKey, l.formKeyPerson);
+    if (!person || person.id === main.person.id || out.some((o) => o.person.id === person.id)) continue;
     const report = evaluateRows(config.ledger, person, f.rows);
     if (!report.filled.length) continue;
     const month = reportMonth({ period: f.token.period, formPeriod: f.token.period, threadPeriod: main.threadPeriod }, correction, l);
-    const hold = person.email !== mail.from.toLowerCase() && l.hasCurrentReport(month.period, person.email);
+    const hold = person.email !== mail.from.toLowerCase() && l.hasCurrentReport(month.period, person.id);
     out.push({ person, period: month.period, report, hold, movedFrom: month.movedFrom });
   }
   return out;

@@ -7,6 +7,9 @@
  * no digits-only run that could be turned into a number, no `--` that autocorrect makes a dash):
  *
  *     TZ-<ledgerKey: 6 hex>-<YYYYMM>-<personKey: 8 hex>-<tag: 10 hex>
+ *
+ * The person key is derived from the person's configured id ({@link personKeyOf}); forms written
+ * before ids existed carry one derived from the address ({@link addressKeyOf}), still accepted.
  *     TZ-3fa91c-202006-0b1e55ed-8d2c41a7f0
  *
  * Hex is written in lower case; parsing accepts either case and the usual ways a token gets
@@ -31,7 +34,7 @@ export interface TokenFields {
   ledgerKey: string;
   /** The reporting month, `YYYY-MM`. */
   period: string;
-  /** 8 lower-case hex digits, see {@link personKeyOf}. */
+  /** 8 lower-case hex digits, see {@link personKeyOf} (and {@link addressKeyOf}). */
   personKey: string;
 }
 
@@ -66,16 +69,35 @@ export function ledgerKeyOf(title: string): string {
 
 const personKeys = new Map<string, string>();
 
-/** The person key: the first 8 hex digits of sha256 of the e-mail address, trimmed and lower-cased. */
-export function personKeyOf(email: string): string {
-  // Remembered: matching a reply looks up every person's key (N hashes a reply otherwise).
-  let key = personKeys.get(email);
+/** The first 8 hex digits of sha256 of `text`, remembered: matching a reply looks up every person's keys. */
+function key8(text: string): string {
+  let key = personKeys.get(text);
   if (key !== undefined) return key;
-  const norm = email.normalize('NFKC').trim().toLowerCase();
-  key = createHash('sha256').update(norm, 'utf8').digest('hex').slice(0, 8);
+  key = createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 8);
   if (personKeys.size >= 100_000) personKeys.clear();
-  personKeys.set(email, key);
+  personKeys.set(text, key);
   return key;
+}
+
+/**
+ * The person key of the forms written now: from the person's stable id (`people[].id`), so a form
+ * keeps naming its person when their address changes. Domain-separated from {@link addressKeyOf}.
+ */
+export function personKeyOf(person: { id: string }): string {
+  return key8(`id\u0000${person.id.normalize('NFKC').trim()}`);
+}
+
+/**
+ * The person key of forms written before people had ids: the first 8 hex digits of sha256 of
+ * the e-mail address, trimmed and lower-cased. Such forms are still out there and still accepted.
+ */
+export function addressKeyOf(email: string): string {
+  return key8(email.normalize('NFKC').trim().toLowerCase());
+}
+
+/** Every key a form of this person may carry: their id's, then (older forms) their address's. */
+export function personKeysOf(person: { id: string; email: string }): [string, string] {
+  return [personKeyOf(person), addressKeyOf(person.email)];
 }
 
 const tags = new Map<string, string>();

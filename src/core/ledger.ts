@@ -18,6 +18,11 @@ export interface Task {
 }
 
 export interface Person {
+  /**
+   * The stable key of the person (`people[].id`, by default the name): what reports, mail and
+   * forms are recorded under, so that a new address keeps them.
+   */
+  id: string;
   name: string;
   department: string;
   email: string;

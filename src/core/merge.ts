@@ -65,24 +65,46 @@ function ownerWords(task: Task, owner: string, byName: Map<string, PersonState>,
 
 /**
  * One cell from the owners' words: a single owner's words exactly as written; with several
- * owners each one's words prefixed by the name. A silent owner reads `姓名:未报送`.
+ * owners each one's words prefixed by the name. A silent owner reads `姓名:未报送`. Words a person
+ * reported for the task before it was given to someone else stay, prefixed by their name, after
+ * the current owners' (`formerly`: those people's names).
  */
-export function mergeCell(task: Task, byName: Map<string, PersonState>, field: 'progress' | 'remark'): string {
-  const parts = task.owners.map((o) => ({ owner: o, ...ownerWords(task, o, byName, field) }));
-  if (task.owners.length === 1) {
-    const p = parts[0];
+export function mergeCell(task: Task, byName: Map<string, PersonState>, field: 'progress' | 'remark', formerly: string[] = []): string {
+  const owners = task.owners.map((o) => ({ owner: o, ...ownerWords(task, o, byName, field) }));
+  const former = formerly.map((o) => ({ owner: o, ...ownerWords(task, o, byName, field) })).filter((p) => p.reported);
+  if (task.owners.length === 1 && former.length === 0) {
+    const p = owners[0];
     return p.reported || field === 'remark' ? p.text : `${p.owner}:${p.text}`;
   }
-  return parts.filter((p) => field === 'progress' || p.text !== '').map((p) => `${p.owner}:${p.text}`).join('\n');
+  return [...owners.filter((p) => field === 'progress' || p.text !== ''), ...former.filter((p) => p.text !== '')]
+    .map((p) => `${p.owner}:${p.text}`).join('\n');
+}
+
+/** Per task number, people who reported words for it without being among its owners now. */
+function formerOwners(ledger: Ledger, states: PersonState[]): Map<number, string[]> {
+  const owners = new Map(ledger.tasks.map((t) => [t.no, new Set(t.owners)]));
+  const out = new Map<number, string[]>();
+  for (const s of states) {
+    for (const r of s.report?.rows ?? []) {
+      const now = owners.get(r.no);
+      if (!now || now.has(s.person.name) || (r.progress.trim() === '' && r.remark.trim() === '')) continue;
+      const list = out.get(r.no) ?? [];
+      if (!list.includes(s.person.name)) list.push(s.person.name);
+      out.set(r.no, list);
+    }
+  }
+  return out;
 }
 
 export function mergeRows(ledger: Ledger, states: PersonState[]): MergedRow[] {
   const byName = new Map(states.map((s) => [s.person.name, s]));
+  const former = formerOwners(ledger, states);
   return [...ledger.tasks].sort((a, b) => a.no - b.no).map((t) => {
-    const remark = mergeCell(t, byName, 'remark');
+    const formerly = former.get(t.no) ?? [];
+    const remark = mergeCell(t, byName, 'remark', formerly);
     return {
       no: t.no, task: t.task, due: t.due, departments: t.departments.join('、'), owners: t.owners.join(' '),
-      progress: mergeCell(t, byName, 'progress'),
+      progress: mergeCell(t, byName, 'progress', formerly),
       remark: [remark, t.note ?? ''].filter(Boolean).join('\n'),
     };
   });

@@ -4,7 +4,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import { tasksOf, type Ledger, type Person, type ReportRow, type Task } from './ledger.js';
-import { personKeyOf, type TokenFields } from './identity.js';
+import { personKeysOf, type TokenFields } from './identity.js';
 
 export type MatchVia = 'file' | 'thread' | 'sender';
 
@@ -18,24 +18,45 @@ export interface Match { person: Person; period: string; via: MatchVia; formPeri
 export interface MatchLookups {
   ledgerKey: string;
   people: readonly Person[];
-  /** Person and period of one of our own outgoing mails, by Message-ID. */
+  /** Person (id) and period of one of our own outgoing mails, by Message-ID. */
   sentMail(messageId: string): { period: string; person: string | null } | undefined;
   /** The month a reply with nothing else to go by is for (asked only then: it reads the store). */
   openPeriod: string | null | (() => string | null);
+  /** Whose a form key is that no configured person's id or address gives (older forms, renames). */
+  formKeyPerson?(key: string): string | undefined;
 }
 
-const indexes = { key: new WeakMap<readonly Person[], Map<string, Person>>(), email: new WeakMap<readonly Person[], Map<string, Person>>() };
+type By = 'key' | 'email' | 'id';
+const indexes: Record<By, WeakMap<readonly Person[], Map<string, Person>>> = { key: new WeakMap(), email: new WeakMap(), id: new WeakMap() };
 
-/** Looks a person up by form key or address; the roster is indexed once (every reply looks someone up). */
-function lookup(people: readonly Person[], by: 'key' | 'email', value: string): Person | undefined {
-  let index = indexes[by].get(people);
-  if (!index) indexes[by].set(people, (index = new Map(people.map((p) => [by === 'key' ? personKeyOf(p.email) : p.email, p]))));
-  return index.get(value);
+function index(people: readonly Person[], by: By): Map<string, Person> {
+  if (by === 'id') return new Map(people.map((p) => [p.id, p]));
+  if (by === 'email') return new Map(people.map((p) => [p.email, p]));
+  // Address keys (older forms) first, so that an id key wins should the two ever coincide.
+  return new Map([...people.map((p) => [personKeysOf(p)[1], p] as const), ...people.map((p) => [personKeysOf(p)[0], p] as const)]);
 }
 
-/** The person a form's person key names. */
-export function personByKey(people: readonly Person[], key: string): Person | undefined {
-  return lookup(people, 'key', key);
+/** Looks a person up by form key, address or id; the roster is indexed once (every reply looks someone up). */
+function lookup(people: readonly Person[], by: By, value: string): Person | undefined {
+  let found = indexes[by].get(people);
+  if (!found) indexes[by].set(people, (found = index(people, by)));
+  return found.get(value);
+}
+
+/**
+ * The person a form's person key names: by their id, or (forms written before ids) by their
+ * address, else by what the store remembers of keys from before (`stored`: key → id).
+ */
+export function personByKey(people: readonly Person[], key: string, stored?: (key: string) => string | undefined): Person | undefined {
+  const found = lookup(people, 'key', key);
+  if (found || !stored) return found;
+  const id = stored(key);
+  return id === undefined ? undefined : lookup(people, 'id', id);
+}
+
+/** The person with this id (what the store records people under). */
+export function personById(people: readonly Person[], id: string): Person | undefined {
+  return lookup(people, 'id', id);
 }
 
 /** The person with this address on the roster. */
@@ -49,17 +70,19 @@ export function personByEmail(people: readonly Person[], email: string): Person 
  */
 export function matchReply(input: { tokens: TokenFields[]; references: string[]; sender: string }, l: MatchLookups): Match | null {
   const sender = input.sender.toLowerCase();
-  const ours = input.tokens.filter((t) => t.ledgerKey === l.ledgerKey && personByKey(l.people, t.personKey));
-  const token = ours.find((t) => personByKey(l.people, t.personKey)!.email === sender) ?? ours[0];
+  const ours = input.tokens.filter((t) => t.ledgerKey === l.ledgerKey)
+    .map((t) => ({ t, owner: personByKey(l.people, t.personKey, l.formKeyPerson) }))
+    .filter((o): o is { t: TokenFields; owner: Person } => !!o.owner);
+  const own = ours.find((o) => o.owner.email === sender) ?? ours[0];
   // The newest of our mails the reply refers to: the month it answers.
   const refs = [...input.references].reverse();
   const thread = refs.map((r) => l.sentMail(r)).find(Boolean);
-  if (token) return { person: personByKey(l.people, token.personKey)!, period: token.period, via: 'file', formPeriod: token.period, threadPeriod: thread?.period };
+  if (own) return { person: own.owner, period: own.t.period, via: 'file', formPeriod: own.t.period, threadPeriod: thread?.period };
   // The thread counts only for a sender we know: a stranger with no form of ours gets no answer.
   const person = lookup(l.people, 'email', sender);
   for (const ref of person ? refs : []) {
     const sent = l.sentMail(ref);
-    const addressee = sent?.person ? lookup(l.people, 'email', sent.person) : undefined;
+    const addressee = sent?.person ? lookup(l.people, 'id', sent.person) : undefined;
     if (sent && addressee) return { person: addressee, period: sent.period, via: 'thread', threadPeriod: sent.period };
   }
   const openPeriod = person && (typeof l.openPeriod === 'function' ? l.openPeriod() : l.openPeriod);

@@ -48,7 +48,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   // An empty sender still gets its receipt queued: the outbox marks it failed at once (shown as failed, never retried).
   if (!d.person || !d.period) return;
   const slot = `msg-${row.id}`;
-  if (ctx.outbox.has('receipt', d.period, d.person.email, slot)) return; // answered before a restart
+  if (ctx.outbox.has('receipt', d.period, d.person.id, slot)) return; // answered before a restart
   const sender = personByEmail(ctx.config.people, a.from);
   if (!sender && !withinLimit(ctx, 'receipt', a.from)) {
     ctx.log.warn({ from: a.from }, `no receipt: ${DAILY_LIMIT} receipts went to this address outside the roster today`);
@@ -79,7 +79,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   };
   const mail = ctx.templates.render('receipt', data);
   const refs = a.messageId ? [...a.references, a.messageId] : a.references;
-  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.email, slot }, {
+  await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.id, slot }, {
     to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
   }, ctx.clock.now());
 }
@@ -91,7 +91,7 @@ function taskName(ctx: ApplyContext, no: number): string {
 /** Tells the owner what someone else sent in their name: recorded, or held until they confirm. */
 async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: PlannedReport): Promise<void> {
   const slot = `${p.hold ? 'held' : 'recorded'}-${row.id}`;
-  if (ctx.outbox.has('notice', p.period, p.person.email, slot)) return;
+  if (ctx.outbox.has('notice', p.period, p.person.id, slot)) return;
   if (!withinLimit(ctx, 'notice', p.person.email)) {
     ctx.log.warn({ person: p.person.name }, `no notice to the owner: ${DAILY_LIMIT} notices went to them today`);
     return;
@@ -102,7 +102,7 @@ async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: Planne
     rows: rowsOf(p, true), emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
     officeName: ctx.config.mailbox.senderName,
   });
-  await ctx.outbox.queue({ kind: 'notice', period: p.period, person: p.person.email, slot }, {
+  await ctx.outbox.queue({ kind: 'notice', period: p.period, person: p.person.id, slot }, {
     to: [{ name: p.person.name, address: p.person.email }], ...mail,
   }, ctx.clock.now());
 }

@@ -22,6 +22,7 @@ export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, 
     closed: (period) => !!store.period(period)?.consolidated_at,
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
     heldReport: (mid) => heldByNotice(store, mid),
+    formKeyPerson: (key) => store.formKeyPerson(key),
   });
 }
 
@@ -76,7 +77,7 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
   store.tx(() => {
     if (store.messageRecorded(row.id)) return;
     for (const p of plans) {
-      const r = { period: p.period, person: p.person.email, messageRow: row.id, sender: a.from, receivedAt: row.received_at, rows: p.report.rows };
+      const r = { period: p.period, person: p.person.id, messageRow: row.id, sender: a.from, receivedAt: row.received_at, rows: p.report.rows };
       if (p.hold) store.holdReport(r);
       else {
         store.addReport({ ...r, late: isLate(p.period) });

@@ -40,7 +40,7 @@ export function ledgerChanges(ctx: Pick<Context, 'config' | 'store'>, period: st
   const all = store.reportsOf(period);
   const out: LedgerChange[] = [];
   for (const person of config.people) {
-    const mine = all.filter((r) => r.person === person.email);
+    const mine = all.filter((r) => r.person === person.id);
     const now = latest(mine);
     if (!now || included(now)) continue;
     const before = latest(mine.filter(included));

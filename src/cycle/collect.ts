@@ -74,7 +74,7 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reade
   }
   ctx.pool.warm(); // the parse workers load their code while the first messages come in
   const dir = rawDir(ctx, source, uidvalidity);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // raw mail is private to taizhang's account
   let fetched = 0;
   let maxUid = lastUid;
   let stored: MessageRow[] = [];
@@ -89,7 +89,7 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reade
       const msg = next.value;
       if (msg.uid <= lastUid || !msg.source) continue;
       const file = path.join(dir, `${msg.uid}.eml`);
-      writeFileSync(`${file}.tmp`, msg.source!);
+      writeFileSync(`${file}.tmp`, msg.source!, { mode: 0o600 });
       renameSync(`${file}.tmp`, file);
       stored.push(ctx.store.insertMessage({
         mailbox: source.path, uidvalidity, uid: msg.uid, messageId: messageIdOf(msg.source),
@@ -252,7 +252,7 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error,
     if (source.junk && !takenFromJunk(ctx.store, row, decision)) return leaveInJunk(ctx, row, log, 'not a reply to our mail');
     await applyDecision(ctx, row, analysis, decision);
     const folder = ctx.config.mailbox.folders[decision.folder];
-    ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.email ?? null, period: decision.period ?? null, error: null });
+    ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.id ?? null, period: decision.period ?? null, error: null });
     log.info({ outcome: decision.outcome, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
     return decision.outcome;
   } catch (err) {

@@ -42,10 +42,10 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     history: { periods: months.map(periodLabel), rows: history },
   });
   const dir = path.join(config.dataDir, 'ledgers', period);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
   const attachmentName = `${periodLabel(period)}工作台账汇总${version > 1 ? `(第${version}版)` : ''}.xlsx`;
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);
-  writeFileSync(file, buffer);
+  writeFileSync(file, buffer, { mode: 0o600 });
   const summary = summarize(states);
   const mail = ctx.templates.render('ledger', {
     ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),

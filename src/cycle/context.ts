@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../app/config.js';
 import type { Logger } from '../logger.js';
 import { Outbox, realSleep, type Clock, type Sleep } from '../mail/outbox.js';
 import { createParsePool, type ParsePool } from '../parse/pool.js';
 import { Templates } from '../mail/templates.js';
+import { FILE_MODE, privateDir } from '../store/files.js';
 import { Store } from '../store/store.js';
 
 /** A progress line for a person watching a terminal; silent otherwise. */
@@ -33,14 +34,15 @@ export function loadSecret(config: Config): string {
   if (config.secret) return config.secret;
   const file = path.join(config.dataDir, 'secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(config.dataDir, { recursive: true });
+  privateDir(config.dataDir);
   const s = randomBytes(24).toString('hex');
-  writeFileSync(file, `${s}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(file, `${s}\n`, { mode: FILE_MODE, flag: 'wx' });
   return s;
 }
 
 export function openContext(config: Config, log: Logger, opts: { clock?: Clock; sleep?: Sleep; progress?: Progress; templatesDir?: string } = {}): Context {
-  const store = Store.open(config.dataDir);
+  const store = Store.open(config.dataDir, { people: config.people });
+  for (const r of store.renamed) log.warn({ from: r.from, to: r.to }, 'person renamed with the same address: their records carried over to the new id');
   const pool = createParsePool({ isolation: 'thread' });
   let isolated: ParsePool | null = null;
   const ctx: Context = {

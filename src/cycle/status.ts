@@ -18,13 +18,13 @@ export function periodStates(config: Config, store: Store, period: string): Pers
   const current = store.currentReports(period);
   const tally = store.reportTally(period);
   return config.people.map((p) => {
-    const r = current.get(p.email);
-    const t = tally.get(p.email);
+    const r = current.get(p.id);
+    const t = tally.get(p.id);
     return personState(p, {
       accepted: r && { rows: r.rows, late: r.late === 1, receivedAt: r.received_at, sender: r.sender },
       anyOnTime: t?.anyOnTime ?? false,
       count: t?.count ?? 0,
-    }, deliveryOf(store.outboxOfPerson(period, p.email)));
+    }, deliveryOf(store.outboxOfPerson(period, p.id)));
   });
 }
 
@@ -47,7 +47,7 @@ export interface StatusJson {
   ledgerSentAt: string | null;
   ledgerVersion: number;
   people: {
-    name: string; email: string; department: string; status: PersonState['status']; label: string;
+    id: string; name: string; email: string; department: string; status: PersonState['status']; label: string;
     delivery: Delivery; reportedAt: string | null; sentBy: string | null; reports: number;
   }[];
   summary: ReturnType<typeof summarize>;
@@ -70,7 +70,7 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
     ledgerSentAt: row?.consolidated_at ?? null,
     ledgerVersion: row?.ledger_version ?? 0,
     people: states.map((s) => ({
-      name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
+      id: s.person.id, name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
       delivery: s.delivery, reportedAt: s.report?.receivedAt ?? null, sentBy: s.sentBy ?? null, reports: s.reportCount,
     })),
     summary: summarize(states),

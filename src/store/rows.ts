@@ -1,4 +1,7 @@
-/** The rows of the store's tables, as its queries return them. */
+/**
+ * The rows of the store's tables, as its queries return them. `person` is always a person's
+ * configured id (`people[].id`), never an address: '' or null where no person is concerned.
+ */
 import type { ReportRow } from '../core/ledger.js';
 
 export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';

@@ -5,9 +5,14 @@
  */
 import type Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { TaizhangError } from '../errors.js';
+import { tightenTree } from './files.js';
+import { personIds, type MigrationContext } from './people.js';
 
-type Migration = string | ((db: Database.Database) => void);
+export type { MigrationContext, Roster } from './people.js';
+
+type Migration = string | ((db: Database.Database, ctx: MigrationContext) => void);
 
 /**
  * Version 1: the schema as it was before it had a version. `IF NOT EXISTS` throughout, because
@@ -62,7 +67,16 @@ function dropEmlPath(db: Database.Database): void {
 }
 
 /**
- * Version 3: reports held for their owner's consent (someone else sent a report for a person who
+ * Version 4: the data folder is private. Earlier versions left raw mail, forms, ledgers and the
+ * database readable by every local user (0644 in 0755 folders); everything under the database's
+ * folder is made 0700 (folders) and 0600 (files), once. What is written from now on is so anyway.
+ */
+function privateFolder(db: Database.Database): void {
+  if (db.name && db.name !== ':memory:') tightenTree(path.dirname(db.name));
+}
+
+/**
+ * Version 5: reports held for their owner's consent (someone else sent a report for a person who
  * has one for the month); a held report becomes the owner's only when the owner confirms it.
  */
 const HELD_REPORTS = `
@@ -77,6 +91,8 @@ CREATE TABLE IF NOT EXISTS held_reports (
 const MIGRATIONS: readonly Migration[] = [
   V1,
   dropEmlPath,
+  personIds, // people.ts
+  privateFolder,
   HELD_REPORTS,
 ];
 
@@ -97,7 +113,7 @@ export function refuseNewer(db: Database.Database): void {
 }
 
 /** Brings the database up to {@link SCHEMA_VERSION}, one migration per transaction. */
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database, ctx: MigrationContext = {}): void {
   refuseNewer(db);
   if (schemaVersion(db) === SCHEMA_VERSION) return;
   for (;;) {
@@ -109,7 +125,7 @@ export function migrate(db: Database.Database): void {
       if (v === SCHEMA_VERSION) return true;
       const m = MIGRATIONS[v];
       if (typeof m === 'string') db.exec(m);
-      else m(db);
+      else m(db, ctx);
       db.pragma(`user_version = ${v + 1}`);
       return false;
     }).immediate();

@@ -1,28 +1,52 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ReportRow } from '../core/ledger.js';
+import { DIR_MODE, FILE_MODE, privateDir, privateFile, tighten } from './files.js';
+import { DB_FILE, guardDataDir, guardOpened } from './guard.js';
 import type { HeldReport, MessageRow, OutboxKind, OutboxRow, PeriodRow, ReportRecord } from './rows.js';
-import { migrate, refuseNewer } from './schema.js';
+import { carryOverRenamed, formKeyPerson } from './people.js';
+import { migrate, refuseNewer, type MigrationContext } from './schema.js';
 
 export type { HeldReport, MessageRow, MessageState, OutboxKind, OutboxRow, OutboxState, PeriodRow, ReportRecord } from './rows.js';
 
-/** The SQLite state store under the data folder. All writes are small transactions. */
+export interface OpenOptions extends MigrationContext {
+  readonly?: boolean;
+}
+
+/**
+ * The SQLite state store under the data folder. All writes are small transactions. People are
+ * keyed by their configured id (`person` columns), never by their address.
+ */
 export class Store {
   readonly db: Database.Database;
+  /** People whose records were carried over to their new id at opening (see people.ts), to log. */
+  readonly renamed: { from: string; to: string }[] = [];
 
-  private constructor(file: string, readonly: boolean) {
+  private constructor(dataDir: string, opts: OpenOptions) {
+    const readonly = opts.readonly ?? false;
+    const { fresh } = guardDataDir(dataDir); // a folder with history never starts over
+    const file = path.join(dataDir, DB_FILE);
+    if (!readonly) privateFile(file);
     this.db = new Database(file, { readonly, fileMustExist: readonly });
     try {
+      guardOpened(this.db, dataDir, fresh);
       refuseNewer(this.db); // before anything is changed in it
       if (!readonly) {
         this.setUp();
-        migrate(this.db);
+        migrate(this.db, opts);
+        this.privateModes(dataDir);
+        if (opts.people) this.renamed = carryOverRenamed(this.db, opts.people);
       }
     } catch (err) {
       this.db.close();
       throw err;
     }
+  }
+
+  /** The folder and the database's files stay private (the whole folder was tightened by migration 4). */
+  private privateModes(dataDir: string): void {
+    tighten(dataDir, DIR_MODE);
+    for (const suffix of ['-wal', '-shm']) tighten(`${this.db.name}${suffix}`, FILE_MODE);
   }
 
   private setUp(): void {
@@ -38,9 +62,10 @@ export class Store {
     this.db.pragma('cache_size = -4000');
   }
 
-  static open(dataDir: string, opts: { readonly?: boolean } = {}): Store {
-    mkdirSync(dataDir, { recursive: true });
-    return new Store(path.join(dataDir, 'taizhang.sqlite'), opts.readonly ?? false);
+  /** `people`: the roster, which a migration may need (see schema.ts). */
+  static open(dataDir: string, opts: OpenOptions = {}): Store {
+    privateDir(dataDir);
+    return new Store(dataDir, opts);
   }
 
   close(): void { this.db.close(); }
@@ -272,6 +297,11 @@ export class Store {
   /** How many mails of a kind were queued to an address since an instant (ISO): for the daily limits. */
   countOutboxTo(kind: OutboxKind, address: string, since: string): number {
     return (this.prepare('SELECT COUNT(*) AS n FROM outbox WHERE kind = ? AND recipients = ? AND created_at >= ?').get(kind, address, since) as { n: number }).n;
+  }
+
+  /** The person (id) a form key names when it is not derived from a configured person's id or address. */
+  formKeyPerson(key: string): string | undefined {
+    return formKeyPerson(this.db, key);
   }
 
   // ── reports ──

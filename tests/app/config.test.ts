@@ -71,6 +71,22 @@ describe('config', () => {
     ]));
   });
 
+  it('gives every person an id, by default the name, and refuses one that repeats', () => {
+    const doc = example();
+    doc.people[0].id = ' ai-01 ';
+    const c = parseConfig(doc, 'x.yaml', env);
+    expect(c.people.map((p) => p.id)).toEqual(['ai-01', ...c.people.slice(1).map((p) => p.name)]);
+    doc.people[2].id = 'ai-01'; // explicitly the same as another's
+    doc.people[3].id = doc.people[1].name; // explicitly another's default
+    expect(problems(doc).filter((p) => /\bid\b/.test(p))).toEqual([
+      'people[2].id: id "ai-01" appears twice (an id defaults to the name)',
+      `people[3].id: id "${doc.people[1].name}" appears twice (an id defaults to the name)`,
+    ]);
+    const blank = example();
+    blank.people[1].id = '  ';
+    expect(problems(blank)).toEqual(['people[1].id: must not be blank']);
+  });
+
   it('names a person who owns no task', () => {
     const doc = example();
     doc.people.push({ name: '新来的', department: '办公室', email: 'xin@example.com' });

@@ -8,15 +8,15 @@ import { ledgerKeyOf, personKeyOf } from '../../src/core/identity.js';
 import type { Ledger, Person, ReportRow } from '../../src/core/ledger.js';
 import { problemFor } from '../../src/core/reply.js';
 
-const ai: Person = { name: '艾延坤', department: '政法科', email: 'ai@x.cn' };
-const wang: Person = { name: '王群才', department: '办公室', email: 'wang@x.cn' };
-const ma: Person = { name: '马红霞', department: '机关总支', email: 'ma@x.cn' };
+const ai: Person = { id: 'ai01', name: '艾延坤', department: '政法科', email: 'ai@x.cn' };
+const wang: Person = { id: 'wang', name: '王群才', department: '办公室', email: 'wang@x.cn' };
+const ma: Person = { id: '马红霞', name: '马红霞', department: '机关总支', email: 'ma@x.cn' };
 const task = (no: number, owner: string) => ({ no, task: `任务${no}`, due: '10.31', departments: [], owners: [owner] });
 const ledger: Ledger = { title: '重点工作台账', tasks: [task(1, ai.name), task(2, ai.name), task(3, wang.name), task(4, ma.name)] };
 const config = { ledger, people: [ai, wang, ma] };
 
 const row = (no: number, progress: string): ReportRow => ({ no, progress, remark: '' });
-const token = (p: Person, period = '2020-06', title = ledger.title) => ({ ledgerKey: ledgerKeyOf(title), period, personKey: personKeyOf(p.email) });
+const token = (p: Person, period = '2020-06', title = ledger.title) => ({ ledgerKey: ledgerKeyOf(title), period, personKey: personKeyOf(p) });
 const form = (p: Person | null, rows: ReportRow[], period?: string): ReadFile => ({ ok: true, token: p && token(p, period), rows });
 const broken = (code: 'SHEET_ENCRYPTED' | 'SHEET_UNSUPPORTED' | 'SHEET_CORRUPT', kind: string): ReadFile => ({ ok: false, code, kind, message: 'cannot read' });
 
@@ -28,9 +28,9 @@ function mail(over: Partial<IncomingMail> = {}): IncomingMail {
 function lookups(over: Partial<DecideLookups> = {}, asked: string[] = []): DecideLookups {
   return {
     isDuplicate: () => { asked.push('duplicate'); return false; },
-    sentMail: (mid) => { asked.push(`sent ${mid}`); return mid === '<req-wang@office>' ? { period: '2020-05', person: wang.email } : undefined; },
+    sentMail: (mid) => { asked.push(`sent ${mid}`); return mid === '<req-wang@office>' ? { period: '2020-05', person: wang.id } : undefined; },
     openPeriod: () => { asked.push('open'); return '2020-06'; },
-    hasCurrentReport: (period, email) => { asked.push(`report ${period} ${email}`); return false; },
+    hasCurrentReport: (period, person) => { asked.push(`report ${period} ${person}`); return false; },
     closed: (period) => { asked.push(`closed ${period}`); return false; },
     heldReport: (mid) => { asked.push(`held ${mid}`); return undefined; },
     ...over,
@@ -70,9 +70,9 @@ describe('decide: mail that is not a person answering', () => {
 describe('decide: a reply that is not recorded', () => {
   it('no form after a recorded report is a note, kept and not answered', () => {
     const asked: string[] = [];
-    const d = decide(mail({ attachmentCount: 1 }), config, lookups({ hasCurrentReport: (period, email) => { asked.push(`${period} ${email}`); return true; } }));
+    const d = decide(mail({ attachmentCount: 1 }), config, lookups({ hasCurrentReport: (period, person) => { asked.push(`${period} ${person}`); return true; } }));
     expect(d).toMatchObject({ outcome: 'note', folder: 'processed', person: ai, period: '2020-06' });
-    expect(asked).toEqual(['2020-06 ai@x.cn']);
+    expect(asked).toEqual(['2020-06 ai01']);
     expect(d.problem).toBeUndefined();
   });
 
@@ -107,7 +107,7 @@ describe('decide: a report', () => {
     expect(d.report?.filled.map((f) => [f.task.no, f.row.progress])).toEqual([[1, '已完成']]);
     expect(d.report?.empty.map((t) => t.no)).toEqual([2]);
     // The identity settles whose it is; the month's state and the owner's report decide the rest.
-    expect(asked).toEqual(['duplicate', 'closed 2020-05', 'report 2020-05 ai@x.cn']);
+    expect(asked).toEqual(['duplicate', 'closed 2020-05', 'report 2020-05 ai01']);
   });
 
   it('uses the file that names the person, not the first readable one', () => {
@@ -143,7 +143,7 @@ describe('decide: the month a report counts for', () => {
   const julyOpen = (over: Partial<DecideLookups> = {}) => lookups({
     openPeriod: () => '2020-07',
     closed: (p) => p === '2020-06',
-    sentMail: (mid) => ({ '<req-ai-06>': { period: '2020-06', person: ai.email }, '<req-ai-07>': { period: '2020-07', person: ai.email } } as Record<string, { period: string; person: string }>)[mid],
+    sentMail: (mid) => ({ '<req-ai-06>': { period: '2020-06', person: ai.id }, '<req-ai-07>': { period: '2020-07', person: ai.id } } as Record<string, { period: string; person: string }>)[mid],
     ...over,
   });
 
@@ -189,20 +189,20 @@ describe('decide: reports for someone else', () => {
     const fresh = decide(mail({ from: 'clerk@y.cn', files: [form(wang, [row(3, '代报')])] }), config, lookups());
     expect(fresh).toMatchObject({ outcome: 'accepted', person: wang, hold: false });
     expect(fresh.logLine).toContain('owner notified');
-    const over = decide(mail({ from: ai.email, files: [form(wang, [row(3, '参考用的表')])] }), config, lookups({ hasCurrentReport: (_p, e) => e === wang.email }));
+    const over = decide(mail({ from: ai.email, files: [form(wang, [row(3, '参考用的表')])] }), config, lookups({ hasCurrentReport: (_p, e) => e === wang.id }));
     expect(over).toMatchObject({ outcome: 'held', folder: 'processed', person: wang, hold: true });
     expect(over.report?.rows).toEqual([row(3, '参考用的表')]);
   });
 
   it('the sender\'s own form is the main report; colleagues\' forms are held where they have reported', () => {
     const d = decide(mail({ files: [form(wang, [row(3, '王的')]), form(ai, [row(1, '艾的')]), form(ma, [row(4, '马的')])] }), config,
-      lookups({ hasCurrentReport: (_p, e) => e === wang.email }));
+      lookups({ hasCurrentReport: (_p, e) => e === wang.id }));
     expect(d).toMatchObject({ outcome: 'accepted', person: ai, hold: false });
     expect(d.others?.map((o) => [o.person.name, o.hold])).toEqual([[wang.name, true], [ma.name, false]]);
   });
 
   it('the owner\'s 确认 in the thread of the notice applies the held report', () => {
-    const held = { id: 7, person: wang.email, period: '2020-06' };
+    const held = { id: 7, person: wang.id, period: '2020-06' };
     const heldReport = (mid: string) => (mid === '<notice@office>' ? held : undefined);
     const yes = decide(mail({ from: wang.email, references: ['<notice@office>'], lead: '确认。' }), config, lookups({ heldReport }));
     expect(yes).toMatchObject({ outcome: 'confirmed', person: wang, period: '2020-06', confirms: 7 });

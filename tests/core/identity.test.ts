@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  findTokenCandidates, findVerifiedToken, ledgerKeyOf, makeToken, normalizeForToken, parseToken, personKeyOf,
+  addressKeyOf, findTokenCandidates, findVerifiedToken, ledgerKeyOf, makeToken, normalizeForToken, parseToken, personKeyOf, personKeysOf,
 } from '../../src/core/identity.js';
 
 const secret = 's3cret';
-const fields = { ledgerKey: ledgerKeyOf('落实《濮阳市人民政府2020年法治政府建设冲刺方案》工作台账'), period: '2020-06', personKey: personKeyOf('aiyankun@example.com') };
+const fields = { ledgerKey: ledgerKeyOf('落实《濮阳市人民政府2020年法治政府建设冲刺方案》工作台账'), period: '2020-06', personKey: personKeyOf({ id: '艾延坤' }) };
 
 describe('keys', () => {
   it('are short lower-case hex and stable under harmless variation', () => {
@@ -12,8 +12,20 @@ describe('keys', () => {
     expect(fields.personKey).toMatch(/^[0-9a-f]{8}$/);
     expect(ledgerKeyOf('  落实《濮阳市人民政府2020年法治政府建设冲刺方案》工作台账 ')).toBe(fields.ledgerKey);
     expect(ledgerKeyOf('落实《濮阳市人民政府２０２０年法治政府建设冲刺方案》工作台账')).toBe(fields.ledgerKey);
-    expect(personKeyOf(' AiYanKun@Example.COM ')).toBe(fields.personKey);
-    expect(personKeyOf('other@example.com')).not.toBe(fields.personKey);
+    expect(personKeyOf({ id: ' 艾延坤 ' })).toBe(fields.personKey);
+    expect(personKeyOf({ id: '王群才' })).not.toBe(fields.personKey);
+  });
+
+  it('a person has the key of their id, and (forms written before ids) that of their address', () => {
+    const legacy = addressKeyOf('aiyankun@example.com');
+    expect(legacy).toMatch(/^[0-9a-f]{8}$/);
+    expect(addressKeyOf(' AiYanKun@Example.COM ')).toBe(legacy);
+    expect(addressKeyOf('other@example.com')).not.toBe(legacy);
+    // An id that happens to be an address still gives another key than that address does.
+    expect(personKeyOf({ id: 'aiyankun@example.com' })).not.toBe(legacy);
+    expect(personKeysOf({ id: '艾延坤', email: 'aiyankun@example.com' })).toEqual([fields.personKey, legacy]);
+    // The id's key does not depend on the address.
+    expect(personKeysOf({ id: '艾延坤', email: 'new@example.com' })[0]).toBe(fields.personKey);
   });
 });
 
@@ -42,7 +54,7 @@ describe('makeToken / parseToken', () => {
   it('rejects forgeries, other secrets and altered fields', () => {
     expect(parseToken(token, 'other')).toBeNull();
     expect(parseToken(token, '')).toBeNull();
-    const otherPerson = token.replace(fields.personKey, personKeyOf('x@example.com'));
+    const otherPerson = token.replace(fields.personKey, personKeyOf({ id: 'x' }));
     expect(parseToken(otherPerson, secret)).toBeNull();
     expect(parseToken(token.replace('202006', '202007'), secret)).toBeNull();
     const tag = token.slice(-10);

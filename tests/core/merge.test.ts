@@ -3,8 +3,8 @@ import type { Ledger, Person } from '../../src/core/ledger.js';
 import { buildHistory, mergeRows, personState, statusLabel, summarize, type PersonState } from '../../src/core/merge.js';
 
 const people: Person[] = [
-  { name: '王群才', department: '办公室', email: 'w@x.cn' },
-  { name: '马红霞', department: '机关总支', email: 'm@x.cn' },
+  { id: '王群才', name: '王群才', department: '办公室', email: 'w@x.cn' },
+  { id: '马红霞', name: '马红霞', department: '机关总支', email: 'm@x.cn' },
 ];
 const ledger: Ledger = {
   title: 't',
@@ -33,6 +33,25 @@ describe('merging reports into the ledger', () => {
     expect(rows[2].progress).toBe('马红霞:未报送');
     expect(rows[1].departments).toBe('办公室、机关总支');
     expect(rows[1].owners).toBe('王群才 马红霞');
+  });
+
+  it('keeps words reported for a task that was given to someone else since, after the current owners\'', () => {
+    // Task 4 was 王群才's when he reported; it is 马红霞's now. Task 13 was both's; now hers alone.
+    const moved: Ledger = { title: 't', tasks: [
+      { no: 4, task: '健全决策', due: '', departments: [], owners: ['马红霞'] },
+      { no: 13, task: '用人导向', due: '', departments: [], owners: ['马红霞'] },
+      { no: 8, task: '加强监督', due: '', departments: [], owners: ['王群才'] },
+    ] };
+    const wang = state(people[0], [{ no: 4, progress: '王:已报告', remark: '王的备注' }, { no: 8, progress: '王:监督' }, { no: 13, progress: '' }]);
+    const silentMa = mergeRows(moved, [wang, state(people[1])]);
+    expect(silentMa.map((r) => [r.no, r.progress, r.remark])).toEqual([
+      [4, '马红霞:未报送\n王群才:王:已报告', '王群才:王的备注'],
+      [8, '王:监督', ''],
+      [13, '马红霞:未报送', ''], // an empty row is no words
+    ]);
+    const bothReported = mergeRows(moved, [wang, state(people[1], [{ no: 4, progress: '马:接手' }, { no: 13, progress: '马:用人' }])]);
+    expect(bothReported[0].progress).toBe('马红霞:马:接手\n王群才:王:已报告');
+    expect(bothReported[2].progress).toBe('马:用人'); // a single owner and nobody else's words: exactly as written
   });
 
   it('marks a row a reporter left empty as not filled', () => {

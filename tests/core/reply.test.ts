@@ -1,27 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import type { Ledger, Person } from '../../src/core/ledger.js';
 import { evaluateRows, isCorrection, matchReply, problemFor, referencedIds, reportMonth, type MatchLookups } from '../../src/core/reply.js';
-import { personKeyOf } from '../../src/core/identity.js';
+import { addressKeyOf, personKeyOf } from '../../src/core/identity.js';
 
 const people: Person[] = [
-  { name: '艾延坤', department: '政法科', email: 'ai@x.cn' },
-  { name: '王群才', department: '办公室', email: 'wang@x.cn' },
+  { id: '艾延坤', name: '艾延坤', department: '政法科', email: 'ai@x.cn' },
+  { id: 'wang', name: '王群才', department: '办公室', email: 'wang@x.cn' },
 ];
 const lookups: MatchLookups = {
   ledgerKey: 'abcdef',
   people,
   openPeriod: '2020-07',
-  sentMail: (mid) => (mid === '<req-wang@office>' ? { period: '2020-06', person: 'wang@x.cn' } : undefined),
+  sentMail: (mid) => (mid === '<req-wang@office>' ? { period: '2020-06', person: 'wang' } : undefined),
 };
 
 describe('matching a reply to a person and month', () => {
   it('trusts the file identity first, even from another sender', () => {
-    const m = matchReply({ tokens: [{ ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf('ai@x.cn') }], references: ['<req-wang@office>'], sender: 'stranger@y.cn' }, lookups);
+    const m = matchReply({ tokens: [{ ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf(people[0]) }], references: ['<req-wang@office>'], sender: 'stranger@y.cn' }, lookups);
     expect(m).toMatchObject({ person: { name: '艾延坤' }, period: '2020-06', via: 'file' });
   });
 
+  it('knows a form by the id key, by the address key of forms from before ids, and by keys the store remembers', () => {
+    const viaFile = (personKey: string, l: MatchLookups = lookups) => matchReply({ tokens: [{ ledgerKey: 'abcdef', period: '2020-06', personKey }], references: [], sender: 'old-address@y.cn' }, l);
+    expect(viaFile(personKeyOf({ id: 'wang' }))).toMatchObject({ person: { name: '王群才' }, via: 'file' });
+    expect(viaFile(addressKeyOf('wang@x.cn'))).toMatchObject({ person: { name: '王群才' }, via: 'file' });
+    // A form sent to an address 王群才 no longer has, before ids: only the store knows whose it is.
+    const old = addressKeyOf('wang-old@x.cn');
+    expect(viaFile(old)).toBeNull();
+    const asked: string[] = [];
+    const remembering = { ...lookups, formKeyPerson: (k: string) => { asked.push(k); return k === old ? 'wang' : undefined; } };
+    expect(viaFile(old, remembering)).toMatchObject({ person: { name: '王群才' }, via: 'file' });
+    expect(viaFile(personKeyOf({ id: 'wang' }), remembering)).toMatchObject({ person: { name: '王群才' } });
+    expect(asked).toEqual([old]); // asked only for a key the roster does not give
+    // The thread names people by id.
+    expect(matchReply({ tokens: [], references: ['<req-wang@office>'], sender: 'ai@x.cn' }, lookups)).toMatchObject({ person: { id: 'wang' }, via: 'thread' });
+  });
+
   it('ignores a token of another ledger and falls back to the thread, then the sender', () => {
-    const foreign = [{ ledgerKey: '000000', period: '2020-06', personKey: personKeyOf('ai@x.cn') }];
+    const foreign = [{ ledgerKey: '000000', period: '2020-06', personKey: personKeyOf(people[0]) }];
     expect(matchReply({ tokens: foreign, references: ['<req-wang@office>'], sender: 'ai@x.cn' }, lookups)).toMatchObject({ person: { name: '王群才' }, via: 'thread', period: '2020-06' });
     expect(matchReply({ tokens: foreign, references: [], sender: 'AI@x.cn' }, lookups)).toMatchObject({ person: { name: '艾延坤' }, via: 'sender', period: '2020-07' });
   });
@@ -33,7 +49,7 @@ describe('matching a reply to a person and month', () => {
   });
 
   it('prefers the sender\'s own form to a colleague\'s, and notes the thread\'s month', () => {
-    const tokens = [{ ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf('wang@x.cn') }, { ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf('ai@x.cn') }];
+    const tokens = [{ ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf(people[1]) }, { ledgerKey: 'abcdef', period: '2020-06', personKey: personKeyOf(people[0]) }];
     expect(matchReply({ tokens, references: ['<req-wang@office>'], sender: 'ai@x.cn' }, lookups)).toMatchObject({ person: { name: '艾延坤' }, via: 'file', formPeriod: '2020-06', threadPeriod: '2020-06' });
   });
 

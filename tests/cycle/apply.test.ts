@@ -38,7 +38,7 @@ afterEach(() => {
 
 /** Every task of the person filled in, on a form of ours. */
 function form(p: Person, progress: string) {
-  const token = { ledgerKey: ledgerKeyOf(config.ledger.title), period: '2020-06', personKey: personKeyOf(p.email) };
+  const token = { ledgerKey: ledgerKeyOf(config.ledger.title), period: '2020-06', personKey: personKeyOf(p) };
   return { filename: 'f.xlsx', ok: true as const, token, rows: tasksOf(config.ledger, p.name).map((t) => ({ no: t.no, progress, remark: '' })) };
 }
 
@@ -64,10 +64,10 @@ describe('decideMessage and applyDecision', () => {
     expect(d).toMatchObject({ outcome: 'accepted', person: ai, period: '2020-06' });
     await applyDecision(ctx, row, a, d);
     await applyDecision(ctx, row, a, d);
-    expect(store.reportTally('2020-06').get(ai.email)).toEqual({ count: 1, anyOnTime: true });
-    expect(store.currentReports('2020-06').get(ai.email)).toMatchObject({ message_row: row.id, late: 0, sender: ai.email });
-    expect(store.outboxFor('receipt', '2020-06', ai.email)).toHaveLength(1);
-    const { row: out, mail } = await receipt(ai.email, row.id);
+    expect(store.reportTally('2020-06').get(ai.id)).toEqual({ count: 1, anyOnTime: true });
+    expect(store.currentReports('2020-06').get(ai.id)).toMatchObject({ message_row: row.id, late: 0, sender: ai.email });
+    expect(store.outboxFor('receipt', '2020-06', ai.id)).toHaveLength(1);
+    const { row: out, mail } = await receipt(ai.id, row.id);
     expect(out.recipients).toBe(ai.email);
     expect(mail.subject).toBe('【回执】已收到您2020年6月的进展情况');
     expect(mail.text).toContain('2020-06-25 10:00收到您2020年6月的进展情况');
@@ -80,9 +80,9 @@ describe('decideMessage and applyDecision', () => {
     const a = analysis();
     const row = stored(a, '2020-07-01T02:00:00.000Z');
     await applyDecision(ctx, row, a, decideMessage(ctx, row, a));
-    expect(store.currentReports('2020-06').get(ai.email)?.late).toBe(1);
+    expect(store.currentReports('2020-06').get(ai.id)?.late).toBe(1);
     expect(store.period('2020-06')?.dirty).toBe(1);
-    expect((await receipt(ai.email, row.id)).mail.text).toContain('已按逾期报送登记');
+    expect((await receipt(ai.id, row.id)).mail.text).toContain('已按逾期报送登记');
   });
 
   it('reads the store for repeats, notes after a report, and the thread of our own mail', async () => {
@@ -96,7 +96,7 @@ describe('decideMessage and applyDecision', () => {
     const thanks = analysis({ messageId: '<r2@ai>', attachmentCount: 0, files: [] });
     expect(decideMessage(ctx, stored(thanks), thanks).outcome).toBe('note');
     // 艾延坤 answering 王群才's request with a copy of the table without our identity.
-    store.enqueue({ kind: 'request', period: '2020-05', person: wang.email, slot: 'first', recipients: [wang.email], messageId: '<req-wang@office>', subject: 's', raw: Buffer.from('x'), now: '2020-05-20T01:00:00.000Z' });
+    store.enqueue({ kind: 'request', period: '2020-05', person: wang.id, slot: 'first', recipients: [wang.email], messageId: '<req-wang@office>', subject: 's', raw: Buffer.from('x'), now: '2020-05-20T01:00:00.000Z' });
     const forWang = analysis({ messageId: '<r3@ai>', references: ['<req-wang@office>'], files: [{ ...form(wang, '代填'), token: null }] });
     const d = decideMessage(ctx, stored(forWang), forWang);
     expect(d).toMatchObject({ outcome: 'accepted', person: wang, period: '2020-05', match: { via: 'thread' } });
@@ -109,14 +109,14 @@ describe('decideMessage and applyDecision', () => {
     expect(d.outcome).toBe('rejected');
     await applyDecision(ctx, row, a, d);
     expect(store.reportTally('2020-06').size).toBe(0);
-    const { mail } = await receipt(ai.email, row.id);
+    const { mail } = await receipt(ai.id, row.id);
     expect(mail.subject).toBe('【请补正】您的报送未能登记');
     expect(mail.text).toContain('.xls');
   });
 
   it('a bounce counts only when it names a Message-ID of a mail we sent', async () => {
     for (const p of [ai, wang]) {
-      store.enqueue({ kind: 'request', period: '2020-06', person: p.email, slot: 'first', recipients: [p.email], messageId: `<req-${p.email}>`, subject: 's', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
+      store.enqueue({ kind: 'request', period: '2020-06', person: p.id, slot: 'first', recipients: [p.email], messageId: `<req-${p.email}>`, subject: 's', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
       store.markSent(store.outboxByMessageId(`<req-${p.email}>`)!.id, '2020-06-20T01:00:01.000Z');
     }
     const byId = analysis({ class: { kind: 'bounce', reason: '5.1.1', originalMessageId: `<req-${ai.email}>`, failedRecipients: [] }, files: [] });
@@ -132,7 +132,7 @@ describe('decideMessage and applyDecision', () => {
     }
     expect(store.outboxByMessageId(`<req-${ai.email}>`)?.bounced_at).toBe(NOW.toISOString());
     expect(store.outboxByMessageId(`<req-${wang.email}>`)?.bounced_at).toBeNull();
-    expect(store.outboxFor('receipt', '2020-06', ai.email)).toEqual([]);
+    expect(store.outboxFor('receipt', '2020-06', ai.id)).toEqual([]);
   });
 
 });
@@ -151,13 +151,13 @@ describe('reports sent by someone other than their owner', () => {
     const phish = '请点击 http://evil.example/login 核对';
     const { row, d } = await handle(analysis({ messageId: '<s1@evil>', from: 'someone@evil.example', files: [form(ai, phish)] }));
     expect(d).toMatchObject({ outcome: 'accepted', person: ai });
-    expect(store.currentReports('2020-06').get(ai.email)).toMatchObject({ sender: 'someone@evil.example' });
-    const { row: out, mail } = await receipt(ai.email, row.id);
+    expect(store.currentReports('2020-06').get(ai.id)).toMatchObject({ sender: 'someone@evil.example' });
+    const { row: out, mail } = await receipt(ai.id, row.id);
     expect(out.recipients).toBe('someone@evil.example');
     expect(mail.text).not.toContain('evil.example/login');
     expect(mail.html).not.toContain('evil.example/login');
     expect(mail.text).toContain('本回执不转述所填内容');
-    const [n] = await notices(ai.email);
+    const [n] = await notices(ai.id);
     expect(n.row.recipients).toBe(ai.email);
     expect(n.mail.subject).toBe('【代报通知】您2020年6月的进展情况已由他人报送');
     expect(n.mail.text).toContain('2020-06-25 10:00，someone@evil.example以您的名义报送了2020年6月的进展情况');
@@ -167,39 +167,39 @@ describe('reports sent by someone other than their owner', () => {
 
   it('a flood from one address outside the roster: at most DAILY_LIMIT receipts, and as many notices to the owner, a day', async () => {
     for (let i = 0; i < 8; i++) await handle(analysis({ messageId: `<f${i}@evil>`, from: 'flood@evil.example', files: [form(ai, `第${i}次`)] }));
-    const toFlood = store.outboxFor('receipt', '2020-06', ai.email).filter((o) => o.recipients === 'flood@evil.example');
+    const toFlood = store.outboxFor('receipt', '2020-06', ai.id).filter((o) => o.recipients === 'flood@evil.example');
     expect(toFlood).toHaveLength(DAILY_LIMIT);
-    expect(store.outboxFor('notice', '2020-06', ai.email)).toHaveLength(DAILY_LIMIT);
+    expect(store.outboxFor('notice', '2020-06', ai.id)).toHaveLength(DAILY_LIMIT);
     // Only the first was recorded: ai had no report then; the rest wait for ai's consent.
-    expect(store.currentReports('2020-06').get(ai.email)?.rows[0].progress).toBe('第0次');
-    expect(store.reportTally('2020-06').get(ai.email)?.count).toBe(1);
+    expect(store.currentReports('2020-06').get(ai.id)?.rows[0].progress).toBe('第0次');
+    expect(store.reportTally('2020-06').get(ai.id)?.count).toBe(1);
   });
 
   it('a colleague\'s form over the owner\'s report is held; the owner\'s 确认 in the notice\'s thread applies it', async () => {
     await handle(analysis({ messageId: '<own@wang>', from: wang.email, files: [form(wang, '王本人的完整报送')] }));
     const { row, d } = await handle(analysis({ messageId: '<ref@ai>', from: ai.email, files: [form(wang, '给艾参考的旧表')] }));
     expect(d).toMatchObject({ outcome: 'held', person: wang, hold: true });
-    expect(store.currentReports('2020-06').get(wang.email)?.rows[0].progress).toBe('王本人的完整报送');
-    const { mail: toAi } = await receipt(wang.email, row.id);
+    expect(store.currentReports('2020-06').get(wang.id)?.rows[0].progress).toBe('王本人的完整报送');
+    const { mail: toAi } = await receipt(wang.id, row.id);
     expect(toAi.subject).toBe('【待确认】王群才2020年6月的进展情况需本人确认');
     expect(toAi.text).toContain('本次暂未登记，已通知王群才本人确认');
     expect(toAi.text).toContain('您附上的是王群才的表格。如您本意是报送本人的进展情况，请使用您本人的表格重新回复。');
-    const [n] = await notices(wang.email);
+    const [n] = await notices(wang.id);
     expect(n.mail.subject).toBe('【请确认】他人以您的名义报送了2020年6月的进展情况');
     expect(n.mail.text).toContain(`${ai.name}（${ai.department}，${ai.email}）以您的名义报送了`);
     expect(n.mail.text).toContain('进展情况：给艾参考的旧表');
     // A word that is not a consent changes nothing; 确认 does.
     const noticeId = n.row.message_id;
     expect((await handle(analysis({ messageId: '<q@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '这是什么?' }))).d.outcome).toBe('note');
-    expect(store.currentReports('2020-06').get(wang.email)?.rows[0].progress).toBe('王本人的完整报送');
+    expect(store.currentReports('2020-06').get(wang.id)?.rows[0].progress).toBe('王本人的完整报送');
     const yes = await handle(analysis({ messageId: '<yes@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '确认' }));
     expect(yes.d).toMatchObject({ outcome: 'confirmed', person: wang });
-    expect(store.currentReports('2020-06').get(wang.email)).toMatchObject({ sender: ai.email, message_row: yes.row.id });
-    expect(store.currentReports('2020-06').get(wang.email)?.rows[0].progress).toBe('给艾参考的旧表');
-    const { mail: confirmed } = await receipt(wang.email, yes.row.id);
+    expect(store.currentReports('2020-06').get(wang.id)).toMatchObject({ sender: ai.email, message_row: yes.row.id });
+    expect(store.currentReports('2020-06').get(wang.id)?.rows[0].progress).toBe('给艾参考的旧表');
+    const { mail: confirmed } = await receipt(wang.id, yes.row.id);
     expect(confirmed.text).toContain(`收到您的确认，已将${ai.email}以您的名义报送的内容登记为您2020年6月的进展情况`);
     // Confirming twice applies it once.
     await handle(analysis({ messageId: '<yes2@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '确认' }));
-    expect(store.reportTally('2020-06').get(wang.email)?.count).toBe(2);
+    expect(store.reportTally('2020-06').get(wang.id)?.count).toBe(2);
   });
 });

@@ -18,7 +18,7 @@ const CLERK = 'clerk@example.com';
 describe('deliveryOf', () => {
   let id = 0;
   const row = (kind: OutboxRow['kind'], state: OutboxRow['state'], bounced = false): OutboxRow => ({
-    id: ++id, kind, period: '2020-06', person: ai.email, slot: `s${id}`, recipients: ai.email, message_id: `<${id}@o>`, subject: 's',
+    id: ++id, kind, period: '2020-06', person: ai.id, slot: `s${id}`, recipients: ai.email, message_id: `<${id}@o>`, subject: 's',
     state, attempts: 1, next_attempt_at: '', last_error: null, created_at: '', sent_at: null, bounced_at: bounced ? '2020-06-21T00:00:00.000Z' : null,
   });
 
@@ -52,9 +52,9 @@ describe('status of a month', () => {
   });
 
   let mids = 0;
-  function request(email: string, state: 'sent' | 'failed', bounced = false): void {
-    store.enqueue({ kind: 'request', period: '2020-06', person: email, slot: 'first', recipients: [email], messageId: `<${++mids}@o>`, subject: '请填报', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
-    const { id } = store.outboxFor('request', '2020-06', email)[0];
+  function request(p: { id: string; email: string }, state: 'sent' | 'failed', bounced = false): void {
+    store.enqueue({ kind: 'request', period: '2020-06', person: p.id, slot: 'first', recipients: [p.email], messageId: `<${++mids}@o>`, subject: '请填报', raw: Buffer.from('x'), now: '2020-06-20T01:00:00.000Z' });
+    const { id } = store.outboxFor('request', '2020-06', p.id)[0];
     store.markSending(id);
     if (state === 'sent') store.markSent(id, '2020-06-20T01:00:05.000Z');
     else store.markFailed(id, '550 no such user');
@@ -69,14 +69,14 @@ describe('status of a month', () => {
    */
   function fill(): void {
     store.markRequestsStarted('2020-06', '2020-06-20T01:00:00.000Z');
-    request(ai.email, 'sent');
-    request(wang.email, 'sent');
-    request(ma.email, 'sent', true);
-    request(li.email, 'failed');
-    report(ai.email, ai.email, '2020-06-24T02:30:00.000Z', false);
-    report(ai.email, ai.email, '2020-06-25T02:30:00.000Z', false);
+    request(ai, 'sent');
+    request(wang, 'sent');
+    request(ma, 'sent', true);
+    request(li, 'failed');
+    report(ai.id, ai.email, '2020-06-24T02:30:00.000Z', false);
+    report(ai.id, ai.email, '2020-06-25T02:30:00.000Z', false);
     store.markConsolidated('2020-06', '2020-07-01T00:00:00.000Z');
-    report(wang.email, CLERK, '2020-07-01T03:00:00.000Z', true);
+    report(wang.id, CLERK, '2020-07-01T03:00:00.000Z', true);
     store.enqueue({ kind: 'ledger', period: '2020-06', person: null, slot: 'v1', recipients: ['office@example.com'], messageId: '<ledger@o>', subject: '台账', raw: Buffer.from('x'), now: '2020-07-01T00:00:00.000Z' });
     store.markFailed(store.outboxByMessageId('<ledger@o>')!.id, '550 mailbox unavailable');
     for (const uid of [1, 2, 3]) {
@@ -90,10 +90,10 @@ describe('status of a month', () => {
     const s = statusJson(config, store, '2020-06', new Date('2020-07-02T00:00:00Z'));
     expect(s).toMatchObject({ period: '2020-06', deadline: '2020-06-30', deadlinePassed: true, ledgerSentAt: '2020-07-01T00:00:00.000Z', ledgerVersion: 1, quarantined: 2 });
     expect(s.people).toEqual([
-      { name: ai.name, email: ai.email, department: ai.department, status: 'submitted', label: '已报送', delivery: 'sent', reportedAt: '2020-06-25T02:30:00.000Z', sentBy: null, reports: 2 },
-      { name: wang.name, email: wang.email, department: wang.department, status: 'late', label: '逾期报送', delivery: 'sent', reportedAt: '2020-07-01T03:00:00.000Z', sentBy: CLERK, reports: 1 },
-      { name: ma.name, email: ma.email, department: ma.department, status: 'pending', label: '退信', delivery: 'bounced', reportedAt: null, sentBy: null, reports: 0 },
-      { name: li.name, email: li.email, department: li.department, status: 'pending', label: '发送失败', delivery: 'failed', reportedAt: null, sentBy: null, reports: 0 },
+      { id: ai.id, name: ai.name, email: ai.email, department: ai.department, status: 'submitted', label: '已报送', delivery: 'sent', reportedAt: '2020-06-25T02:30:00.000Z', sentBy: null, reports: 2 },
+      { id: wang.id, name: wang.name, email: wang.email, department: wang.department, status: 'late', label: '逾期报送', delivery: 'sent', reportedAt: '2020-07-01T03:00:00.000Z', sentBy: CLERK, reports: 1 },
+      { id: ma.id, name: ma.name, email: ma.email, department: ma.department, status: 'pending', label: '退信', delivery: 'bounced', reportedAt: null, sentBy: null, reports: 0 },
+      { id: li.id, name: li.name, email: li.email, department: li.department, status: 'pending', label: '发送失败', delivery: 'failed', reportedAt: null, sentBy: null, reports: 0 },
     ]);
     expect(s.summary).toMatchObject({ total: 4, reported: 2, onTime: 1, late: 1, missing: [ma.name, li.name], bounced: [ma.name, li.name] });
     expect(s.office).toEqual([{ email: 'office@example.com', slot: 'v1', state: 'failed', error: '550 mailbox unavailable' }]);

@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { TaizhangError } from '../../src/errors.js';
-import { ledgerKeyOf, makeToken, parseToken, personKeyOf } from '../../src/core/identity.js';
+import { addressKeyOf, ledgerKeyOf, makeToken, parseToken } from '../../src/core/identity.js';
 import { normalizeCellValue, normalizeHeader, parseSerialNo } from '../../src/sheet/cell.js';
 import { guardExpansion, readReplyWorkbook } from '../../src/sheet/read.js';
 
 const fx = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/xlsx/${name}`, import.meta.url)));
 const seed = JSON.parse(fx('seed-ledger.json').toString('utf8'));
 const secret: string = seed.secret;
-const tokenOf = (email: string) => makeToken({ ledgerKey: ledgerKeyOf(seed.ledger.title), period: seed.period, personKey: personKeyOf(email), secret });
+const tokenOf = (email: string) => makeToken({ ledgerKey: ledgerKeyOf(seed.ledger.title), period: seed.period, personKey: addressKeyOf(email), secret }); // the fixtures are forms from before people had ids
 const AI = tokenOf('aiyankun@example.com');
 const WANG = tokenOf('wangquncai@example.com');
 
@@ -71,7 +71,7 @@ describe('readReplyWorkbook on files re-saved by LibreOffice', () => {
   it('reads every value exactly and verifies the token', async () => {
     const wb = await readReplyWorkbook(fx('lo-filled.xlsx'), { secret });
     expect(wb.token).toBe(AI);
-    expect(parseToken(wb.token!, secret)).toMatchObject({ period: '2020-06', personKey: personKeyOf('aiyankun@example.com') });
+    expect(parseToken(wb.token!, secret)).toMatchObject({ period: '2020-06', personKey: addressKeyOf('aiyankun@example.com') });
     expect(wb.sheetName).toBe('工作台账');
     expect(wb.rows).toEqual([
       { no: 1, progress: '第一行\n第二行\t制表符 "双引号" \'单引号\' 😀🎉', remark: '  前后空格  ' },

@@ -11,9 +11,9 @@ import { displayWidth, rowHeightFor, sheetText, tokenLine, writePersonTemplate }
 
 const seed = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/xlsx/seed-ledger.json', import.meta.url)), 'utf8'));
 const ledger: Ledger = seed.ledger;
-const person = (name: string): Person => seed.people.find((p: Person) => p.name === name);
+const person = (name: string): Person => ({ id: name, ...seed.people.find((p: Person) => p.name === name) });
 const secret: string = seed.secret;
-const tokenFor = (p: Person) => makeToken({ ledgerKey: ledgerKeyOf(ledger.title), period: seed.period, personKey: personKeyOf(p.email), secret });
+const tokenFor = (p: Person) => makeToken({ ledgerKey: ledgerKeyOf(ledger.title), period: seed.period, personKey: personKeyOf(p), secret });
 const base = { ledger, periodLabel: '2020年6月', deadlineText: '2020年6月30日' };
 
 /** The attributes of each worksheet part's `<sheetProtection>` element, as written. */
@@ -96,7 +96,7 @@ describe('writePersonTemplate', () => {
   });
 
   it('refuses a person without tasks', async () => {
-    const nobody: Person = { name: '无名', department: '无', email: 'n@example.com' };
+    const nobody: Person = { id: '无名', name: '无名', department: '无', email: 'n@example.com' };
     await expect(writePersonTemplate({ ...base, person: nobody, token: tokenFor(nobody) })).rejects.toBeInstanceOf(TaizhangError);
   });
 });

@@ -21,7 +21,7 @@ afterEach(() => {
 });
 
 const dbFile = () => path.join(dir, 'taizhang.sqlite');
-function open(opts: { readonly?: boolean } = {}): Store {
+function open(opts: Parameters<typeof Store.open>[1] = {}): Store {
   const s = Store.open(dir, opts);
   opened.push(s);
   return s;
@@ -242,6 +242,8 @@ describe('transactions', () => {
 });
 
 describe('schema versions', () => {
+  /** 艾延坤 with an id of her own, 王群才 by his name (the default), his address written otherwise. */
+  const ROSTER = [{ id: 'ai-01', email: 'ai@x.cn' }, { id: '王群才', email: 'WANG@x.cn' }];
   const v1 = readFileSync(new URL('../fixtures/store/v1.sql', import.meta.url), 'utf8');
   const version = (file: string) => { const db = new Database(file, { readonly: true }); try { return db.pragma('user_version', { simple: true }); } finally { db.close(); } };
   const columns = (s: Store, table: string) => (s.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
@@ -283,14 +285,14 @@ describe('schema versions', () => {
   for (const stamp of [undefined, 1]) {
     it(`a database of ${stamp ? 'version 1' : 'the versions before user_version (0, taken as 1)'} is migrated with every row kept`, () => {
       oldDatabase(stamp);
-      const s = open();
+      const s = open({ people: ROSTER });
       expect(version(dbFile())).toBe(SCHEMA_VERSION);
       expect(columns(s, 'outbox')).not.toContain('eml_path');
       expect(s.getMeta('k')).toBe('v');
       expect(s.period('2020-06')?.requests_at).toBe('2020-06-20T01:00:00.000Z');
       expect(s.mailboxState('INBOX')).toEqual({ uidvalidity: 7, last_uid: 12 });
       expect(s.messageByUid('INBOX', 7, 12)).toMatchObject({ message_id: '<r@ai>', state: 'done', outcome: 'accepted' });
-      expect(s.currentReports('2020-06').get('ai@x.cn')?.rows).toEqual([{ no: 1, progress: '已完成', remark: '' }]);
+      expect(s.currentReports('2020-06').get('ai-01')?.rows).toEqual([{ no: 1, progress: '已完成', remark: '' }]);
       // Outgoing mail: its bytes in the database, brought in from the old file, or (file gone) none.
       const raw = (mid: string) => s.outboxRaw(s.outboxByMessageId(mid)!.id)?.toString();
       expect(raw('<in-db@office>')).toBe('stored bytes');
@@ -303,8 +305,26 @@ describe('schema versions', () => {
       s.close();
       expect(version(dbFile())).toBe(SCHEMA_VERSION);
       expect(open().outboxFor('request', '2020-06', 'li@x.cn')).toHaveLength(1);
+      s.close();
+    });
+
+    it(`a database of ${stamp ? 'version 1' : 'the versions before user_version'} has its people keyed by id: the configured address's id, else as it was`, () => {
+      oldDatabase(stamp);
+      const s = open({ people: ROSTER });
+      const people = (table: string) => s.db.prepare(`SELECT person FROM ${table} ORDER BY id`).pluck().all();
+      expect(people('outbox')).toEqual(['ai-01', '王群才', 'ma@x.cn']); // 马红霞 left the roster: her history stays as it was
+      expect(people('reports')).toEqual(['ai-01']);
+      expect(s.outboxFor('request', '2020-06', '王群才')[0].recipients).toBe('wang@x.cn'); // the address it went to stays
     });
   }
+
+  it('will not convert stored addresses without the roster, and leaves the database as it was', () => {
+    oldDatabase(1);
+    expect(() => open()).toThrow(/needs the roster/);
+    expect(version(dbFile())).toBe(2); // migration 2 was done and committed; 3 was not
+    const s = open({ people: ROSTER });
+    expect(s.hasCurrentReport('2020-06', 'ai-01')).toBe(true);
+  });
 
   it('refuses a database a later version migrated, also for reading, and leaves it as it is', () => {
     oldDatabase(SCHEMA_VERSION + 1);
