@@ -159,7 +159,7 @@ describe('a report forwarded as an attached message', () => {
 
 describe('a reply with no sender address', () => {
   const receiptRows = () => query<{ state: string; attempts: number; last_error: string | null; recipients: string }>(
-    "SELECT state, attempts, last_error, recipients FROM outbox WHERE kind = 'receipt' AND person = ?", P.nofrom.email);
+    "SELECT state, attempts, last_error, recipients FROM outbox WHERE kind = 'receipt' AND person = ?", P.nofrom.name);
 
   let attempts = -1;
   it('is recorded by its form; its receipt fails at once, shown as failed', async () => {
