@@ -4,6 +4,7 @@ import { decide, type Decision } from '../core/decide.js';
 import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow } from '../store/store.js';
 import type { Context } from './context.js';
+import { EchoBudget } from './echo.js';
 import { latestAskedPeriod } from './status.js';
 
 /** What applying a decision uses of the context. */
@@ -51,16 +52,18 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
     });
   }
   const onBehalf = a.from !== d.person.email;
+  const echo = new EchoBudget(); // a receipt repeats a bounded part of what was written
   const data = {
     personName: d.person.name, periodLabel: periodLabel(d.period), accepted: d.outcome === 'accepted', late,
     receivedAt: localStamp(row.received_at, ctx.config.timezone),
-    rows: d.report?.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress, remark: f.row.remark })) ?? [],
+    rows: d.report?.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: echo.take(f.row.progress), remark: echo.take(f.row.remark) })) ?? [],
     emptyRows: d.report?.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
     onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
     others: (d.others ?? []).map((o) => ({
       personName: o.person.name, periodLabel: periodLabel(o.period),
-      rows: o.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress })),
+      rows: o.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: echo.take(f.row.progress) })),
     })),
+    echoCut: echo.cut,
     officeName: ctx.config.mailbox.senderName,
   };
   const mail = ctx.templates.render('receipt', data);

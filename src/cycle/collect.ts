@@ -10,6 +10,7 @@ import { ensureFolders } from '../mail/imap.js';
 import { headerEnd } from '../mail/headers.js';
 import { applyDecision, decideMessage } from './apply.js';
 import type { MessageRow } from '../store/store.js';
+import { fileOwnCopies, isOwnCopy } from './copies.js';
 
 export const INBOX = 'INBOX';
 const MAX_ATTEMPTS = 5;
@@ -46,9 +47,11 @@ const READ_BATCH = 8;
 
 /**
  * Fetches what is new since the last UID (per UIDVALIDITY) and keeps each raw message on disk
- * first; hands the stored rows to `reader` a few at a time while the fetch goes on.
+ * first; hands the stored rows to `reader` a few at a time while the fetch goes on. The
+ * mailbox's own copies of its sent mail are no replies: skipped (counted in `copies`), to be
+ * filed into Sent.
  */
-async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings): Promise<number> {
+async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings, copies: { n: number }): Promise<number> {
   const uidvalidity = Number(mb.uidValidity);
   const state = ctx.store.mailboxState(INBOX);
   let lastUid = state?.last_uid ?? 0;
@@ -74,6 +77,11 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reade
       if (next.done) break;
       const msg = next.value;
       if (msg.uid <= lastUid || !msg.source) continue;
+      if (isOwnCopy(ctx, msg.source)) {
+        copies.n++;
+        maxUid = Math.max(maxUid, msg.uid);
+        continue;
+      }
       const file = path.join(dir, `${msg.uid}.eml`);
       writeFileSync(`${file}.tmp`, msg.source!);
       renameSync(`${file}.tmp`, file);
@@ -109,6 +117,7 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   const reused = !!client.mailbox && (client.mailbox as MailboxObject).path === INBOX;
   const lock = await client.getMailboxLock(INBOX);
   const result: CollectResult = { fetched: 0, handled: 0, outcomes: {} };
+  const copies = { n: 0 };
   try {
     if (reused) await client.mailboxOpen(INBOX);
     const mb = client.mailbox as MailboxObject;
@@ -116,7 +125,7 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
     // Messages left unfinished by earlier runs are read first, the new ones as they are fetched.
     const reader = new Readings(ctx, ctx.store.unfinishedMessages(INBOX, uidvalidity));
     try {
-      result.fetched = await fetchNew(ctx, client, mb, reader);
+      result.fetched = await fetchNew(ctx, client, mb, reader, copies);
       result.handled = await handleAll(ctx, ctx.store.unfinishedMessages(INBOX, uidvalidity), reader, result.outcomes);
     } catch (err) {
       await reader.stop();
@@ -126,6 +135,7 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   } finally {
     lock.release();
   }
+  if (copies.n > 0) await fileOwnCopies(ctx, client);
   return result;
 }
 
