@@ -6,7 +6,7 @@
  */
 
 /** At most this many characters of one echoed cell. */
-export const ECHO_CELL_CHARS = 2000;
+export const ECHO_CELL_CHARS = 3000;
 /** At most this many characters echoed in one receipt, all cells together. */
 export const ECHO_TOTAL_CHARS = 10_000;
 

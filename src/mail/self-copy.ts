@@ -104,7 +104,10 @@ export async function fileSelfCopies(client: ImapFlow, address: string, kindOf: 
   if (copies.length === 0) return 0;
   await ensureFolders(client, [folders.sent, folders.duplicate]);
   const sent = copies.filter((c) => c.kind === 'sent');
-  const inSent = await messageIdsIn(client, folders.sent, sent.map((c) => c.mid));
+  // Sent holds such mail only where the provider files what it takes (it then files every one):
+  // one look-up tells, before looking up the rest.
+  const probe = sent.length ? await messageIdsIn(client, folders.sent, [sent[0].mid]) : new Set<string>();
+  const inSent = probe.size ? await messageIdsIn(client, folders.sent, sent.map((c) => c.mid)) : probe;
   const once = new Set<string>(); // two copies of one mail (a stray one, then the one that went) go to Sent once
   const toSent = sent.filter((c) => !inSent.has(c.mid) && !once.has(c.mid) && once.add(c.mid));
   const rest = copies.filter((c) => !toSent.includes(c));
