@@ -168,10 +168,8 @@ export class Outbox {
           }
           claim(row);
           const outcome = await this.sendOne(row, transport, clock, marks, afterSend);
-          if (outcome instanceof TaizhangError && outcome.code === 'SMTP_QUOTA') {
-            const quota = (outcome.details as { quota?: string } | undefined)?.quota;
-            pauseFor(quota === 'throttle' ? 'throttle' : 'daily', outcome.message);
-          } else if (outcome instanceof TaizhangError) authFailure = outcome;
+          if (outcome instanceof TaizhangError && outcome.code === 'SMTP_QUOTA') pauseFor(quotaReason(outcome), outcome.message);
+          else if (outcome instanceof TaizhangError) authFailure = outcome;
           else result[outcome]++;
           onProgress?.(++done, due.length);
         }
@@ -232,8 +230,7 @@ export class Outbox {
         }
         // Not this mail's fault: it waits for the pause, and the attempt does not count.
         if (e.code === 'SMTP_QUOTA') {
-          const quota = (e.details as { quota?: string } | undefined)?.quota === 'throttle' ? 'throttle' : 'daily';
-          const at = pauseEnd(quota, clock.now(), this.config.timezone).toISOString();
+          const at = pauseEnd(quotaReason(e), clock.now(), this.config.timezone).toISOString();
           this.store.tx(() => { this.store.unmarkSending(row.id); this.store.markRetry(row.id, e.message, at); });
           return e;
         }
@@ -256,6 +253,11 @@ export class Outbox {
       }
     }
   }
+}
+
+/** Why a quota answer pauses sending: the day's quota, or a rate limit (see classifySmtpError). */
+function quotaReason(e: TaizhangError): PauseReason {
+  return (e.details as { quota?: string } | undefined)?.quota === 'throttle' ? 'throttle' : 'daily';
 }
 
 /** How long a flush waits after a mail is queued before picking it up, for others to join it. */
