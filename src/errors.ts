@@ -14,6 +14,8 @@ export const ErrorCodes = {
   SMTP_CONNECT: { permanent: false, exit: 1 },
   SMTP_TRANSIENT: { permanent: false, exit: 1 },
   SMTP_REJECTED: { permanent: true, exit: 1 },
+  /** The provider's sending quota is used up (for the day, or for a while): all sending pauses. */
+  SMTP_QUOTA: { permanent: false, exit: 1 },
   SHEET_UNSUPPORTED: { permanent: true, exit: 1 },
   SHEET_ENCRYPTED: { permanent: true, exit: 1 },
   SHEET_TOO_LARGE: { permanent: true, exit: 1 },

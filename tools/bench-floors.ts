@@ -68,6 +68,15 @@ async function timeStep<T>(steps: Record<string, number>, name: string, fn: () =
 
 const total = (steps: Record<string, number>) => Object.values(steps).reduce((a, b) => a + b, 0);
 
+/**
+ * Where the floors' copies go: taizhang sends each mail with a copy to its own mailbox (self_copy),
+ * so the floors deliver one too, to a mailbox of their own (the collection mailbox must not get them).
+ */
+export const FLOOR_COPIES = 'floor-copies@bench.test';
+
+/** Who a floor's mail goes to: the person, and a copy as taizhang sends one. */
+const envelopeOf = (config: Config, to: string) => ({ from: config.mailbox.address, to: config.mailbox.selfCopy ? [to, FLOOR_COPIES] : [to] });
+
 /** exceljs writing N templates, then N mails carrying them through one pooled transport. */
 export async function sendFloor(stack: StackInfo, config: Config, templates: Templates, maxConnections: number): Promise<Floor> {
   const steps: Record<string, number> = {};
@@ -87,6 +96,7 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
     const mail = templates.render('request', requestData(config, person));
     return transport.sendMail({
       from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: { name: person.name, address: person.email },
+      envelope: envelopeOf(config, person.email),
       subject: mail.subject, text: mail.text, html: mail.html,
       attachments: [{ filename: formFileName(PERIOD, person), content: files[i], contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
     });
@@ -122,7 +132,7 @@ export async function collectFloor(stack: StackInfo, config: Config, files: Buff
       rows: tasks.map((t) => ({ no: t.no, task: t.task, progress: progressText(t.no), remark: '' })), emptyRows: [],
       onBehalfOf: false, sender: person.email, officeName: config.mailbox.senderName,
     });
-    return transport.sendMail({ from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: person.email, subject: mail.subject, text: mail.text, inReplyTo: '<reply@bench.test>' });
+    return transport.sendMail({ from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: person.email, envelope: envelopeOf(config, person.email), subject: mail.subject, text: mail.text, inReplyTo: '<reply@bench.test>' });
   })));
   transport.close();
   return { totalMs: total(steps), steps, fetched, bytes };

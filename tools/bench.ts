@@ -32,7 +32,7 @@ import { loadConfig } from '../src/app/config.js';
 import { stringifyYaml as stringify } from '../src/app/yaml.js';
 import type { Person } from '../src/core/ledger.js';
 import { Templates } from '../src/mail/templates.js';
-import { collectFloor, makeReplies, PERIOD, sendFloor, warmMailboxes, withCpu, type StackInfo } from './bench-floors.js';
+import { collectFloor, FLOOR_COPIES, makeReplies, PERIOD, sendFloor, warmMailboxes, withCpu, type StackInfo } from './bench-floors.js';
 import { markdown, mb, meanFloor, otherRuns, secs, summarize, writeFigures, type Floor, type RunResult, type TickRun } from './bench-report.js';
 import { localConfig } from './demo.js';
 import { startImapCountProxy, type ImapCount } from './imap-count-proxy.js';
@@ -164,7 +164,7 @@ async function measureRun(args: Args, stack: StackInfo, stackPid: number, work: 
   const config = loadConfig(configFile, { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password });
   const templates = new Templates();
   const tickOpts: TickOptions = { configFile, workDir: work, password: stack.password, proxy, stackPid };
-  await warmMailboxes(stack, [...config.people.map((p) => p.email), ...config.office.map((o) => o.email)]);
+  await warmMailboxes(stack, [...config.people.map((p) => p.email), ...config.office.map((o) => o.email), FLOOR_COPIES]);
 
   say('send floor: exceljs writing N templates + N mails carrying them (pooled)');
   const sendFloorNow = () => floor('send', stackPid, () => sendFloor(stack, config, templates, args.maxConnections));

@@ -40,12 +40,14 @@ function mailboxFields(mail: boolean) {
     smtp: mapping({
       ...server, require_tls: optBool(), rate_per_minute: optInt(1, 100000), max_connections: intOr(1, 20, 2),
       retry_delays_ms: intListOr(0, 600000, [2000, 10000]), max_attempts: intOr(1, 100, 8),
+      daily_limit: optInt(0, 1_000_000),
     }),
     folders: mapping({
       processed: textOr('台账-已处理'), rejected: textOr('台账-需补正'), quarantine: textOr('台账-隔离'), machine: textOr('台账-自动邮件'),
       sent: optText(), junk: optText(),
     }).prefault({}),
     save_sent: boolOr(false),
+    self_copy: boolOr(true),
   });
 }
 
@@ -243,6 +245,8 @@ function toConfig(c: FileConfig, file: string) {
         maxConnections: m.smtp.max_connections,
         retryDelaysMs: m.smtp.retry_delays_ms,
         maxAttempts: m.smtp.max_attempts,
+        /** Messages a local day at most (0: no limit of our own); the provider preset's figure by default. */
+        dailyLimit: m.smtp.daily_limit ?? preset?.dailyLimit ?? 0,
       },
       /**
        * `sent` unset: the server's \\Sent folder (163: 已发送), else "Sent". `junk` unset: the
@@ -251,6 +255,12 @@ function toConfig(c: FileConfig, file: string) {
       folders: m.folders,
       /** Keep a copy of every sent mail in the Sent folder by IMAP APPEND. */
       saveSent: m.save_sent,
+      /**
+       * Every mail also goes to the collection mailbox (an SMTP envelope recipient only), filed
+       * into the Sent folder: what settles a send a crash interrupted where the provider keeps no
+       * Sent copy.
+       */
+      selfCopy: m.self_copy,
     },
     schedule,
     office: c.office,

@@ -10,6 +10,7 @@ import { personByEmail } from '../core/reply.js';
 import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow, OutboxKind } from '../store/store.js';
 import type { Context } from './context.js';
+import { EchoBudget } from './echo.js';
 
 /** What applying a decision uses of the context. */
 export type ApplyContext = Pick<Context, 'config' | 'store' | 'clock' | 'templates' | 'outbox' | 'log'>;
@@ -26,8 +27,9 @@ function withinLimit(ctx: ApplyContext, kind: OutboxKind, address: string): bool
 }
 
 /** A report's rows as mail shows them: with the words only where `echo`. */
-function rowsOf(p: Pick<PlannedReport, 'report'> | undefined, echo: boolean) {
-  return p?.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: echo ? f.row.progress : undefined, remark: echo ? f.row.remark : undefined })) ?? [];
+/** The rows a mail lists; the words only when `echo` is given, within its budget (a 1 MB cell must not make a 1 MB mail). */
+function rowsOf(p: Pick<PlannedReport, 'report'> | undefined, echo: EchoBudget | null) {
+  return p?.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: echo?.take(f.row.progress), remark: echo?.take(f.row.remark) })) ?? [];
 }
 
 /** The sender as an owner's notice names them: the roster name with the address, else the address. */
@@ -55,7 +57,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
     return;
   }
   const [main, ...others] = plans;
-  const echo = !!sender;
+  const echo = sender ? new EchoBudget() : null;
   const onBehalf = a.from.toLowerCase() !== d.person.email;
   const confirmed = d.outcome === 'confirmed' ? ctx.store.heldReport({ id: d.confirms! }) : undefined;
   const closed = !!ctx.store.period(d.period)?.consolidated_at;
@@ -64,9 +66,9 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
     accepted: d.outcome === 'accepted' || d.outcome === 'confirmed', held: d.outcome === 'held',
     late: (d.outcome === 'accepted' || d.outcome === 'confirmed') && isLate(d.period),
     receivedAt: localStamp(row.received_at, ctx.config.timezone),
-    rows: confirmed ? confirmed.rows.map((r) => ({ ...r, task: taskName(ctx, r.no) })) : rowsOf(main, echo),
+    rows: confirmed ? confirmed.rows.map((r) => ({ no: r.no, task: taskName(ctx, r.no), progress: echo?.take(r.progress), remark: echo?.take(r.remark) })) : rowsOf(main, echo),
     emptyRows: main?.report.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
-    echo, onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
+    echo: !!echo, onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
     movedFrom: d.movedFrom && periodLabel(d.movedFrom.period), movedByForm: d.movedFrom?.via === 'file',
     movedClosed: !!d.movedFrom && !!ctx.store.period(d.movedFrom.period)?.consolidated_at,
     correction: !!d.correction && closed && d.outcome === 'accepted',
@@ -75,8 +77,10 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
     others: others.map((o) => ({
       personName: o.person.name, periodLabel: periodLabel(o.period), held: !!o.hold, rows: rowsOf(o, echo), movedFrom: o.movedFrom && periodLabel(o.movedFrom.period),
     })),
+    echoCut: false,
     officeName: ctx.config.mailbox.senderName,
   };
+  data.echoCut = !!echo?.cut;
   const mail = ctx.templates.render('receipt', data);
   const refs = a.messageId ? [...a.references, a.messageId] : a.references;
   await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.id, slot }, {
@@ -96,10 +100,12 @@ async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: Planne
     ctx.log.warn({ person: p.person.name }, `no notice to the owner: ${DAILY_LIMIT} notices went to them today`);
     return;
   }
+  const echo = new EchoBudget();
+  const rows = rowsOf(p, echo);
   const mail = ctx.templates.render('notice', {
     personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
     sender: senderLabel(ctx, a.from), receivedAt: localStamp(row.received_at, ctx.config.timezone),
-    rows: rowsOf(p, true), emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
+    rows, echoCut: echo.cut, emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
     officeName: ctx.config.mailbox.senderName,
   });
   await ctx.outbox.queue({ kind: 'notice', period: p.period, person: p.person.id, slot }, {

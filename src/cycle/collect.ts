@@ -10,6 +10,7 @@ import { ensureFolders, junkFolderOf } from '../mail/imap.js';
 import { headerEnd } from '../mail/headers.js';
 import { applyDecision, decideMessage } from './apply.js';
 import type { MessageRow } from '../store/store.js';
+import { fileOwnCopies, isOwnCopy } from './copies.js';
 import { junkSince, leaveInJunk, takenFromJunk } from './junk.js';
 import { answerUnreadable, isUnreadable } from './unreadable.js';
 import { providerPreset } from '../app/providers.js';
@@ -58,9 +59,11 @@ function rawDir(ctx: Context, source: Source, uidvalidity: number): string {
 
 /**
  * Fetches what is new since the last UID (per UIDVALIDITY) and keeps each raw message on disk
- * first; hands the stored rows to `reader` a few at a time while the fetch goes on.
+ * first; hands the stored rows to `reader` a few at a time while the fetch goes on. The
+ * mailbox's own copies of its sent mail are no replies: skipped (counted in `copies`), to be
+ * filed into Sent.
  */
-async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings, source: Source): Promise<number> {
+async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reader: Readings, source: Source, copies: { n: number }): Promise<number> {
   const uidvalidity = Number(mb.uidValidity);
   const state = ctx.store.mailboxState(source.path);
   let lastUid = state?.last_uid ?? 0;
@@ -88,6 +91,11 @@ async function fetchNew(ctx: Context, client: ImapFlow, mb: MailboxObject, reade
       if (next.done) break;
       const msg = next.value;
       if (msg.uid <= lastUid || !msg.source) continue;
+      if (isOwnCopy(ctx, msg.source)) {
+        copies.n++;
+        maxUid = Math.max(maxUid, msg.uid);
+        continue;
+      }
       const file = path.join(dir, `${msg.uid}.eml`);
       writeFileSync(`${file}.tmp`, msg.source!, { mode: 0o600 });
       renameSync(`${file}.tmp`, file);
@@ -122,15 +130,18 @@ export async function collect(ctx: Context, client: ImapFlow): Promise<CollectRe
   const f = ctx.config.mailbox.folders;
   const listed = await ensureFolders(client, [f.processed, f.rejected, f.quarantine, f.machine]);
   const result: CollectResult = { fetched: 0, handled: 0, outcomes: {} };
-  await collectFolder(ctx, client, { path: INBOX, junk: false }, result);
+  const copies = { n: 0 };
+  await collectFolder(ctx, client, { path: INBOX, junk: false }, result, copies);
+  if (copies.n > 0) await fileOwnCopies(ctx, client);
   const junk = junkFolderOf(listed, f.junk, providerPreset(ctx.config.mailbox.provider ?? '')?.junkFolder);
   if (!junk && f.junk) ctx.log.warn({ folder: f.junk }, 'the configured junk folder does not exist: not read');
   // Before any request went out, nothing in the junk folder can be a reply to us.
-  if (junk && junk !== INBOX && junkSince(ctx)) await collectFolder(ctx, client, { path: junk, junk: true }, result);
+  // Our own copies there are left where they are (recovery looks for them there too).
+  if (junk && junk !== INBOX && junkSince(ctx)) await collectFolder(ctx, client, { path: junk, junk: true }, result, { n: 0 });
   return result;
 }
 
-async function collectFolder(ctx: Context, client: ImapFlow, source: Source, result: CollectResult): Promise<void> {
+async function collectFolder(ctx: Context, client: ImapFlow, source: Source, result: CollectResult, copies: { n: number }): Promise<void> {
   // A connection kept from an earlier pass (the daemon's) may have the folder selected already, and
   // UIDNEXT is reported only by SELECT: select it afresh, or mail that arrived since stays unseen.
   const reused = !!client.mailbox && (client.mailbox as MailboxObject).path === source.path;
@@ -143,7 +154,7 @@ async function collectFolder(ctx: Context, client: ImapFlow, source: Source, res
     const reader = new Readings(ctx, ctx.store.unfinishedMessages(source.path, uidvalidity));
     let handled: number;
     try {
-      result.fetched += await fetchNew(ctx, client, mb, reader, source);
+      result.fetched += await fetchNew(ctx, client, mb, reader, source, copies);
       handled = await handleAll(ctx, ctx.store.unfinishedMessages(source.path, uidvalidity), reader, result.outcomes, source);
       result.handled += handled;
     } catch (err) {

@@ -1,7 +1,8 @@
-import { deadlineDate, deadlineInstant, formatLocalDate, localStamp, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
+import { deadlineDate, deadlineInstant, formatLocalDate, localParts, localStamp, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
 import type { Config } from '../app/config.js';
 import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
 import type { OutboxRow, Store } from '../store/store.js';
+import { currentPause, type PauseReason } from '../mail/quota.js';
 
 /** Delivery of the month's mail to one person, from the outbox. */
 export function deliveryOf(rows: OutboxRow[]): Delivery {
@@ -56,10 +57,16 @@ export interface StatusJson {
   unreadable: number;
   /** The ledger mails of the period, one per office address and version. */
   office: { email: string; slot: string; state: string; error: string | null }[];
+  /** Sending is paused by a quota until this instant (ISO), or null. */
+  sendingPausedUntil: string | null;
+  sendingPausedReason: PauseReason | null;
+  /** Mails recorded and not yet sent, of every month (they go when the pause ends). */
+  waiting: number;
 }
 
 export function statusJson(config: Config, store: Store, period: string, now: Date): StatusJson {
   const states = periodStates(config, store, period);
+  const pause = currentPause(store, now);
   const row = store.period(period);
   const deadline = deadlineDate(period, config.schedule);
   const two = (n: number) => String(n).padStart(2, '0');
@@ -77,7 +84,24 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
     quarantined: store.countByOutcome('quarantined'),
     unreadable: store.countByOutcome('unreadable'),
     office: store.outboxFor('ledger', period, null).map((r) => ({ email: r.recipients, slot: r.slot, state: r.state, error: r.last_error })),
+    sendingPausedUntil: pause?.until ?? null,
+    sendingPausedReason: pause?.reason ?? null,
+    waiting: store.pendingOutboxCount(),
   };
+}
+
+const PAUSE_WHY: Record<PauseReason, string> = {
+  daily: '邮箱服务商当日发信数量已达上限',
+  throttle: '邮箱服务商提示发信过于频繁',
+  daily_limit: '已达本系统设定的每日发信上限',
+};
+
+/** The pause, for the clerk: why, and when the waiting mail will go. */
+function pauseLine(s: StatusJson, tz: string): string | null {
+  if (!s.sendingPausedUntil || !s.sendingPausedReason) return null;
+  const p = localParts(new Date(s.sendingPausedUntil), tz);
+  const at = `${formatLocalDate(p)}${p.hour}时${p.minute ? `${p.minute}分` : ''}`;
+  return `邮件发送已暂停（${PAUSE_WHY[s.sendingPausedReason]}），${s.waiting} 封待发邮件将于${at}起继续发送。`;
 }
 
 /** The status as the clerk reads it, in Chinese. */
@@ -100,5 +124,7 @@ export function statusText(s: StatusJson, config: Config): string {
   if (s.unreadable) lines.push('', `无法读取的邮件（已保留在“${config.mailbox.folders.quarantine}”，责任人发来的已回复请其重新发送）：${s.unreadable} 封`);
   const failed = s.office.filter((o) => o.state === 'failed');
   if (failed.length) lines.push('', `汇总台账发送失败:${failed.map((o) => `${o.email}(${o.error ?? ''})`).join(';')}`);
+  const paused = pauseLine(s, config.timezone);
+  if (paused) lines.push('', paused);
   return lines.join('\n');
 }

@@ -5,6 +5,8 @@ import { consolidateDue } from './consolidate.js';
 import type { Context } from './context.js';
 import { errorMessage, TaizhangError } from '../errors.js';
 import { connectImap, folderHasMessageId, sentFolderOf } from '../mail/imap.js';
+import { copyExists } from '../mail/self-copy.js';
+import { fileOwnCopies } from './copies.js';
 import type { FlushResult } from '../mail/outbox.js';
 import type { OutboxRow } from '../store/store.js';
 import { queueReminders, queueRequests } from './requests.js';
@@ -67,27 +69,43 @@ export interface TickReport {
 }
 
 /**
- * Sends what is queued; first settles sends a crash interrupted, by the Sent folder. Given
- * `until`, keeps sending what is queued meanwhile until it settles (see Outbox.flush).
+ * Sends what is queued; first settles sends a crash interrupted, by the copies the mailbox holds
+ * (its own copy, see `self_copy`, or one in Sent). Given `until`, keeps sending what is queued
+ * meanwhile until it settles (see Outbox.flush). Then files the copies of what it sent.
  */
-export async function flushOutbox(ctx: Context, conn: Connections, until?: Promise<unknown>): Promise<FlushResult> {
-  const sent = (client: ImapFlow) => sentFolderOf(client, ctx.config.mailbox.folders.sent);
-  if (ctx.store.stuckSending().length) {
-    const client = await conn.imapClient().catch((err) => {
-      ctx.log.warn({ err }, 'cannot reach the mailbox to settle interrupted sends');
-      return null;
-    });
-    await ctx.outbox.recover(client ? async (mid) => folderHasMessageId(client, await sent(client), mid) : null, ctx.clock.now());
-  }
-  // Our own copy in Sent, unless the provider filed the submission there already.
-  const afterSend = ctx.config.mailbox.saveSent
+export async function flushOutbox(ctx: Context, conn: Connections, until?: Promise<unknown>, settled = false): Promise<FlushResult> {
+  const { mailbox } = ctx.config;
+  const sent = (client: ImapFlow) => sentFolderOf(client, mailbox.folders.sent);
+  if (!settled) await settleInterrupted(ctx, conn);
+  // Our own copy in Sent, unless the provider filed the submission there already. With
+  // self_copy, the mailbox's own copy is filed there instead.
+  const afterSend = mailbox.saveSent && !mailbox.selfCopy
     ? async (row: OutboxRow, raw: Buffer) => {
       const client = await conn.imapClient();
       const folder = await sent(client);
       if (!(await folderHasMessageId(client, folder, row.message_id))) await client.append(folder, raw, ['\\Seen']);
     }
     : undefined;
-  return ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend, until);
+  const result = await ctx.outbox.flush(conn.smtpTransport(), ctx.clock, (d, n) => ctx.progress('mails sent', d, n), afterSend, until);
+  if (mailbox.selfCopy && result.sent > 0) {
+    const client = await conn.imapClient().catch((err) => { ctx.log.warn({ err }, 'cannot reach the mailbox to file the own copies of sent mail'); return null; });
+    if (client) await fileOwnCopies(ctx, client);
+  }
+  return result;
+}
+
+/**
+ * Settles the sends a crash left undecided, by the copies the mailbox holds; in a tick, before
+ * collecting starts filing copies, so that the lookups see a still mailbox.
+ */
+export async function settleInterrupted(ctx: Context, conn: Connections): Promise<void> {
+  if (!ctx.store.stuckSending().length) return;
+  const { mailbox } = ctx.config;
+  const client = await conn.imapClient().catch((err) => {
+    ctx.log.warn({ err }, 'cannot reach the mailbox to settle interrupted sends');
+    return null;
+  });
+  await ctx.outbox.recover(client ? async (mid) => copyExists(client, mid, [await sentFolderOf(client, mailbox.folders.sent), mailbox.folders.machine]) : null, ctx.clock.now());
 }
 
 /** Collects new replies with the given connections, logging (not throwing) a mailbox failure. */
@@ -115,7 +133,8 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   // requests while further forms are written), and whatever is left once all is queued.
   let prepared!: () => void;
   const preparing = new Promise<void>((resolve) => { prepared = resolve; });
-  const sending = flushOutbox(ctx, conn, preparing).then((flushed) => { report.flushed = flushed; }, (err: unknown) => {
+  await settleInterrupted(ctx, conn); // before collecting files any copy
+  const sending = flushOutbox(ctx, conn, preparing, true).then((flushed) => { report.flushed = flushed; }, (err: unknown) => {
     report.errors.push(`send: ${errorMessage(err)}`);
     log.error({ err, code: (err as TaizhangError).code }, 'could not send mail');
   });

@@ -2,18 +2,27 @@ import { composeRaw, newMessageId, type OutgoingMail } from './compose.js';
 import type { Config } from '../app/config.js';
 import { errorMessage, TaizhangError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MailTransport } from './smtp.js';
+import { clearPause, currentPause, DailyBudget, pauseEnd, pauseText, recordPause, type PauseReason, type SendingPause } from './quota.js';
+import type { Envelope, MailTransport } from './smtp.js';
 import type { OutboxKind, OutboxRow, Store } from '../store/store.js';
 
 export interface Clock { now(): Date }
 export type Sleep = (ms: number) => Promise<void>;
 export const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export interface FlushResult { sent: number; retrying: number; failed: number }
+export interface FlushResult {
+  sent: number;
+  retrying: number;
+  failed: number;
+  /** Sending is paused (a quota) until this ISO instant; `waiting` mails wait for it. */
+  pausedUntil?: string;
+  waiting?: number;
+}
 
 /**
- * Looks a Message-ID up in the Sent folder: the answer for a send a crash left undecided. Throws
- * when it cannot tell (the mailbox is unreachable); false means "not there".
+ * Looks a Message-ID up where a copy of a mail the server took would be (the Sent folder, and
+ * the collection mailbox's own copy, see `self_copy`): the answer for a send a crash left
+ * undecided. Throws when it cannot tell (the mailbox is unreachable); false means "not there".
  */
 export type SentLookup = (messageId: string) => Promise<boolean>;
 
@@ -52,18 +61,21 @@ export class Outbox {
   }
 
   /**
-   * Settles sends a crash left in `sending`: sent if the Sent folder has them (the provider filed
-   * the submission there, or our copy was appended before the crash), else queued again. When the
-   * Sent folder cannot be read (no lookup, or it fails) the send stays undecided until it can:
-   * sending it again blind could send it twice. Returns how many stay undecided.
+   * Settles sends a crash left in `sending`: sent if a copy is found (the collection mailbox's own
+   * copy, the provider's in Sent, or ours appended there before the crash), else queued again.
+   * When the mailbox cannot be read (no lookup, or it fails) the send stays undecided until it
+   * can: sending it again blind could send it twice. Returns how many stay undecided.
    */
   async recover(lookup: SentLookup | null, now: Date): Promise<number> {
     let undecided = 0;
     for (const row of this.store.stuckSending()) {
       let found: boolean;
       try {
-        if (!lookup) throw new Error('the mailbox is not reachable');
-        found = await lookup(row.message_id);
+        // A copy the server took while refusing every recipient (a stray one) makes copies prove
+        // nothing for this mail: sending it again risks a second copy, never a lost mail.
+        if (row.stray_copies) found = false;
+        else if (!lookup) throw new Error('the mailbox is not reachable');
+        else found = await lookup(row.message_id);
       } catch (err) {
         undecided++;
         this.log.warn({ messageId: row.message_id, err: errorMessage(err) }, 'an interrupted send stays undecided until the Sent folder can be checked');
@@ -82,6 +94,16 @@ export class Outbox {
    * mail of a tick goes out while the tick is still preparing more.
    */
   async flush(transport: MailTransport, clock: Clock, onProgress?: (done: number, total: number) => void, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>, until?: Promise<unknown>): Promise<FlushResult> {
+    const tz = this.config.timezone;
+    clearPause(this.store, clock.now());
+    const pausedAtStart = currentPause(this.store, clock.now());
+    if (pausedAtStart) return this.pausedResult(pausedAtStart);
+    const budget = new DailyBudget(this.store, this.config.mailbox.smtp.dailyLimit, clock.now(), tz);
+    let pause: SendingPause | null = null;
+    const pauseFor = (reason: PauseReason, answer: string | null) => {
+      pause ??= { until: pauseEnd(reason, clock.now(), tz).toISOString(), reason, answer };
+      recordPause(this.store, pause);
+    };
     const due = this.store.dueOutbox(clock.now().toISOString());
     let lastId = due.reduce((m, r) => Math.max(m, r.id), 0);
     let open = !!until;
@@ -139,10 +161,15 @@ export class Outbox {
     const worker = async () => {
       try {
         for (let row = await next(); row; row = await next()) {
-          if (authFailure) break;
+          if (authFailure || pause) break;
+          if (!budget.take()) {
+            pauseFor('daily_limit', null);
+            break;
+          }
           claim(row);
           const outcome = await this.sendOne(row, transport, clock, marks, afterSend);
-          if (outcome instanceof TaizhangError) authFailure = outcome;
+          if (outcome instanceof TaizhangError && outcome.code === 'SMTP_QUOTA') pauseFor(quotaReason(outcome), outcome.message);
+          else if (outcome instanceof TaizhangError) authFailure = outcome;
           else result[outcome]++;
           onProgress?.(++done, due.length);
         }
@@ -161,7 +188,15 @@ export class Outbox {
     }
     if (authFailure) throw authFailure;
     if (failure) throw failure;
-    return result;
+    const paused = pause as SendingPause | null;
+    return paused ? { ...this.pausedResult(paused), ...result } : result;
+  }
+
+  /** A flush that sends nothing while paused; says so in one line. */
+  private pausedResult(p: SendingPause): FlushResult {
+    const waiting = this.store.pendingOutboxCount();
+    this.log.warn({ until: p.until, reason: p.reason, waiting }, `${pauseText(p, this.config.timezone)}; ${waiting} mails wait`);
+    return { sent: 0, retrying: 0, failed: 0, pausedUntil: p.until, waiting };
   }
 
   private async sendOne(row: OutboxRow, transport: MailTransport, clock: Clock, marks: SendMarks, afterSend?: (row: OutboxRow, raw: Buffer) => Promise<void>): Promise<keyof FlushResult | TaizhangError> {
@@ -172,7 +207,8 @@ export class Outbox {
       log.error('outgoing message missing from the store; not sent');
       return 'failed';
     }
-    const envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/) };
+    // The collection mailbox gets a copy of its own: proof, after a crash, that the server took it.
+    const envelope: Envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/), copyTo: this.config.mailbox.selfCopy ? this.config.mailbox.address : undefined };
     // No server can deliver to an empty address (a reply whose From was `undisclosed-recipients:;`).
     if (!envelope.to.every((a) => RECIPIENT.test(a))) {
       this.store.markFailed(row.id, `no valid recipient: "${row.recipients}"`);
@@ -192,9 +228,16 @@ export class Outbox {
         return 'sent';
       } catch (err) {
         const e = err instanceof TaizhangError ? err : new TaizhangError('SMTP_CONNECT', errorMessage(err));
+        if ((e.details as { strayCopy?: boolean } | undefined)?.strayCopy) this.store.durable(() => this.store.addStrayCopy(row.id));
         if (e.code === 'SMTP_AUTH') {
           this.store.markRetry(row.id, e.message, clock.now().toISOString());
           log.error({ code: e.code }, e.message);
+          return e;
+        }
+        // Not this mail's fault: it waits for the pause, and the attempt does not count.
+        if (e.code === 'SMTP_QUOTA') {
+          const at = pauseEnd(quotaReason(e), clock.now(), this.config.timezone).toISOString();
+          this.store.tx(() => { this.store.unmarkSending(row.id); this.store.markRetry(row.id, e.message, at); });
           return e;
         }
         // A server's 4xx about this mail gives up after max_attempts; a connection that could not be
@@ -220,6 +263,11 @@ export class Outbox {
 
 /** An address SMTP can take: local@domain, no spaces, brackets or line breaks. */
 const RECIPIENT = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
+
+/** Why a quota answer pauses sending: the day's quota, or a rate limit (see classifySmtpError). */
+function quotaReason(e: TaizhangError): PauseReason {
+  return (e.details as { quota?: string } | undefined)?.quota === 'throttle' ? 'throttle' : 'daily';
+}
 
 /** How long a flush waits after a mail is queued before picking it up, for others to join it. */
 const QUEUED_PICKUP_MS = 25;

@@ -1,13 +1,23 @@
 import nodemailer from 'nodemailer';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../app/config.js';
+import { smtpQuotaAnswer } from '../app/providers.js';
 import { TaizhangError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /** What the outbox and `check` need of a mail transport. Failures are classified ({@link classifySmtpError}). */
+/**
+ * Who an SMTP transaction goes to: `to`, the mail's recipients, and `copyTo`, one more envelope
+ * recipient that gets a copy (the collection mailbox itself; no header names it).
+ */
+export interface Envelope { from: string; to: string[]; copyTo?: string }
+
 export interface MailTransport {
-  /** Sends these bytes, as they are, to these recipients. */
-  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<void>;
+  /**
+   * Sends these bytes, as they are, to these recipients. Fails when the server took none of
+   * `to` (a copy to `copyTo` alone is no delivery).
+   */
+  send(envelope: Envelope, raw: Buffer): Promise<void>;
   /** Connects and logs in, sending nothing. */
   verify(): Promise<void>;
   /** Closes idle connections now and busy ones when their message is done; later sends fail. */
@@ -75,11 +85,21 @@ export function createSmtpTransport(cfg: Config['mailbox']['smtp'], log: Logger,
   return {
     async send(envelope, raw) {
       await withinRate();
+      const to = envelope.copyTo && !envelope.to.includes(envelope.copyTo) ? [...envelope.to, envelope.copyTo] : envelope.to;
+      let info: { accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: unknown[] };
       try {
         // `raw`: sent as it is, no header added or changed (tests/mail/smtp.test.ts).
-        await pool.sendMail({ envelope, raw });
+        info = await pool.sendMail({ envelope: { from: envelope.from, to }, raw });
       } catch (err) {
         throw classifySmtpError(err);
+      }
+      // With a copy recipient the server may take the copy and refuse every real recipient;
+      // nodemailer reports that as a success (some recipient was taken). It is not one.
+      const accepted = new Set((info.accepted ?? []).map((a) => String(a).toLowerCase()));
+      if (!envelope.to.some((a) => accepted.has(a.toLowerCase()))) {
+        const e = classifySmtpError(info.rejectedErrors?.[0] ?? new Error(`no recipient accepted: ${envelope.to.join(', ')}`));
+        // The copy went in without the mail: the outbox counts it, so it is not taken for proof.
+        throw new TaizhangError(e.code, e.message, { cause: e, permanent: e.permanent, details: { ...(e.details as object | undefined), strayCopy: true } });
       }
     },
     async verify() {
@@ -124,6 +144,9 @@ export function classifySmtpError(err: unknown): TaizhangError {
   const text = (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').slice(0, 300);
   const rc = e.responseCode;
   if (e.code === 'EAUTH' || rc === 535 || rc === 534 || rc === 530) return new TaizhangError('SMTP_AUTH', `SMTP login refused: ${text}`, { cause: err });
+  // A quota answer says nothing about this mail: all sending waits (5xx or not).
+  const quota = rc && rc >= 400 ? smtpQuotaAnswer(text) : null;
+  if (quota) return new TaizhangError('SMTP_QUOTA', `SMTP ${rc}: ${text}`, { cause: err, details: { responseCode: rc, quota } });
   // Failing to set up the connection (greeting, STARTTLS, the socket) says nothing about the
   // message or its recipients, whatever the reply code: try again later.
   if (e.code && CONNECTION_CODES.has(e.code)) return new TaizhangError('SMTP_CONNECT', `SMTP connection failed: ${text}`, { cause: err, details: rc ? { responseCode: rc } : undefined });

@@ -5,12 +5,13 @@
  *
  * Every text is written as a string exactly as given (a leading `=`, `+`, `-`, `@` stays text;
  * exceljs only writes formulas for `{formula}` objects), apart from what `sheetText` must do to
- * keep it readable back the same.
+ * keep it readable back the same and the file valid XML (see xml-text.ts).
  */
 import ExcelJS from 'exceljs';
 import { PassThrough } from 'node:stream';
 import { LEDGER_COLUMNS } from '../core/ledger.js';
 import { BODY_FONT, COLUMN_WIDTHS, rowHeightFor, sheetText, styleTableRow, writeBanner } from './template.js';
+import { xmlSafe } from './xml-text.js';
 
 /** One task row of the 台账 sheet. `departments`/`owners` may be given joined or as lists. */
 export interface LedgerRowInput {
@@ -85,7 +86,7 @@ const UNCHANGED_FILL = 'FFFFF2CC';
 
 const joinList = (v: string | string[], sep: string) => (Array.isArray(v) ? v.join(sep) : v);
 /** Page header/footer text: `&` starts a code there. */
-const hf = (s: string) => s.replace(/&/g, '&&');
+const hf = (s: string) => xmlSafe(s).replace(/&/g, '&&');
 
 function landscape(fitToHeight = 0): Partial<ExcelJS.PageSetup> {
   return {
@@ -100,7 +101,7 @@ function fill(argb: string): ExcelJS.Fill {
 
 function headerRow(ws: ExcelJS.Worksheet, rowNo: number, names: readonly string[]): void {
   const row = ws.getRow(rowNo);
-  names.forEach((n, i) => { row.getCell(i + 1).value = n; });
+  names.forEach((n, i) => { row.getCell(i + 1).value = sheetText(n); });
   styleTableRow(row, names.length, { header: true });
   row.height = 24;
 }
@@ -224,8 +225,8 @@ export async function writeLedgerWorkbook(input: LedgerWorkbookInput): Promise<B
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
   wb.creator = 'taizhang';
   wb.lastModifiedBy = 'taizhang';
-  wb.title = input.title;
-  wb.subject = `${input.title} ${input.periodLabel}`;
+  wb.title = xmlSafe(input.title);
+  wb.subject = xmlSafe(`${input.title} ${input.periodLabel}`);
   wb.created = new Date();
   addLedgerSheet(wb, input);
   addPeopleSheet(wb, input);

@@ -12,6 +12,7 @@ import ExcelJS from 'exceljs';
 import { TaizhangError } from '../errors.js';
 import { LEDGER_COLUMNS, tasksOf, type Ledger, type Person, type ReportRow } from '../core/ledger.js';
 import { IDENTITY_SHEET } from '../core/identity.js';
+import { xmlSafe } from './xml-text.js';
 
 /** Input of {@link writePersonTemplate}. */
 export interface PersonTemplateInput {
@@ -45,11 +46,12 @@ export const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fg
 /**
  * Makes text safe to store while reading back exactly the same: exceljs and Excel decode
  * `_xHHHH_` sequences in stored strings, so a literal one gets its underscore escaped; text
- * beyond Excel's 32,767-character limit is cut with a visible marker. (exceljs drops the C0
- * control characters other than tab, LF and CR: XML cannot carry them.)
+ * beyond Excel's 32,767-character limit is cut with a visible marker. Characters XML 1.0
+ * forbids are dropped (C0 controls) or shown as U+FFFD ({@link xmlSafe}): one of them would
+ * make the whole workbook unreadable.
  */
 export function sheetText(text: string): string {
-  let t = text.replace(/_(x[0-9A-Fa-f]{4}_)/g, '_x005F_$1');
+  let t = xmlSafe(text).replace(/_(x[0-9A-Fa-f]{4}_)/g, '_x005F_$1');
   if (t.length > EXCEL_MAX_CELL_CHARS) {
     const mark = '…(已截断)';
     let cut = EXCEL_MAX_CELL_CHARS - mark.length;
@@ -128,10 +130,10 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   const wb = new ExcelJS.Workbook();
   wb.creator = 'taizhang';
   wb.lastModifiedBy = 'taizhang';
-  wb.title = ledger.title;
+  wb.title = xmlSafe(ledger.title);
   wb.subject = token;
   wb.keywords = token;
-  wb.description = `${ledger.title} ${periodLabel} ${person.name} ${tokenLine(token)}`;
+  wb.description = xmlSafe(`${ledger.title} ${periodLabel} ${person.name} ${tokenLine(token)}`);
   wb.created = new Date();
 
   const ws = wb.addWorksheet(TEMPLATE_SHEET, {
@@ -149,7 +151,7 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   writeBanner(ws, 2, cols, caption, { ...BODY_FONT }, { height: 22 });
 
   const header = ws.getRow(3);
-  LEDGER_COLUMNS.forEach((name, i) => { header.getCell(i + 1).value = name; });
+  LEDGER_COLUMNS.forEach((name, i) => { header.getCell(i + 1).value = sheetText(name); });
   styleTableRow(header, cols, { header: true });
   header.height = 24;
 

@@ -23,6 +23,8 @@ export interface OutboxRow {
   created_at: string;
   sent_at: string | null;
   bounced_at: string | null;
+  /** Copies that reached the collection mailbox while the mail reached no one (absent in rows made by hand). */
+  stray_copies?: number;
 }
 
 /**

@@ -87,6 +87,17 @@ CREATE TABLE IF NOT EXISTS held_reports (
   UNIQUE (message_row, person));
 `;
 
+/**
+ * Version 6: how many copies of a mail reached the collection mailbox without the mail reaching
+ * anyone (the server refused every real recipient and took only the copy, see `self_copy`):
+ * copies then prove nothing about a later attempt a crash interrupted.
+ */
+function addStrayCopies(db: Database.Database): void {
+  // Only if missing: a database stamped with an older version by hand may have it already.
+  const has = (db.prepare("SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'stray_copies'").get());
+  if (!has) db.exec('ALTER TABLE outbox ADD COLUMN stray_copies INTEGER NOT NULL DEFAULT 0');
+}
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
@@ -94,6 +105,7 @@ const MIGRATIONS: readonly Migration[] = [
   personIds, // people.ts
   privateFolder,
   HELD_REPORTS,
+  addStrayCopies,
 ];
 
 /** The version this code writes and reads. */

@@ -193,6 +193,11 @@ export class Store {
     return this.prepare("SELECT * FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id").all(now, afterId) as OutboxRow[];
   }
 
+  /** How many mails were sent at or after `at` (ISO): the day's count against a daily limit. */
+  sentSince(at: string): number {
+    return (this.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent' AND sent_at >= ?").get(at) as { n: number }).n;
+  }
+
   pendingOutboxCount(): number {
     return (this.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('queued', 'sending')").get() as { n: number }).n;
   }
@@ -216,6 +221,11 @@ export class Store {
 
   markRetry(id: number, error: string, nextAt: string): void {
     this.prepare("UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAt, id);
+  }
+
+  /** Counts a copy that reached the collection mailbox while the mail itself reached no one. */
+  addStrayCopy(id: number): void {
+    this.prepare('UPDATE outbox SET stray_copies = stray_copies + 1 WHERE id = ?').run(id);
   }
 
   markFailed(id: number, error: string): void {

@@ -43,6 +43,24 @@ describe('provider presets in the config', () => {
     expect(smtpConnectionOptions(c.mailbox.smtp)).toMatchObject({ host: 'smtp.163.com', port: 465, secure: true, requireTLS: false, ignoreTLS: false, tls: { rejectUnauthorized: true } });
   });
 
+  it('the daily limit comes from the preset unless the config sets one (0: none); self_copy is on unless turned off', () => {
+    // Without a provider: hosts of its own.
+    const own = { imap: { host: '127.0.0.1', port: 143 }, smtp: { host: '127.0.0.1', port: 25 } };
+    const at = (provider: string | undefined, smtp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => parseConfig(doc({
+      provider, address: 'x@163.com', ...extra,
+      imap: { ...login, ...(provider ? {} : own.imap) }, smtp: { ...login, ...(provider ? {} : own.smtp), ...smtp },
+    }), 'x.yaml', env).mailbox;
+    expect(at('163').smtp.dailyLimit).toBe(100);
+    expect(at('outlook').smtp.dailyLimit).toBe(300);
+    expect(at('qq').smtp.dailyLimit).toBe(0);
+    expect(at('163', { daily_limit: 40 }).smtp.dailyLimit).toBe(40);
+    expect(at('163', { daily_limit: 0 }).smtp.dailyLimit).toBe(0);
+    expect(at(undefined).smtp.dailyLimit).toBe(0);
+    expect(at('163').selfCopy).toBe(true);
+    expect(at('163', {}, { self_copy: false }).selfCopy).toBe(false);
+    expect(problems(doc({ provider: '163', address: 'x@163.com', imap: login, smtp: { ...login, daily_limit: -1 } }))[0]).toMatch(/^mailbox\.smtp\.daily_limit: /);
+  });
+
   it('what the config spells out wins over the preset', () => {
     const c = parseConfig(doc({
       provider: '163', address: 'x@163.com',

@@ -32,11 +32,11 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function config(smtp: Record<string, unknown> = {}): Config {
+function config(smtp: Record<string, unknown> = {}, mailbox: Record<string, unknown> = {}): Config {
   const login = { host: '127.0.0.1', port: 1587, secure: false, password: 'auth-code' };
   return parseConfig({
     data_dir: dir,
-    mailbox: { address: OFFICE, sender_name: '办公室', imap: { ...login, port: 1143 }, smtp: { ...login, ...smtp } },
+    mailbox: { address: OFFICE, sender_name: '办公室', imap: { ...login, port: 1143 }, smtp: { ...login, ...smtp }, ...mailbox },
     schedule: { first_period: '2020-06', send_day: 20, deadline_day: 30 },
     office: [{ name: '办公室', email: OFFICE }],
     people: [{ name: '张三', department: '政法科', email: 'zhang@bureau.test' }],
@@ -51,10 +51,10 @@ function openStore(readonly = false): Store {
 }
 
 /** The outbox as a run of the service has it; `sleeps` records every wait between attempts. */
-function setup(smtp: Record<string, unknown> = {}) {
+function setup(smtp: Record<string, unknown> = {}, mailbox: Record<string, unknown> = {}) {
   const store = openStore();
   const sleeps: number[] = [];
-  const outbox = new Outbox(store, config(smtp), silentLogger, async (ms) => { sleeps.push(ms); });
+  const outbox = new Outbox(store, config(smtp, mailbox), silentLogger, async (ms) => { sleeps.push(ms); });
   let now = T0;
   const clock: Clock & { set(d: Date): void } = { now: () => now, set: (d) => { now = d; } };
   return { store, outbox, sleeps, clock };
@@ -263,5 +263,51 @@ describe('Outbox.recover: sends a crash left marked sending', () => {
     expect(await outbox.flush(transport, clock)).toEqual({ sent: 1, retrying: 0, failed: 0 });
     expect(transport.sends.map((s) => s.to)).toEqual([['missing@bureau.test'], ['unknown@bureau.test']]);
     expect(rows(store).map((r) => r.state)).toEqual(['sent', 'sent', 'sent']);
+  });
+});
+
+describe('Outbox: the mailbox\'s own copy and the provider\'s quota', () => {
+  it('every mail carries the collection mailbox as a copy recipient, unless self_copy is off', async () => {
+    for (const selfCopy of [true, false]) {
+      const { outbox, clock } = setup({}, { self_copy: selfCopy });
+      await queueRequests(outbox, [`a${selfCopy}@bureau.test`]);
+      const transport = new ScriptedTransport();
+      await outbox.flush(transport, clock);
+      expect(transport.sends.map((s) => (s as { copyTo?: string }).copyTo)).toEqual([selfCopy ? OFFICE : undefined]);
+    }
+  });
+
+  it('a copy that went in while the recipient was refused makes copies prove nothing: a crash then means sending again', async () => {
+    const { store, outbox, clock } = setup({ retry_delays_ms: [] });
+    await queueRequests(outbox, ['later@bureau.test']);
+    const stray = new TaizhangError('SMTP_TRANSIENT', 'SMTP 451: 4.7.1 RP:DRC', { details: { responseCode: 451, strayCopy: true } });
+    expect(await outbox.flush(new ScriptedTransport(() => stray), clock)).toEqual({ sent: 0, retrying: 1, failed: 0 });
+    const [row] = rows(store);
+    expect(row.stray_copies).toBe(1);
+    // A later attempt is interrupted by a crash; a copy is found, but it may be the stray one.
+    store.durable(() => store.markSending(row.id));
+    expect(await outbox.recover(async () => true, clock.now())).toBe(0);
+    expect(rows(store)[0].state).toBe('queued');
+  });
+
+  it('a daily-quota answer pauses all sending until local midnight; the attempt does not count; the next day the rest go', async () => {
+    const { store, outbox, clock } = setup();
+    const people = ['a@bureau.test', 'b@bureau.test', 'c@bureau.test', 'd@bureau.test'];
+    await queueRequests(outbox, people);
+    const quota = new TaizhangError('SMTP_QUOTA', 'SMTP 554: 5.5.0 MI:STC', { details: { responseCode: 554, quota: 'daily' } });
+    const transport = new ScriptedTransport((call) => (call > 1 ? quota : undefined));
+    const midnight = '2020-06-20T16:00:00.000Z'; // Asia/Shanghai, T0 is 09:00 there
+    const first = await outbox.flush(transport, clock);
+    expect(first).toMatchObject({ sent: 1, failed: 0, pausedUntil: midnight, waiting: 3 });
+    const waiting = rows(store).filter((r) => r.state !== 'sent');
+    expect(waiting.map((r) => r.state)).toEqual(['queued', 'queued', 'queued']);
+    expect(waiting.every((r) => r.attempts === 0)).toBe(true);
+    // Later the same day: nothing is tried.
+    const tries = transport.sends.length;
+    clock.set(new Date('2020-06-20T15:59:00Z'));
+    expect(await outbox.flush(new ScriptedTransport(), clock)).toMatchObject({ sent: 0, pausedUntil: midnight, waiting: 3 });
+    expect(transport.sends.length).toBe(tries);
+    clock.set(new Date(midnight));
+    expect(await outbox.flush(new ScriptedTransport(), clock)).toEqual({ sent: 3, retrying: 0, failed: 0 });
   });
 });

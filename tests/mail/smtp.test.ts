@@ -96,7 +96,7 @@ afterEach(async () => {
 function smtpConfig(port: number, o: Partial<Config['mailbox']['smtp']> = {}): Config['mailbox']['smtp'] {
   return {
     host: '127.0.0.1', port, secure: false, requireTLS: false, tlsVerify: true, user: 'office@bureau.test', password: 'auth-code',
-    ratePerMinute: 10_000, maxConnections: 2, retryDelaysMs: [], maxAttempts: 3, ...o,
+    ratePerMinute: 10_000, maxConnections: 2, retryDelaysMs: [], maxAttempts: 3, dailyLimit: 0, ...o,
   };
 }
 
@@ -174,6 +174,47 @@ describe('createSmtpTransport', () => {
     }
     expect(env.to).toEqual(['later@bureau.test']);
     expect(sink.received).toHaveLength(0);
+  });
+
+  it('a copy recipient is one more envelope recipient, no header; its acceptance alone is no delivery', async () => {
+    const sink = await new Sink().start();
+    const t = transport(sink.port, { maxConnections: 1 });
+    await t.send({ ...envelope(0), copyTo: 'office@bureau.test' }, mail(0));
+    expect(sink.received.map((m) => m.to)).toEqual([['p0@bureau.test', 'office@bureau.test']]);
+    expect(sink.received[0].raw.equals(mail(0))).toBe(true);
+    // The server takes the copy but refuses the person: that mail was not sent.
+    expect(await failure(t.send({ ...envelope(1, 'refused@bureau.test'), copyTo: 'office@bureau.test' }, mail(1))))
+      .toMatchObject({ code: 'SMTP_REJECTED', permanent: true, details: { responseCode: 550 } });
+    expect(await failure(t.send({ ...envelope(2, 'later@bureau.test'), copyTo: 'office@bureau.test' }, mail(2))))
+      .toMatchObject({ code: 'SMTP_TRANSIENT', permanent: false, details: { responseCode: 451 } });
+  });
+
+  it('quota answers: a daily quota or a rate limit pauses sending (SMTP_QUOTA), whatever the reply code', async () => {
+    const answers: Record<string, [number, string]> = {
+      'stc@bureau.test': [554, '5.5.0 MI:STC Too many mails today'],
+      'ms@bureau.test': [554, '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException'],
+      'gmail@bureau.test': [550, '5.4.5 Daily user sending quota exceeded.'],
+      'qq@bureau.test': [550, 'Ip frequency limited'],
+      'ali@bureau.test': [554, 'Reject by behaviour spamANTISPAM_BAT[01201311R196x, c01a1x]: too frequently sending'],
+      'spam@bureau.test': [554, 'DT:SPM 163 smtp judged as spam'],
+    };
+    const sink = await new Sink().start({
+      onRcptTo(address, _s, cb) {
+        const a = answers[address.address];
+        cb(a ? Object.assign(new Error(a[1]), { responseCode: a[0] }) : undefined);
+      },
+    });
+    const t = transport(sink.port, { maxConnections: 1 });
+    const code = async (to: string) => {
+      const e = await failure(t.send(envelope(0, to), mail(0)));
+      return [e.code, (e.details as { quota?: string }).quota ?? null];
+    };
+    expect(await code('stc@bureau.test')).toEqual(['SMTP_QUOTA', 'daily']);
+    expect(await code('ms@bureau.test')).toEqual(['SMTP_QUOTA', 'daily']);
+    expect(await code('gmail@bureau.test')).toEqual(['SMTP_QUOTA', 'daily']);
+    expect(await code('qq@bureau.test')).toEqual(['SMTP_QUOTA', 'throttle']);
+    expect(await code('ali@bureau.test')).toEqual(['SMTP_QUOTA', 'throttle']);
+    expect(await code('spam@bureau.test')).toEqual(['SMTP_REJECTED', null]); // about this mail: final
   });
 
   it('login refused: every waiting message fails as SMTP_AUTH, none hangs; verify says the same', async () => {
