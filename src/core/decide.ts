@@ -5,6 +5,7 @@
 import type { ErrorCode } from '../errors.js';
 import { ledgerKeyOf, personKeyOf, type TokenFields } from './identity.js';
 import type { Ledger, Person, ReportRow } from './ledger.js';
+import { fileNotes, type FileNotes } from './notes.js';
 import { evaluateRows, matchReply, personByKey, problemFor, type Evaluated, type Match, type Problem } from './reply.js';
 
 export type Outcome = 'accepted' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
@@ -14,7 +15,7 @@ export type OutcomeFolder = 'processed' | 'rejected' | 'quarantine' | 'machine';
 
 /** One attachment as read: a form's rows (with our identity when it has one), or why it cannot be used. */
 export type ReadFile =
-  | { ok: true; token: TokenFields | null; rows: ReportRow[] }
+  | { ok: true; token: TokenFields | null; rows: ReportRow[]; filename?: string; format?: string; taskTexts?: { no: number; text: string }[] }
   | { ok: false; code: ErrorCode; kind: string; message: string };
 
 /** What deciding reads of an incoming message (parse/analyze's Analysis is one). */
@@ -57,6 +58,8 @@ export interface Decision {
   /** Further people's forms in the same mail (a clerk answering for several). */
   others?: { person: Person; period: string; report: Evaluated }[];
   problem?: Problem;
+  /** What the receipt says about the file read: its format, rows not the person's, changed task texts. */
+  notes?: FileNotes;
 }
 
 /** What to do with one incoming message. */
@@ -89,8 +92,9 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
   }
   const ev = evaluateRows(config.ledger, match.person, file.rows);
   const others = otherForms(config, good, match.person, ledgerKey);
-  if (ev.filled.length === 0) return reject(problemFor('NOT_FILLED'), 'no progress filled in');
-  return { ...base, outcome: 'accepted', folder: 'processed', report: ev, others, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${others.length ? `, and ${others.length} more person(s)` : ''})` };
+  const notes = fileNotes(config.ledger, match.person, file);
+  if (ev.filled.length === 0) return { ...reject(problemFor('NOT_FILLED'), 'no progress filled in'), notes };
+  return { ...base, outcome: 'accepted', folder: 'processed', report: ev, others, notes, logLine: `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${others.length ? `, and ${others.length} more person(s)` : ''})` };
 }
 
 /** Forms of other people of this ledger in the same mail, each with something filled in. */
