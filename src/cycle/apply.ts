@@ -1,6 +1,7 @@
 /** Deciding a stored message against the store, and recording what the decision says. */
 import { localStamp, periodLabel } from '../core/calendar.js';
 import { decide, type Decision } from '../core/decide.js';
+import { serialList } from '../core/notes.js';
 import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow } from '../store/store.js';
 import type { Context } from './context.js';
@@ -62,6 +63,10 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
       rows: o.report.filled.map((f) => ({ no: f.task.no, task: f.task.task, progress: f.row.progress })),
     })),
     officeName: ctx.config.mailbox.senderName,
+    notes: d.notes && {
+      format: d.notes.format, filename: d.notes.filename,
+      foreign: serialList(d.notes.foreign), renamed: serialList(d.notes.renamed),
+    },
   };
   const mail = ctx.templates.render('receipt', data);
   const refs = a.messageId ? [...a.references, a.messageId] : a.references;

@@ -63,6 +63,7 @@ export async function parseAttachment(buf: Buffer, filename: string, secret?: st
         if (truncated) return fail('SHEET_CORRUPT', '压缩包不完整或已损坏', kind);
         return fail('SHEET_UNSUPPORTED', unsupported(kind, sniff.detail), kind);
       default:
+        if (truncated) return fail('SHEET_CORRUPT', '文件不完整或已损坏', kind); // a cut compound file
         return fail('SHEET_UNSUPPORTED', unsupported(kind, sniff.detail), kind);
     }
   } catch (err) {

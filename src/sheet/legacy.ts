@@ -139,6 +139,7 @@ export function readLegacyWorkbook(input: Buffer, opts: ReadOptions = {}): Reply
   }
   const date1904 = !!wb.Workbook?.WBProps?.date1904;
   const names = wb.SheetNames.filter((n) => wb.Sheets[n]);
+  if (names.length === 0) throw new TaizhangError('SHEET_CORRUPT', 'workbook has no readable sheet (damaged?)');
   const merges = mergesOf(names.map((n) => wb.Sheets[n]));
   const grids = names.map((n, i) => sheetGrid(n, wb.Sheets[n], merges[i], date1904));
   const table = pickTable(grids);
