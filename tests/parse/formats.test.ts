@@ -22,7 +22,6 @@ const fx = (rel: string) => readFileSync(path.join(FIXTURES, rel));
 const seed = JSON.parse(fx('xlsx/seed-ledger.json').toString('utf8'));
 const OWN = 'office@bureau.test';
 const request = { ownAddress: OWN, secret: seed.secret as string };
-const AI_TOKEN = 'TZ-034d0b-202006-c9b08535-c773f1d338';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'taizhang-formats-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
