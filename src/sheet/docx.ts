@@ -13,7 +13,7 @@
  * A .docx has no hidden sheet: a token, if any, is in the document properties (core or custom)
  * or in a long cell. Untrusted input: call it inside the parse pool, after `checkZipLimits`.
  */
-import { Parser } from 'htmlparser2';
+import type { Parser as XmlParser } from 'htmlparser2';
 import { TaizhangError } from '../errors.js';
 import { MAX_EXPANDED_CELLS, type ReadOptions, type ReplyWorkbook } from './read.js';
 import { findToken, pickTable, tokenTexts, type SheetGrid } from './table.js';
@@ -25,11 +25,18 @@ const SKIPPED = new Set(['del', 'moveFrom', 'delText', 'instrText', 'drawing', '
 interface Cell { text: string; paragraphs: number; span: number; vMerge: 'restart' | 'continue' | null }
 interface Table { rows: Cell[][]; row: Cell[] | null; cell: Cell | null; gridBefore: number }
 
+type ParserClass = typeof XmlParser;
+let Parser: ParserClass | undefined;
+/** htmlparser2, loaded on the first Word reply: most workers never read one, and start sooner without it. */
+async function loadParser(): Promise<ParserClass> {
+  return (Parser ??= (await import('htmlparser2')).Parser);
+}
+
 const local = (name: string) => name.slice(name.indexOf(':') + 1);
 const attr = (a: Record<string, string>, name: string) => a[`w:${name}`] ?? Object.entries(a).find(([k]) => local(k) === name)?.[1];
 
 /** The tables of a document.xml, nested ones each on their own. */
-export function documentTables(xml: string): Cell[][][] {
+export function documentTables(xml: string, P: ParserClass): Cell[][][] {
   const done: Cell[][][] = [];
   const stack: Table[] = [];
   let skip = 0;
@@ -37,7 +44,7 @@ export function documentTables(xml: string): Cell[][][] {
   let inText = false;
   const top = () => stack[stack.length - 1];
   const add = (s: string) => { const c = top()?.cell; if (c && !skip) c.text += s; };
-  const parser = new Parser({
+  const parser = new P({
     onopentag(name, a) {
       const n = local(name);
       if (n === 'AlternateContent') alt.push({ taken: false });
@@ -129,12 +136,12 @@ function tableGrid(name: string, rows: Cell[][], budget: { cells: number }): She
 }
 
 /** Values of the core and custom document properties (where a form's identity may be). */
-function propertyTexts(xml: string | null): string[] {
+function propertyTexts(xml: string | null, P: ParserClass): string[] {
   if (!xml) return [];
   const out: string[] = [];
   let depth = 0;
   let text = '';
-  const parser = new Parser({
+  const parser = new P({
     onopentag() { depth++; text = ''; },
     ontext(t) { if (depth >= 2) text += t; },
     onclosetag() { depth--; if (text) out.push(text); text = ''; },
@@ -166,14 +173,15 @@ function mainPart(buf: Buffer, entries: ZipEntryInfo[]): string {
  * @throws TaizhangError SHEET_CORRUPT (not a readable document), SHEET_TOO_LARGE (tables too
  *   large), SHEET_NO_TABLE (no table with 序号 and 进展情况).
  */
-export function readDocxReply(input: Buffer, opts: ReadOptions = {}): ReplyWorkbook {
+export async function readDocxReply(input: Buffer, opts: ReadOptions = {}): Promise<ReplyWorkbook> {
+  const P = await loadParser();
   const entries = readZipDirectory(input);
   const xml = entryText(input, entries, mainPart(input, entries));
   if (xml === null) throw new TaizhangError('SHEET_CORRUPT', 'Word document without its main part (word/document.xml)');
   const budget = { cells: MAX_EXPANDED_CELLS };
-  const grids = documentTables(xml).map((rows, i) => tableGrid(`表格${i + 1}`, rows, budget));
+  const grids = documentTables(xml, P).map((rows, i) => tableGrid(`表格${i + 1}`, rows, budget));
   const table = pickTable(grids);
   if (!table) throw new TaizhangError('SHEET_NO_TABLE', `no table with 序号 and 进展情况 in the document (${grids.length} table(s))`);
-  const props = [...propertyTexts(entryText(input, entries, 'docProps/core.xml')), ...propertyTexts(entryText(input, entries, 'docProps/custom.xml'))];
+  const props = [...propertyTexts(entryText(input, entries, 'docProps/core.xml'), P), ...propertyTexts(entryText(input, entries, 'docProps/custom.xml'), P)];
   return { token: findToken(tokenTexts(grids, props), opts.secret), ...table };
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, type DecideLookups, type IncomingMail, type ReadFile } from '../../src/core/decide.js';
 import type { Ledger, Person } from '../../src/core/ledger.js';
 import { fileNotes, formatName, serialList } from '../../src/core/notes.js';
+import { problemFor } from '../../src/core/reply.js';
 
 const ai: Person = { name: '艾延坤', department: '政法科', email: 'ai@x.cn' };
 const ma: Person = { name: '马红霞', department: '机关总支', email: 'ma@x.cn' };
@@ -34,6 +35,10 @@ describe('fileNotes', () => {
     expect(formatName('nonsense')).toBe('无法识别的文件');
     expect(serialList([3, 4, 9])).toBe('第3、4、9项');
     expect(serialList([])).toBe('');
+  });
+
+  it('a .doc is answered with how to make it readable', () => {
+    expect(problemFor('SHEET_UNSUPPORTED', 'doc')).toEqual({ problem: expect.stringContaining('Word 97-2003'), fix: expect.stringContaining('.docx') });
   });
 });
 
