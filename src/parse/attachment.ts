@@ -8,7 +8,7 @@
 import { TaizhangError } from '../errors.js';
 import { formatName } from '../core/notes.js';
 import { readDocxReply } from '../sheet/docx.js';
-import { MAX_BIFF_BYTES, readLegacyWorkbook } from '../sheet/legacy.js';
+import { MAX_BIFF_BYTES, guardOdsRepeats, readLegacyWorkbook } from '../sheet/legacy.js';
 import { readReplyWorkbook, type ReplyWorkbook } from '../sheet/read.js';
 import { sniffSpreadsheet, type SheetKind } from '../sheet/sniff.js';
 import { checkZipLimits, type ZipLimits } from '../sheet/zip.js';
@@ -29,6 +29,9 @@ async function readKind(kind: SheetKind, buf: Buffer, secret: string | undefined
       if (buf.length > MAX_BIFF_BYTES) throw new TaizhangError('SHEET_TOO_LARGE', `BIFF workbook of ${buf.length} bytes (limit ${MAX_BIFF_BYTES})`);
       return readLegacyWorkbook(buf, { secret });
     case 'ods':
+      checkZipLimits(buf, limits);
+      guardOdsRepeats(buf);
+      return readLegacyWorkbook(buf, { secret });
     case 'xlsb':
       checkZipLimits(buf, limits);
       return readLegacyWorkbook(buf, { secret });

@@ -14,6 +14,7 @@ import { TaizhangError } from '../errors.js';
 import { isDateFormat, normalizeCellValue } from './cell.js';
 import { MAX_EXPANDED_CELLS, type ReadOptions, type ReplyWorkbook } from './read.js';
 import { HEADER_SCAN_ROWS, MAX_DATA_ROWS, findToken, pickTable, tokenTexts, type SheetGrid } from './table.js';
+import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './zip.js';
 
 /** Largest BIFF workbook read: a filled form is tens of KB, a whole ledger a few hundred. */
 export const MAX_BIFF_BYTES = 10 * 1024 * 1024;
@@ -96,6 +97,32 @@ function sheetGrid(name: string, ws: SheetJS.WorkSheet, merges: Merges, date1904
     },
     master: (r, c) => merges.master.get(key(r, c)) ?? null,
   };
+}
+
+/**
+ * Refuses an .ods whose repeated cells would unfold into more than `maxCells` filled cells: an
+ * ODS cell may say "repeat me 16,384 times" in every one of a million rows, and SheetJS unfolds
+ * them (a 2 KB file exhausted the heap). Empty cells (self-closing, no value) are not counted:
+ * LibreOffice writes the sheet's unused rest that way. Tags are matched by local name, as
+ * SheetJS reads them.
+ * @throws TaizhangError SHEET_TOO_LARGE
+ */
+export function guardOdsRepeats(buf: Buffer, maxCells = MAX_EXPANDED_CELLS): void {
+  const entry = readZipDirectory(buf).find((e) => e.name.replace(/^\//, '') === 'content.xml');
+  if (!entry) return;
+  const xml = readZipEntry(buf, entry, DEFAULT_ZIP_LIMITS.maxEntryBytes).toString('utf8');
+  const repeat = (attrs: string) => Number(/(?:[\w.-]+:)?number-(?:rows|columns)-repeated\s*=\s*["'](\d+)["']/.exec(attrs)?.[1] ?? 1);
+  let rows = 1;
+  let cells = 0;
+  for (const m of xml.matchAll(/<(?:[\w.-]+:)?(table-row|table-cell|covered-table-cell)\b([^>]*?)(\/?)>/g)) {
+    if (m[1] === 'table-row') {
+      rows = repeat(m[2]);
+      continue;
+    }
+    if (m[3] === '/' && !/value-type\s*=/.test(m[2])) continue;
+    cells += rows * repeat(m[2]);
+    if (cells > maxCells) throw new TaizhangError('SHEET_TOO_LARGE', `repeated cells unfold into more than ${maxCells} filled cells`);
+  }
 }
 
 /** SheetJS's failure as ours: a password, too much memory, or a damaged file. */

@@ -15,7 +15,7 @@ import type * as SheetJS from '@e965/xlsx';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../../src/core/identity.js';
 import { createParsePool, type ParsePool } from '../../src/parse/pool.js';
 import type { FileResult, MailOutcome } from '../../src/parse/types.js';
-import { FIXTURES } from '../helpers/replies.js';
+import { FIXTURES, rezip } from '../helpers/replies.js';
 
 const XLSX = createRequire(import.meta.url)('@e965/xlsx') as typeof SheetJS;
 const fx = (rel: string) => readFileSync(path.join(FIXTURES, rel));
@@ -154,6 +154,13 @@ describe('hostile and unreadable files keep their bounded answers', () => {
 
   it('a zip-bomb .ods whose sizes lie', async () => {
     expect(await readOne('进展情况.ods', fx('formats/bomb-lying.ods'))).toMatchObject({ ok: false, code: 'SHEET_TOO_LARGE', kind: 'ods' });
+  });
+
+  it('an .ods whose repeated cells unfold into millions (a 2 KB file that exhausts the heap)', async () => {
+    const row = '<table:table-row table:number-rows-repeated="100000"><table:table-cell table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>';
+    const bomb = rezip(fx('xlsx/lo-filled.ods'), (name, data) => (name === 'content.xml'
+      ? Buffer.from(data.toString('utf8').replace(/<table:table-row\b/, `${row}<table:table-row`)) : undefined));
+    expect(await readOne('进展情况.ods', bomb)).toMatchObject({ ok: false, code: 'SHEET_TOO_LARGE', kind: 'ods', message: expect.stringMatching(/repeated/) });
   });
 
   it('a .docx whose merged cells span too far', async () => {
