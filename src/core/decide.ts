@@ -9,6 +9,7 @@ import {
   evaluateRows, isCorrection, matchReply, personByEmail, personByKey, problemFor, reportMonth,
   type Evaluated, type Match, type MonthLookups, type Problem, type ReportMonth,
 } from './reply.js';
+import { fileNotes, type FileNotes } from './notes.js';
 
 export type Outcome = 'accepted' | 'held' | 'confirmed' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
 
@@ -17,7 +18,7 @@ export type OutcomeFolder = 'processed' | 'rejected' | 'quarantine' | 'machine';
 
 /** One attachment as read: a form's rows (with our identity when it has one), or why it cannot be used. */
 export type ReadFile =
-  | { ok: true; token: TokenFields | null; rows: ReportRow[] }
+  | { ok: true; token: TokenFields | null; rows: ReportRow[]; filename?: string; format?: string; taskTexts?: { no: number; text: string }[] }
   | { ok: false; code: ErrorCode; kind: string; message: string };
 
 /** What deciding reads of an incoming message (parse/analyze's Analysis is one). */
@@ -83,6 +84,8 @@ export interface Decision {
   /** Further people's forms in the same mail (a clerk answering for several). */
   others?: PlannedReport[];
   problem?: Problem;
+  /** What the receipt says about the file read: its format, rows not the person's, changed task texts. */
+  notes?: FileNotes;
   /** The held report an owner's 确认 applies. */
   confirms?: number;
 }
@@ -130,15 +133,16 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
   }
   const ev = evaluateRows(config.ledger, match.person, file.rows);
   const others = otherForms(config, good, match, mail, lookups, ledgerKey);
-  if (ev.filled.length === 0) return reject(problemFor('NOT_FILLED'), 'no progress filled in');
+  const notes = fileNotes(config.ledger, match.person, file);
+  if (ev.filled.length === 0) return { ...reject(problemFor('NOT_FILLED'), 'no progress filled in'), notes };
   const own = mail.from.toLowerCase() === match.person.email;
   // The owner's report for a closed month is rewritten only by the correction route.
-  if (own && !month.correction && lookups.closed(month.period) && reported(month.period)) return reject(problemFor('CLOSED'), 'the month\'s ledger went out and the report stands; no 更正 in the subject');
+  if (own && !month.correction && lookups.closed(month.period) && reported(month.period)) return { ...reject(problemFor('CLOSED'), 'the month\'s ledger went out and the report stands; no 更正 in the subject'), notes };
   const hold = !own && reported(month.period);
   const more = others.length ? `, and ${others.length} more person(s)${others.some((o) => o.hold) ? ', some held for their owners' : ''}` : '';
   const moved = month.movedFrom ? `, ${month.movedFrom.via === 'file' ? 'form' : 'thread'} of ${month.movedFrom.period} counted for ${month.period}` : '';
   return {
-    ...base, outcome: hold ? 'held' : 'accepted', folder: 'processed', report: ev, hold, others,
+    ...base, outcome: hold ? 'held' : 'accepted', folder: 'processed', report: ev, hold, others, notes,
     logLine: hold
       ? `report for someone else who has reported already: held until the owner confirms, owner notified (via ${match.via}${moved}${more})`
       : `report recorded (${ev.filled.length} filled, ${ev.empty.length} empty, via ${match.via}${moved}${month.correction ? ', correction' : ''}${own ? '' : ', owner notified'}${more})`,

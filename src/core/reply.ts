@@ -178,6 +178,7 @@ function unsupported(kind: string | undefined): Problem {
     case 'ods': return { problem: '附件为 OpenDocument 格式(.ods),系统无法读取。', fix };
     case 'xlsb': return { problem: '附件为 Excel 二进制格式(.xlsb),系统无法读取。', fix };
     case 'csv': return { problem: '附件为 CSV 文本,不是原表格。', fix: '请在通知邮件所附的 .xlsx 表格中填写后回复。' };
+    case 'doc': return { problem: '附件为 Word 97-2003 文档（.doc），系统无法读取。', fix: '请用 Word 或 WPS 打开后“另存为”Word 文档（.docx）格式，或在通知邮件所附的表格中填写，重新回复。' };
     default: return { problem: '附件不是可以读取的电子表格(.xlsx)。', fix };
   }
 }

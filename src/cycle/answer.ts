@@ -6,6 +6,7 @@
  */
 import { localParts, localStamp, periodLabel, zonedInstant } from '../core/calendar.js';
 import type { Decision, PlannedReport } from '../core/decide.js';
+import { serialList } from '../core/notes.js';
 import { personByEmail } from '../core/reply.js';
 import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow, OutboxKind } from '../store/store.js';
@@ -79,6 +80,10 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
     })),
     echoCut: false,
     officeName: ctx.config.mailbox.senderName,
+    notes: d.notes && {
+      format: d.notes.format, filename: d.notes.filename,
+      foreign: serialList(d.notes.foreign), renamed: serialList(d.notes.renamed),
+    },
   };
   data.echoCut = !!echo?.cut;
   const mail = ctx.templates.render('receipt', data);

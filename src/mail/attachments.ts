@@ -1,5 +1,6 @@
 /**
- * Picks the attachments of a reply that are (or may be) spreadsheets, and repairs their names.
+ * Picks the attachments of a reply that are (or may be) forms, spreadsheets or Word documents
+ * (a table filled in Word is read too), and repairs their names.
  * Pure: no I/O. Works on mailparser's `simpleParser` attachments (content buffered).
  *
  * "May be": a file is kept when its extension says spreadsheet, or, when the extension says
@@ -27,11 +28,17 @@ export interface AttachmentLike {
 
 export const SPREADSHEET_EXTENSIONS = ['xlsx', 'xlsm', 'xls', 'et', 'ods', 'xlsb', 'csv', 'ett', 'xltx'] as const;
 
-const SPREADSHEET_EXT_SET = new Set<string>(SPREADSHEET_EXTENSIONS);
+/**
+ * Word documents: a .docx may hold the form's table; a .doc cannot be read, and is kept so that
+ * the person is told to save it as .docx rather than that no form was found.
+ */
+export const WORD_EXTENSIONS = ['docx', 'docm', 'doc'] as const;
+
+const SPREADSHEET_EXT_SET = new Set<string>([...SPREADSHEET_EXTENSIONS, ...WORD_EXTENSIONS]);
 
 /** Extensions that clearly name something else: a zip or CFB with these names is not a sheet. */
 const OTHER_KNOWN_EXTENSIONS = new Set([
-  'doc', 'docx', 'docm', 'dot', 'dotx', 'wps', 'wpt', 'rtf', 'odt', 'pdf', 'ofd',
+  'dot', 'dotx', 'wps', 'wpt', 'rtf', 'odt', 'pdf', 'ofd',
   'ppt', 'pptx', 'pps', 'ppsx', 'dps', 'odp', 'txt', 'htm', 'html', 'xml', 'json',
   'jpg', 'jpeg', 'png', 'gif', 'bmp', 'tif', 'tiff', 'webp', 'heic', 'svg', 'ico',
   'zip', 'rar', '7z', 'gz', 'tar', 'jar', 'apk', 'exe', 'msi', 'dll',
@@ -65,6 +72,8 @@ const SPREADSHEET_CONTENT_TYPES = new Set([
   'application/csv',
   'text/x-csv',
   'application/x-csv',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/msword',
 ]);
 
 /** Content types that say nothing about the format. */
@@ -182,7 +191,7 @@ export function isAttachedMessage(a: AttachmentLike): boolean {
   return ext === 'eml' && generic && looksLikeMessage(a.content);
 }
 
-const SNIFFED_EXT: Record<string, string> = { xlsx: 'xlsx', ods: 'ods', xls: 'xls', encrypted: 'xlsx', zip: 'xlsx', cfb: 'xls' };
+const SNIFFED_EXT: Record<string, string> = { xlsx: 'xlsx', ods: 'ods', xls: 'xls', encrypted: 'xlsx', zip: 'xlsx', cfb: 'xls', docx: 'docx', doc: 'doc' };
 
 /** Real attachments: ones a person attached, not images embedded in an HTML signature. */
 function isRealAttachment(a: AttachmentLike): boolean {
@@ -209,7 +218,7 @@ export function spreadsheetAttachments(attachments: ReadonlyArray<AttachmentLike
     else if (SPREADSHEET_CONTENT_TYPES.has(contentType)) keep = true;
     else if (GENERIC_CONTENT_TYPES.has(contentType) || !ext) {
       const kind = guessSpreadsheetContainer(a.content);
-      keep = kind === 'xlsx' || kind === 'ods' || kind === 'xls' || kind === 'encrypted' || kind === 'zip' || kind === 'cfb';
+      keep = kind === 'xlsx' || kind === 'ods' || kind === 'xls' || kind === 'encrypted' || kind === 'zip' || kind === 'cfb' || kind === 'docx' || kind === 'doc';
     } else keep = false;
     if (!keep) return;
 

@@ -20,7 +20,7 @@ import { MAX_FILES, type FileResult, type MailAnalysis, type MailJob } from './t
 
 /** What parsing one spreadsheet gives (attachment.ts `parseAttachment`). */
 export type SheetReader = (buf: Buffer, filename: string) => Promise<
-  | { ok: true; workbook: { token: string | null; rows: ReportRow[] }; kind?: string }
+  | { ok: true; workbook: { token: string | null; rows: ReportRow[]; taskTexts?: { no: number; text: string }[] }; kind?: string }
   | { ok: false; code: ErrorCode; message: string; kind?: string }
 >;
 
@@ -75,7 +75,11 @@ export function leadLine(text: string | undefined, html: string | undefined): st
   return line.slice(0, 200);
 }
 
-/** Reads a raw message (always as bytes). Throws only on faults of ours; a bad file is a FileResult. */
+/** The format a receipt names: a WPS .et is called so whether BIFF or xlsx is inside. */
+function formatOf(kind: string, filename: string): string {
+  return /\.ett?\s*$/i.test(filename) && (kind === 'xlsx' || kind === 'xls') ? 'et' : kind;
+}
+
 const PARSE_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true };
 
 /** How many levels of attached messages are opened (a report forwarded as an attachment, and that forwarded again). */
@@ -138,7 +142,10 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
     if (!outcome.ok && outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });
     if (outcome.ok) {
       const token = outcome.workbook.token ? findVerifiedToken(outcome.workbook.token, o.secret ?? '') : null;
-      files.push({ filename: a.filename, ok: true, token, rows: outcome.workbook.rows });
+      files.push({
+        filename: a.filename, ok: true, token, rows: outcome.workbook.rows,
+        format: formatOf(outcome.kind ?? kindOf(a.content, a.filename), a.filename), taskTexts: outcome.workbook.taskTexts ?? [],
+      });
     } else {
       files.push({ filename: a.filename, ok: false, code: outcome.code, kind: outcome.kind ?? kindOf(a.content, a.filename), message: outcome.message });
     }

@@ -33,7 +33,7 @@ export interface MailJob extends ReadMailRequest {
 
 /** One spreadsheet of a message: its table and verified token, or why it could not be read. */
 export type FileResult =
-  | { filename: string; ok: true; token: TokenFields | null; rows: ReportRow[] }
+  | { filename: string; ok: true; token: TokenFields | null; rows: ReportRow[]; format?: string; taskTexts?: { no: number; text: string }[] }
   | { filename: string; ok: false; code: ErrorCode; kind: string; message: string };
 
 /** What one incoming message says, reduced to what deciding needs (no attachment bytes kept). */

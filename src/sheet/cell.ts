@@ -17,7 +17,8 @@ function formatSkeleton(fmt: string): string {
   return fmt.split(';')[0].replace(/"[^"]*"/g, '').replace(/\\./g, '').replace(/\[[^\]]*\]/g, '').replace(/General/gi, '');
 }
 
-function isDateFormat(fmt: string | undefined): boolean {
+/** A number format that shows a date or time. */
+export function isDateFormat(fmt: string | undefined): boolean {
   if (!fmt) return false;
   const s = formatSkeleton(fmt).replace(/(s+)\.0+/gi, '$1');
   return /[ydhms]/i.test(s) && !/[0#?]/.test(s);

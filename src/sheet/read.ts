@@ -12,19 +12,14 @@
  */
 import ExcelJS from 'exceljs';
 import { TaizhangError } from '../errors.js';
-import type { ReportRow } from '../core/ledger.js';
-import { IDENTITY_SHEET, findTokenCandidates, verifyCandidate } from '../core/identity.js';
-import { cellText, normalizeHeader, parseSerialNo } from './cell.js';
+import { cellText } from './cell.js';
+import { findToken, pickTable, tokenTexts, type SheetGrid, type TableRead } from './table.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry } from './zip.js';
 
 /** What a reply's spreadsheet says. */
-export interface ReplyWorkbook {
+export interface ReplyWorkbook extends TableRead {
   /** The identity token: verified when a secret was given, else the first token-shaped text. */
   token: string | null;
-  /** One row per 序号, in the order found. */
-  rows: ReportRow[];
-  /** The sheet that held the table. */
-  sheetName: string;
 }
 
 /** Options of {@link readReplyWorkbook}. */
@@ -48,116 +43,29 @@ export const IGNORED_NODES = [
 /** Most cells that merges plus defined names may cover: exceljs expands both cell by cell. */
 export const MAX_EXPANDED_CELLS = 200_000;
 
-const HEADER_SCAN_ROWS = 60;
-const MAX_DATA_ROWS = 20_000;
-const MAX_TOKEN_SCAN_CELLS = 200_000;
+// ───────────────────────────── the grid ─────────────────────────────
 
-// ───────────────────────────── the table ─────────────────────────────
-
-interface Header {
-  row: number;
-  noCol: number;
-  progressCol: number;
-  remarkCol: number | null;
-}
-
-function findHeader(ws: ExcelJS.Worksheet): Header | null {
-  const last = Math.min(ws.rowCount, HEADER_SCAN_ROWS);
-  for (let r = 1; r <= last; r++) {
-    const row = ws.findRow(r);
-    if (!row) continue;
-    let noCol = 0;
-    let progressCol = 0;
-    let remarkCol = 0;
-    row.eachCell((cell, col) => {
-      if (cell.isMerged && cell.master.address !== cell.address) return; // repeats of a merged header
-      const h = normalizeHeader(cellText(cell));
-      if (!noCol && (h === '序号' || h === '序' || h === '编号')) noCol = col;
-      else if (!progressCol && h.includes('进展')) progressCol = col;
-      else if (!remarkCol && h.startsWith('备注')) remarkCol = col;
-    });
-    if (noCol && progressCol) return { row: r, noCol, progressCol, remarkCol: remarkCol || null };
-  }
-  return null;
-}
-
-/** A cell's own text: a merge slave whose master sits in another column holds nothing itself. */
-function ownText(cell: ExcelJS.Cell): { text: string; verticalRepeat: boolean } {
-  if (!cell.isMerged || cell.master.address === cell.address) return { text: cellText(cell), verticalRepeat: false };
-  if (cell.master.col !== cell.col) return { text: '', verticalRepeat: false };
-  return { text: cellText(cell.master), verticalRepeat: true };
-}
-
-const isBlank = (s: string) => s.trim() === '';
-const joinText = (a: string, b: string) => (isBlank(a) ? b : isBlank(b) || a === b ? a : `${a}\n${b}`);
-
-function readRows(ws: ExcelJS.Worksheet, h: Header): ReportRow[] {
-  const byNo = new Map<number, ReportRow>();
-  const last = Math.min(ws.rowCount, h.row + MAX_DATA_ROWS);
-  for (let r = h.row + 1; r <= last; r++) {
-    const row = ws.findRow(r);
-    if (!row) continue;
-    const noCell = row.getCell(h.noCol);
-    const prog = ownText(row.getCell(h.progressCol));
-    const rem = h.remarkCol ? ownText(row.getCell(h.remarkCol)) : { text: '', verticalRepeat: false };
-    const noIsSlave = noCell.isMerged && noCell.master.address !== noCell.address;
-    if (noIsSlave && noCell.master.col === noCell.col) {
-      // A task row split into several rows: this is a continuation of the master's row.
-      const target = byNo.get(parseSerialNo(cellText(noCell.master)) ?? -1);
-      if (!target) continue;
-      if (!prog.verticalRepeat) target.progress = joinText(target.progress, isBlank(prog.text) ? '' : prog.text);
-      if (!rem.verticalRepeat) target.remark = joinText(target.remark, isBlank(rem.text) ? '' : rem.text);
-      continue;
-    }
-    const noText = cellText(noCell);
-    const no = parseSerialNo(noText);
-    if (no === null) continue;
-    const progress = isBlank(prog.text) ? '' : prog.text;
-    const remark = isBlank(rem.text) ? '' : rem.text;
-    const seen = byNo.get(no);
-    if (!seen) {
-      byNo.set(no, { no, progress, remark });
-      continue;
-    }
-    seen.progress = joinText(seen.progress, progress);
-    seen.remark = joinText(seen.remark, remark);
-  }
-  return [...byNo.values()];
-}
-
-// ───────────────────────────── the token ─────────────────────────────
-
-function tokenTexts(wb: ExcelJS.Workbook): string[] {
-  const texts: string[] = [];
-  for (const ws of wb.worksheets) {
-    if (ws.name.toLowerCase().startsWith(IDENTITY_SHEET)) texts.push(cellText(ws.getCell('A1')));
-  }
-  const props = wb as unknown as Record<string, unknown>;
-  for (const k of ['keywords', 'subject', 'title', 'description', 'category']) {
-    if (typeof props[k] === 'string') texts.push(props[k] as string);
-  }
-  let budget = MAX_TOKEN_SCAN_CELLS;
-  for (const ws of wb.worksheets) {
-    ws.eachRow((row) => {
-      if (budget <= 0) return;
-      row.eachCell((cell) => {
-        if (budget-- <= 0) return;
-        const t = cell.type === ExcelJS.ValueType.Merge ? '' : cellText(cell);
-        if (t.length >= 36) texts.push(t);
-      });
-    });
-  }
-  return texts;
-}
-
-function findToken(wb: ExcelJS.Workbook, secret: string | undefined): string | null {
-  const found: string[] = [];
-  for (const text of tokenTexts(wb)) {
-    for (const c of findTokenCandidates(text)) {
-      if (secret === undefined || verifyCandidate(c, secret)) found.push(c.token);
-    }
-  }
-  return found[0] ?? null;
+/** An exceljs worksheet as a {@link SheetGrid} (table.ts finds the table in it). */
+export function excelGrid(ws: ExcelJS.Worksheet): SheetGrid {
+  const cell = (r: number, c: number) => ws.findCell(r, c);
+  return {
+    name: ws.name,
+    rowCount: ws.rowCount,
+    columns(r) {
+      const cols: number[] = [];
+      ws.findRow(r)?.eachCell((_c, col) => { cols.push(col); });
+      return cols;
+    },
+    text(r, c) {
+      const x = cell(r, c);
+      return x ? cellText(x) : '';
+    },
+    master(r, c) {
+      const x = cell(r, c);
+      if (!x || !x.isMerged || x.master.address === x.address) return null;
+      return { row: Number(x.master.row), col: Number(x.master.col) };
+    },
+  };
 }
 
 // ───────────────────────────── expansion guard ─────────────────────────────
@@ -255,20 +163,12 @@ export async function readReplyWorkbook(input: Buffer, opts: ReadOptions = {}): 
     }
     throw new TaizhangError('SHEET_CORRUPT', `cannot read workbook: ${msg}`, { cause: err });
   }
-  let best: { ws: ExcelJS.Worksheet; rows: ReportRow[]; filled: number } | null = null;
-  for (const ws of wb.worksheets) {
-    if (ws.name.toLowerCase().startsWith(IDENTITY_SHEET)) continue;
-    const header = findHeader(ws);
-    if (!header) continue;
-    const rows = readRows(ws, header);
-    const filled = rows.filter((r) => !isBlank(r.progress) || !isBlank(r.remark)).length;
-    if (!best || filled > best.filled || (filled === best.filled && rows.length > best.rows.length)) {
-      best = { ws, rows, filled };
-    }
-  }
-  if (!best) {
+  const grids = wb.worksheets.map(excelGrid);
+  const table = pickTable(grids);
+  if (!table) {
     const names = wb.worksheets.map((w) => w.name).join(', ') || '(none)';
     throw new TaizhangError('SHEET_NO_TABLE', `no sheet has a header row with 序号 and 进展情况 (sheets: ${names})`);
   }
-  return { token: findToken(wb, opts.secret), rows: best.rows, sheetName: best.ws.name };
+  const props = ['keywords', 'subject', 'title', 'description', 'category'].map((k) => (wb as unknown as Record<string, unknown>)[k]);
+  return { token: findToken(tokenTexts(grids, props), opts.secret), ...table };
 }

@@ -5,8 +5,11 @@
  */
 import { isZip, readZipDirectory, readZipEntry, walkLocalHeaders, ZIP_EOCD, type ZipEntryInfo } from './zip.js';
 
-/** What {@link sniffSpreadsheet} can tell apart. Only `xlsx` and `xlsm` are read. */
-export type SheetKind = 'xlsx' | 'xlsm' | 'xls' | 'et' | 'encrypted' | 'ods' | 'xlsb' | 'csv' | 'zip-other' | 'unknown';
+/**
+ * What {@link sniffSpreadsheet} can tell apart. Read: `xlsx`/`xlsm` (exceljs), `xls`/`et`/`ods`/`xlsb`
+ * (legacy.ts) and `docx` (docx.ts); the others are answered as unreadable.
+ */
+export type SheetKind = 'xlsx' | 'xlsm' | 'xls' | 'et' | 'encrypted' | 'ods' | 'xlsb' | 'docx' | 'doc' | 'csv' | 'zip-other' | 'unknown';
 
 /** Result of {@link sniffSpreadsheet}. `detail` is a short English hint for logs and receipts. */
 export interface SniffResult {
@@ -52,11 +55,13 @@ function sniffZip(buf: Buffer): SniffResult {
     if (has('spreadsheetml.sheet.main+xml') || has('spreadsheetml.template.main+xml')) return withNote('xlsx');
     if (has('sheet.macroenabled.main+xml') || has('template.macroenabled.main+xml') || has('addin.macroenabled.main+xml')) return withNote('xlsm');
     if (has('sheet.binary.macroenabled.main')) return withNote('xlsb');
+    if (has('wordprocessingml.document.main') || has('wordprocessingml.template.main') || has('ms-word.document.macroenabled') || has('ms-word.template.macroenabled')) return withNote('docx');
     if (has('wordprocessingml')) return withNote('zip-other', 'word document');
     if (has('presentationml')) return withNote('zip-other', 'presentation');
   }
   if (byName.has('xl/workbook.bin')) return withNote('xlsb');
   if (byName.has('xl/workbook.xml')) return withNote(byName.has('xl/vbaproject.bin') ? 'xlsm' : 'xlsx');
+  if (byName.has('word/document.xml')) return withNote('docx');
   if (byName.has('content.xml') && byName.has('meta-inf/manifest.xml')) return withNote('zip-other', 'OpenDocument without a spreadsheet mimetype');
   return withNote('zip-other');
 }
@@ -133,7 +138,7 @@ function sniffCfb(buf: Buffer, ext: string): SniffResult {
     const kind: SheetKind = ext === 'et' || ext === 'ett' ? 'et' : 'xls';
     return { kind, detail: lower.has('book') && !lower.has('workbook') ? 'BIFF5 workbook' : 'BIFF8 workbook' };
   }
-  if (lower.has('worddocument')) return { kind: 'unknown', detail: 'Word 97-2003 document' };
+  if (lower.has('worddocument')) return { kind: 'doc', detail: 'Word 97-2003 document' };
   if (names.length === 0) return { kind: 'unknown', detail: 'unreadable compound file (truncated?)' };
   return { kind: 'unknown', detail: 'compound file without a workbook stream' };
 }

@@ -14,7 +14,7 @@ import { useMailStack } from '../helpers/mail-stack.js';
 import { makeProject, type Project } from '../helpers/project.js';
 import {
   FOLDERS, addPeople, answersTo, casePeople, collectionFolders, filledForm, fixture, foldersOf, header, ledgers,
-  nonRequestMail, requestOf, formOf, rezip, send, zipStored, type CasePerson, type FolderSnapshot, type Parsed,
+  nonRequestMail, requestOf, formOf, rezip, send, type CasePerson, type FolderSnapshot, type Parsed,
 } from '../helpers/replies.js';
 
 const mail = useMailStack();
@@ -96,11 +96,7 @@ beforeAll(async () => {
   await replyWithFile('et', '台账进展情况.et', fixture('xlsx/lo-filled.et'));
   await replyWithFile('ods', '台账进展情况.ods', fixture('xlsx/lo-filled.ods'));
   await replyWithFile('csv', '台账进展情况.csv', fixture('xlsx/lo-filled.csv'));
-  const xlsb = zipStored([
-    { name: '[Content_Types].xml', data: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/xl/workbook.bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>') },
-    { name: 'xl/workbook.bin', data: Buffer.from([0x83, 0x01, 0x00, 0x84, 0x01, 0x00]) },
-  ]);
-  await replyWithFile('xlsb', '台账进展情况.xlsb', xlsb);
+  await replyWithFile('xlsb', '台账进展情况.xlsb', fixture('formats/filled.xlsb'));
   await replyWithFile('encrypted', '台账进展情况.xlsx', fixture('xlsx/lo-encrypted.xlsx'));
   await replyWithFile('pdf', '台账进展情况.xlsx', fixture('xlsx/pdf-renamed.xlsx'));
   await replyWithFile('word', '台账进展情况.xlsx', fixture('xlsx/word-renamed.xlsx'));
@@ -211,16 +207,30 @@ describe('a reply without the form', () => {
   });
 });
 
+describe('other formats are read: a colleague\'s form in them is answered with what was read', () => {
+  // Each sent 艾延坤's form (rows 1–14): none of its rows is theirs, and the receipt says so.
+  const cases: [Key, string][] = [
+    ['xls', 'Excel 97-2003 工作簿（.xls）'], ['et', 'WPS 表格（.et）'], ['ods', 'OpenDocument 电子表格（.ods）'], ['xlsb', 'Excel 二进制工作簿（.xlsb）'],
+  ];
+  for (const [key, format] of cases) {
+    it(`${key}`, async () => {
+      const r = await receiptOf(key);
+      expect(r.subject).toBe('【请补正】您的报送未能登记');
+      expect(r.text).toContain(`已读取您发来的${format}“台账进展情况.${key}”。`);
+      expect(r.text).toContain('表格中第1、2、3、5、7、11、12、14项不是您负责的任务，所填内容未予登记。');
+      expect(r.text).toContain('原因:表格中您负责的任务均未填写进展情况。');
+      expect(await folderOf(sent[key]!)).toEqual([FOLDERS.rejected]);
+      expect(await personStatus(P[key].email)).toMatchObject({ status: 'pending', reports: 0 });
+    });
+  }
+});
+
 describe('files that cannot be read get a receipt naming the problem and the fix', () => {
   const cases: [Key, string[]][] = [
-    ['xls', ['旧版 Excel 97-2003 格式(.xls)', '另存为', '.xlsx']],
-    ['et', ['WPS 表格格式(.et)', '另存为', '.xlsx']],
-    ['ods', ['OpenDocument 格式(.ods)', '另存为', '.xlsx']],
-    ['xlsb', ['Excel 二进制格式(.xlsb)', '另存为', '.xlsx']],
     ['csv', ['CSV 文本', '.xlsx 表格中填写']],
     ['encrypted', ['设置了打开密码', '取消文件密码后另存为 .xlsx']],
     ['pdf', ['不是可以读取的电子表格(.xlsx)', '另存为']],
-    ['word', ['不是可以读取的电子表格(.xlsx)', '另存为']],
+    ['word', ['找不到台账表格', '不要删除或改动表头']], // a Word document without the form's table
     ['text', ['不是可以读取的电子表格(.xlsx)', '另存为']],
     ['truncated', ['已损坏或不完整', '重新保存表格']],
     ['bomb', ['过大或结构异常', '原表格']],

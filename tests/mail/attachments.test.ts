@@ -86,12 +86,21 @@ describe('spreadsheetAttachments rules', () => {
     expect(r.map((a) => a.filename)).toEqual(['attachment-1.xlsx', 'attachment-2.xls', 'data.bin']);
   });
 
-  it('drops documents, images and zips named as such', () => {
+  it('keeps Word documents (a table filled in Word is read; a .doc is answered)', () => {
     const r = spreadsheetAttachments([
       att('进展情况.docx', 'application/octet-stream', zipWith('word/document.xml')),
       att('进展情况.doc', 'application/msword', cfbWith('WordDocument')),
       att(undefined, 'application/octet-stream', zipWith('word/document.xml')),
       att(undefined, 'application/octet-stream', cfbWith('WordDocument')),
+      att('表.bin', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', zipWith('word/document.xml')),
+    ]);
+    expect(r.map((a) => a.filename)).toEqual(['进展情况.docx', '进展情况.doc', 'attachment-3.docx', 'attachment-4.doc', '表.bin']);
+  });
+
+  it('drops other documents, images and zips named as such', () => {
+    const r = spreadsheetAttachments([
+      att('演示.pptx', 'application/octet-stream', zipWith('ppt/presentation.xml')),
+      att('进展情况.wps', 'application/octet-stream', cfbWith('WordDocument')),
       att('scan.pdf', 'application/pdf', Buffer.from('%PDF-1.4')),
       att('image001.png', 'image/png', Buffer.from('89504e47', 'hex')),
       att('台账.zip', 'application/zip', zipWith('台账.xlsx')),

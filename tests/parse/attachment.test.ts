@@ -1,6 +1,6 @@
 /**
- * The pipeline a parse worker runs on each spreadsheet (sniff → zip limits → exceljs → table and
- * token), called directly: what each kind of file a person may send becomes. The pool around it
+ * The pipeline a parse worker runs on each spreadsheet (sniff → limits → the format's reader →
+ * table and token), called directly: what each kind of file a person may send becomes. The pool around it
  * is tested in pool.test.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -24,9 +24,6 @@ describe('parseAttachment', () => {
   });
 
   it.each([
-    ['lo-filled.ods', 'SHEET_UNSUPPORTED', 'ods', /OpenDocument/],
-    ['lo-filled.xls', 'SHEET_UNSUPPORTED', 'xls', /Excel 97-2003/],
-    ['lo-filled.et', 'SHEET_UNSUPPORTED', 'et', /WPS/],
     ['lo-filled.csv', 'SHEET_UNSUPPORTED', 'csv', /CSV/],
     ['lo-encrypted.xlsx', 'SHEET_ENCRYPTED', 'encrypted', /密码/],
     ['truncated.xlsx', 'SHEET_CORRUPT', 'xlsx', /./],
@@ -36,7 +33,7 @@ describe('parseAttachment', () => {
     ['name-bomb.xlsx', 'SHEET_TOO_LARGE', 'xlsx', /./],
     ['pdf-renamed.xlsx', 'SHEET_UNSUPPORTED', 'unknown', /无法识别/],
     ['text-renamed.xlsx', 'SHEET_UNSUPPORTED', 'unknown', /无法识别/],
-    ['word-renamed.xlsx', 'SHEET_UNSUPPORTED', 'zip-other', /非表格的压缩文件/],
+    ['word-renamed.xlsx', 'SHEET_NO_TABLE', 'docx', /no table/], // a Word document, read as one: no table in it
   ])('%s → %s', async (name, code, kind, message) => {
     const o = await parseAttachment(fx(name), name, secret);
     expect(failure(o)).toBe(code);
@@ -44,9 +41,15 @@ describe('parseAttachment', () => {
     if (!o.ok) expect(o.message).toMatch(message);
   });
 
+  it.each([['lo-filled.xls', 'xls'], ['lo-filled.et', 'et'], ['lo-filled.ods', 'ods']] as const)('reads %s (SheetJS) with its token', async (name, kind) => {
+    const o = await parseAttachment(fx(name), name, secret);
+    expect(o).toMatchObject({ ok: true, kind, workbook: { sheetName: '工作台账', token: expect.stringMatching(/^TZ-/) } });
+  });
+
   it('applies the zip limits it is given', async () => {
     const o = await parseAttachment(fx('template.xlsx'), 'template.xlsx', secret, { maxEntries: 2 });
     expect(failure(o)).toBe('SHEET_TOO_LARGE');
+    expect(failure(await parseAttachment(fx('lo-filled.ods'), 'a.ods', secret, { maxEntries: 2 }))).toBe('SHEET_TOO_LARGE');
     expect(failure(await parseAttachment(fx('template.xlsx'), 'template.xlsx', secret))).toBe('ok');
   });
 });

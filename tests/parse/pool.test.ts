@@ -62,14 +62,14 @@ describe.each(['process', 'thread'] as const)('real worker, %s isolation', (isol
   afterAll(async () => { await pool.close(); });
 
   it('reads a reply: who sent it, its LibreOffice form with a verified token, and a file it cannot read', async () => {
-    const o = await pool.readMail(await replyWith(attach('lo-filled.xlsx'), attach('lo-filled.ods')), request);
+    const o = await pool.readMail(await replyWith(attach('lo-filled.xlsx'), attach('lo-filled.csv')), request);
     expect(files(o)).toEqual(['ok', 'SHEET_UNSUPPORTED']);
     if (!o.ok) return;
     expect(o.analysis).toMatchObject({ from: 'ai@bureau.test', class: { kind: 'human' }, attachmentCount: 2 });
-    const [form, ods] = o.analysis.files;
+    const [form, csv] = o.analysis.files;
     expect(form.ok && form.token).toMatchObject({ period: seed.period });
     expect(form.ok && form.rows[0].progress).toBe('第一行\n第二行\t制表符 "双引号" \'单引号\' 😀🎉');
-    expect(ods).toMatchObject({ filename: 'lo-filled.ods', kind: 'ods', message: expect.stringMatching(/OpenDocument/) });
+    expect(csv).toMatchObject({ filename: 'lo-filled.csv', kind: 'csv', message: expect.stringMatching(/CSV/) });
   });
 
   it('refuses an attachment larger than maxInputBytes without parsing it', async () => {

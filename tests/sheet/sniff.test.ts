@@ -32,11 +32,22 @@ describe('sniffSpreadsheet on real files', () => {
     ['lo-filled.csv', 'csv'],
     ['pdf-renamed.xlsx', 'unknown'],
     ['text-renamed.xlsx', 'unknown'],
-    ['word-renamed.xlsx', 'zip-other'],
+    ['word-renamed.xlsx', 'docx'], // a Word document under a spreadsheet's name
     ['minimal.xlsx', 'xlsx'],
     ['truncated.xlsx', 'xlsx'], // named from its local headers; checkZipLimits reports the damage
   ])('%s is %s', (name, kind) => {
     expect(sniffSpreadsheet(fx(name), name).kind).toBe(kind);
+  });
+
+  it.each([
+    ['wang-filled.docx', 'docx'], // the docx writer
+    ['lo-wang.docx', 'docx'], // LibreOffice Writer
+    ['lo-wang.doc', 'doc'],
+    ['filled.xlsb', 'xlsb'],
+    ['lo-encrypted.xls', 'xls'], // RC4 inside the BIFF stream: the reader tells
+  ])('formats/%s is %s', (name, kind) => {
+    const buf = readFileSync(fileURLToPath(new URL(`../fixtures/formats/${name}`, import.meta.url)));
+    expect(sniffSpreadsheet(buf, name).kind).toBe(kind);
   });
 
   it('reports the truncation and keeps .xls/.et apart only by name', () => {
