@@ -100,7 +100,8 @@ describe('an address changed and a task moved mid-month', () => {
     expect([...(await rowsOf(attachment(request))).keys()]).not.toContain(4);
     expect([...(await rowsOf(attachment(reminders[0]))).keys()]).toContain(4);
     const reminded = acceptedBy(sent, REMINDER);
-    expect([...reminded.keys()]).toEqual([ma]);
+    // The collection mailbox's own copy (self_copy) is not a reminder to anyone.
+    expect([...reminded.keys()].filter((to) => to !== p.mailbox.toLowerCase())).toEqual([ma]);
   });
 
   it('the ledger keeps what 王群才 reported for the task he no longer owns', async () => {
