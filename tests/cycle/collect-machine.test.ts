@@ -226,7 +226,7 @@ describe('bounces of our requests', () => {
     for (const k of ['bpf', 'b163'] as const) expect(l.people.get(P[k].email)?.[3], k).toBe('退信');
     expect(l.people.get(P.bnomid.email)?.[3]).toBe('未报送');
     expect(l.people.get(P.control.email)?.[3]).toBe('未报送');
-    const line = (l.mail.text ?? '').split('\n').find((x) => x.startsWith('邮件退信或发送失败:'));
+    const line = (l.mail.text ?? '').split('\n').find((x) => x.startsWith('邮件退信或发送失败：'));
     expect(line).toBeDefined();
     for (const k of ['bpf', 'b163'] as const) expect(line).toContain(P[k].name);
     expect(line).not.toContain(P.bnomid.name);
