@@ -215,7 +215,7 @@ describe('bounces of our requests', () => {
     const bounced = s.people.filter((p: { delivery: string }) => p.delivery === 'bounced').map((p: { email: string }) => p.email);
     expect(bounced.sort()).toEqual([P.b163.email, P.bpf.email].sort());
     const text = await project.cli('status', '--period', '2020-06');
-    expect(text.stdout).toContain(`${P.bpf.name}(${P.bpf.department}) <${P.bpf.email}> [退信]`);
+    expect(text.stdout).toContain(`${P.bpf.name}（${P.bpf.department}） <${P.bpf.email}> [退信]`);
   });
 
   it('show in the office\'s ledger', async () => {
