@@ -85,7 +85,7 @@ export async function runDemo(outDir = path.join(process.cwd(), 'demo-output')):
     say((parsed.text ?? '').split('\n').filter(Boolean).slice(0, 6).map((l) => `     ${l}`).join('\n'));
     const { stdout } = await run(BIN, ['--config', configFile, 'status', '--period', '2020-06'], { env: { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password } });
     say(`\n5. status:\n${stdout.split('\n').map((l) => `   ${l}`).join('\n')}`);
-    say(`(李世想 did not reply: the ledger marks him 李世想:未报送)`);
+    say(`(李世想 did not reply: the ledger marks him 李世想：未报送)`);
     say(`\nConsolidated ledger (as received in the office mailbox ${office}):\n${ledger}`);
     return ledger;
   } finally {

@@ -71,6 +71,8 @@ function fileFields(mail: boolean) {
     mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
     schedule: scheduleFields.superRefine(checkSchedule, ALWAYS),
     office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
+    office_phone: optText(),
+    office_contact: optText(),
     people: list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
     ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
     secret: optText(),
@@ -264,6 +266,9 @@ function toConfig(c: FileConfig, file: string) {
     },
     schedule,
     office: c.office,
+    /** Who people may call about the ledger, named in every mail to them; optional. */
+    officePhone: c.office_phone,
+    officeContact: c.office_contact,
     people,
     ledger,
     /** Key for the file identity's HMAC; generated under data_dir when absent. */

@@ -121,6 +121,17 @@ export function localStamp(iso: string | Date, tz: string): string {
   return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
 }
 
+/** Local date and time as a notice writes them: "2020年6月21日 9:00". */
+export function chineseStamp(iso: string | Date, tz: string): string {
+  const p = localParts(typeof iso === 'string' ? new Date(iso) : iso, tz);
+  return `${formatLocalDate(p)} ${p.hour}:${String(p.minute).padStart(2, '0')}`;
+}
+
+/** Local date as a notice writes it: "2020年6月21日". */
+export function chineseDate(iso: string | Date, tz: string): string {
+  return formatLocalDate(localParts(typeof iso === 'string' ? new Date(iso) : iso, tz));
+}
+
 export function periodLabel(period: string): string {
   const { year, month } = splitPeriod(period);
   return `${year}年${month}月`;

@@ -74,10 +74,10 @@ export function mergeCell(task: Task, byName: Map<string, PersonState>, field: '
   const former = formerly.map((o) => ({ owner: o, ...ownerWords(task, o, byName, field) })).filter((p) => p.reported);
   if (task.owners.length === 1 && former.length === 0) {
     const p = owners[0];
-    return p.reported || field === 'remark' ? p.text : `${p.owner}:${p.text}`;
+    return p.reported || field === 'remark' ? p.text : `${p.owner}：${p.text}`;
   }
   return [...owners.filter((p) => field === 'progress' || p.text !== ''), ...former.filter((p) => p.text !== '')]
-    .map((p) => `${p.owner}:${p.text}`).join('\n');
+    .map((p) => `${p.owner}：${p.text}`).join('\n');
 }
 
 /** Per task number, people who reported words for it without being among its owners now. */
@@ -123,7 +123,7 @@ export interface Summary {
 export function summarize(states: PersonState[]): Summary {
   const depts = new Map<string, { name: string; total: number; reported: number }>();
   for (const s of states) {
-    const name = s.person.department || '(未填科室)';
+    const name = s.person.department || '（未填科室）';
     const d = depts.get(name) ?? { name, total: 0, reported: 0 };
     d.total++;
     if (s.status !== 'pending') d.reported++;

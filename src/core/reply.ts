@@ -148,21 +148,21 @@ export function problemFor(code: ErrorCode | 'NO_ATTACHMENT' | 'NOT_FILLED' | 'N
     case 'CLOSED':
       return { problem: '该月汇总台账已报送办公室，您此前报送的内容保持不变，本次未作改动。', fix: '如确需更正已报送的内容，请在邮件主题中注明“更正”二字后重新发送，汇总台账将随之更新并告知办公室。' };
     case 'NO_ATTACHMENT':
-      return { problem: '邮件中没有找到填写后的表格附件。', fix: '请在原通知邮件所附表格的"进展情况"栏填写后保存,直接回复本邮件并添加该表格为附件。' };
+      return { problem: '邮件中没有找到填写后的表格附件。', fix: '请在原通知邮件所附表格的“进展情况”栏填写后保存，直接回复本邮件并添加该表格为附件。' };
     case 'NOT_FILLED':
-      return { problem: '表格中您负责的任务均未填写进展情况。', fix: '请在"进展情况"栏填写后保存,重新回复并附上该表格。' };
+      return { problem: '表格中您负责的任务均未填写进展情况。', fix: '请在“进展情况”栏填写后保存，重新回复并附上该表格。' };
     case 'NOT_OURS':
-      return { problem: '附件不是本次发送的台账表格(缺少表单编号或与本台账不符)。', fix: '请使用通知邮件所附的表格填写后回复,不要新建或复制到其他文件。' };
+      return { problem: '附件不是本次发送的台账表格（缺少表单编号或与本台账不符）。', fix: '请使用通知邮件所附的表格填写后回复，不要新建或复制到其他文件。' };
     case 'SHEET_ENCRYPTED':
-      return { problem: '附件设置了打开密码,系统无法读取。', fix: '请取消文件密码后另存为 .xlsx 格式,重新回复。' };
+      return { problem: '附件设置了打开密码，系统无法读取。', fix: '请取消文件密码后另存为 .xlsx 格式，重新回复。' };
     case 'SHEET_TOO_LARGE':
-      return { problem: '附件过大或结构异常,系统未予读取。', fix: '请使用通知邮件所附的原表格填写后重新回复。' };
+      return { problem: '附件过大或结构异常，系统未予读取。', fix: '请使用通知邮件所附的原表格填写后重新回复。' };
     case 'SHEET_CORRUPT':
-      return { problem: '附件已损坏或不完整,无法打开。', fix: '请重新保存表格,确认能正常打开后重新回复。' };
+      return { problem: '附件已损坏或不完整，无法打开。', fix: '请重新保存表格，确认能正常打开后重新回复。' };
     case 'SHEET_TIMEOUT':
-      return { problem: '附件内容过于复杂(如整表设置了数据有效性),系统无法在限定时间内读取。', fix: '请使用通知邮件所附的原表格填写后重新回复。' };
+      return { problem: '附件内容过于复杂（如整表设置了数据有效性），系统无法在限定时间内读取。', fix: '请使用通知邮件所附的原表格填写后重新回复。' };
     case 'SHEET_NO_TABLE':
-      return { problem: '附件中找不到台账表格("序号""进展情况"表头)。', fix: '请使用通知邮件所附的表格填写,不要删除或改动表头。' };
+      return { problem: '附件中找不到台账表格（“序号”“进展情况”表头）。', fix: '请使用通知邮件所附的表格填写，不要删除或改动表头。' };
     case 'SHEET_UNSUPPORTED':
       return unsupported(kind);
     default:
@@ -171,15 +171,15 @@ export function problemFor(code: ErrorCode | 'NO_ATTACHMENT' | 'NOT_FILLED' | 'N
 }
 
 function unsupported(kind: string | undefined): Problem {
-  const fix = '请用 Excel 或 WPS 打开后"另存为" Excel 工作簿(.xlsx)格式,重新回复并附上该文件。';
+  const fix = '请用 Excel 或 WPS 打开后“另存为” Excel 工作簿（.xlsx）格式，重新回复并附上该文件。';
   switch (kind) {
-    case 'xls': return { problem: '附件为旧版 Excel 97-2003 格式(.xls),系统无法读取。', fix };
-    case 'et': return { problem: '附件为 WPS 表格格式(.et),系统无法读取。', fix };
-    case 'ods': return { problem: '附件为 OpenDocument 格式(.ods),系统无法读取。', fix };
-    case 'xlsb': return { problem: '附件为 Excel 二进制格式(.xlsb),系统无法读取。', fix };
-    case 'csv': return { problem: '附件为 CSV 文本,不是原表格。', fix: '请在通知邮件所附的 .xlsx 表格中填写后回复。' };
+    case 'xls': return { problem: '附件为旧版 Excel 97-2003 格式（.xls），系统无法读取。', fix };
+    case 'et': return { problem: '附件为 WPS 表格格式（.et），系统无法读取。', fix };
+    case 'ods': return { problem: '附件为 OpenDocument 格式（.ods），系统无法读取。', fix };
+    case 'xlsb': return { problem: '附件为 Excel 二进制格式（.xlsb），系统无法读取。', fix };
+    case 'csv': return { problem: '附件为 CSV 文本，不是原表格。', fix: '请在通知邮件所附的 .xlsx 表格中填写后回复。' };
     case 'doc': return { problem: '附件为 Word 97-2003 文档（.doc），系统无法读取。', fix: '请用 Word 或 WPS 打开后“另存为”Word 文档（.docx）格式，或在通知邮件所附的表格中填写，重新回复。' };
-    default: return { problem: '附件不是可以读取的电子表格(.xlsx)。', fix };
+    default: return { problem: '附件不是可以读取的电子表格（.xlsx）。', fix };
   }
 }
 

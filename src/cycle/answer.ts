@@ -4,7 +4,8 @@
  * be used to send mail to third parties: receipts to addresses outside the roster never repeat
  * what the sender wrote, and each such address, like each owner, gets a few mails a day at most.
  */
-import { localParts, localStamp, periodLabel, zonedInstant } from '../core/calendar.js';
+import { chineseStamp, localParts, periodLabel, zonedInstant } from '../core/calendar.js';
+import { signature } from './signature.js';
 import type { Decision, PlannedReport } from '../core/decide.js';
 import { serialList } from '../core/notes.js';
 import { personByEmail } from '../core/reply.js';
@@ -65,8 +66,10 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   const data = {
     personName: d.person.name, periodLabel: periodLabel(d.period),
     accepted: d.outcome === 'accepted' || d.outcome === 'confirmed', held: d.outcome === 'held',
-    late: (d.outcome === 'accepted' || d.outcome === 'confirmed') && isLate(d.period),
-    receivedAt: localStamp(row.received_at, ctx.config.timezone),
+    // Late by the rule status uses: no on-time report of the person's for the month (a correction
+    // after the ledger went out of a report that came in time stays on time).
+    late: (d.outcome === 'accepted' || d.outcome === 'confirmed') && isLate(d.period) && !ctx.store.reportTally(d.period).get(d.person.id)?.anyOnTime,
+    receivedAt: chineseStamp(row.received_at, ctx.config.timezone),
     rows: confirmed ? confirmed.rows.map((r) => ({ no: r.no, task: taskName(ctx, r.no), progress: echo?.take(r.progress), remark: echo?.take(r.remark) })) : rowsOf(main, echo),
     emptyRows: main?.report.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
     echo: !!echo, onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
@@ -79,7 +82,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
       personName: o.person.name, periodLabel: periodLabel(o.period), held: !!o.hold, rows: rowsOf(o, echo), movedFrom: o.movedFrom && periodLabel(o.movedFrom.period),
     })),
     echoCut: false,
-    officeName: ctx.config.mailbox.senderName,
+    ...signature(ctx.config, ctx.clock.now()),
     notes: d.notes && {
       format: d.notes.format, filename: d.notes.filename,
       foreign: serialList(d.notes.foreign), renamed: serialList(d.notes.renamed),
@@ -109,9 +112,9 @@ async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: Planne
   const rows = rowsOf(p, echo);
   const mail = ctx.templates.render('notice', {
     personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
-    sender: senderLabel(ctx, a.from), receivedAt: localStamp(row.received_at, ctx.config.timezone),
+    sender: senderLabel(ctx, a.from), receivedAt: chineseStamp(row.received_at, ctx.config.timezone),
     rows, echoCut: echo.cut, emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
-    officeName: ctx.config.mailbox.senderName,
+    ...signature(ctx.config, ctx.clock.now()),
   });
   await ctx.outbox.queue({ kind: 'notice', period: p.period, person: p.person.id, slot }, {
     to: [{ name: p.person.name, address: p.person.email }], ...mail,

@@ -3,7 +3,7 @@
  * ledger says whose words changed, how (late, corrected) and in which tasks, so that a closed
  * month never changes without the office being told.
  */
-import { localStamp } from '../core/calendar.js';
+import { chineseStamp } from '../core/calendar.js';
 import type { ReportRow } from '../core/ledger.js';
 import type { ReportRecord } from '../store/store.js';
 import type { Context } from './context.js';
@@ -49,7 +49,7 @@ export function ledgerChanges(ctx: Pick<Context, 'config' | 'store'>, period: st
     out.push({
       name: person.name,
       what: before ? '更正' : now.late ? '逾期报送' : '补录（截止前已收到）',
-      at: localStamp(now.received_at, config.timezone),
+      at: chineseStamp(now.received_at, config.timezone),
       sentBy: now.sender.toLowerCase() !== person.email ? now.sender : undefined,
       tasks: tasks.join('、'),
     });

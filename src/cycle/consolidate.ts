@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadlineInstant, localStamp, periodLabel, periodsUpTo } from '../core/calendar.js';
+import { chineseStamp, deadlineInstant, periodLabel, periodsUpTo } from '../core/calendar.js';
+import { signature } from './signature.js';
 import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
@@ -28,7 +29,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const months = periodsUpTo(period, config.schedule);
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
-  const generatedAt = localStamp(ctx.clock.now(), tz);
+  const generatedAt = chineseStamp(ctx.clock.now(), tz);
   const { writeLedgerWorkbook } = await import('../sheet/ledger.js'); // loads exceljs: only when a ledger is built
   const buffer = await writeLedgerWorkbook({
     title: config.ledger.title,
@@ -37,19 +38,22 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     rows: rows.map((r) => ({ ...r, departments: r.departments, owners: r.owners })),
     people: states.map((s) => ({
       name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: statusLabel(s),
-      reportedAt: s.report ? localStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
+      reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
     })),
     history: { periods: months.map(periodLabel), rows: history },
   });
   const dir = path.join(config.dataDir, 'ledgers', period);
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
-  const attachmentName = `${periodLabel(period)}工作台账汇总${version > 1 ? `(第${version}版)` : ''}.xlsx`;
+  const attachmentName = `${periodLabel(period)}工作台账汇总${version > 1 ? `（第${version}版）` : ''}.xlsx`;
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);
   writeFileSync(file, buffer, { mode: 0o600 });
   const summary = summarize(states);
+  const sig = signature(config, ctx.clock.now());
   const mail = ctx.templates.render('ledger', {
     ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
     officeName: config.office.map((o) => o.name).join('、'),
+    // Signed by the mailbox's sender name, as the office's other mails are.
+    signedBy: sig.officeName, sentDate: sig.sentDate,
     unchanged: history.filter((h) => h.unchanged).map((h) => ({ no: h.no, task: h.task })),
     changes: update && !preview ? ledgerChanges(ctx, period) : [],
   });

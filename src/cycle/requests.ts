@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay, localParts } from '../core/calendar.js';
+import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay } from '../core/calendar.js';
+import { signature } from './signature.js';
 import type { Context } from './context.js';
 import { tasksOf, type Person } from '../core/ledger.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
@@ -43,12 +44,10 @@ export async function personForm(ctx: Context, period: string, person: Person): 
 }
 
 function commonData(ctx: Context, period: string, person: Person) {
-  const now = localParts(ctx.clock.now(), ctx.config.timezone);
   return {
     person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period),
     deadline: formatLocalDate(deadlineDate(period, ctx.config.schedule)),
-    attachmentName: formFileName(period, person), officeName: ctx.config.mailbox.senderName,
-    sentDate: formatLocalDate(now),
+    attachmentName: formFileName(period, person), ...signature(ctx.config, ctx.clock.now()),
   };
 }
 

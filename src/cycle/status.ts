@@ -1,4 +1,4 @@
-import { deadlineDate, deadlineInstant, formatLocalDate, localParts, localStamp, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
+import { deadlineDate, deadlineInstant, chineseStamp, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
 import type { Config } from '../app/config.js';
 import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
 import type { OutboxRow, Store } from '../store/store.js';
@@ -109,21 +109,21 @@ export function statusText(s: StatusJson, config: Config): string {
   const d = s.deadline.split('-').map(Number);
   const lines = [
     `${config.ledger.title}`,
-    `${periodLabel(s.period)} 报送情况(截止:${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? ',已截止' : ''})`,
-    `应报 ${s.summary.total} 人,已报 ${s.summary.reported} 人(按时 ${s.summary.onTime},逾期 ${s.summary.late}),未报 ${s.summary.missing.length} 人。` +
-      (s.ledgerSentAt ? ` 汇总台账已发送(第${s.ledgerVersion}版)。` : ''),
+    `${periodLabel(s.period)} 报送情况（截止：${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? '，已截止' : ''}）`,
+    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}），未报 ${s.summary.missing.length} 人。` +
+      (s.ledgerSentAt ? ` 汇总台账已发送（第${s.ledgerVersion}版）。` : ''),
     '',
   ];
   for (const p of s.people) {
-    const when = p.reportedAt ? ` ${localStamp(p.reportedAt, config.timezone)}` : '';
-    const by = p.sentBy ? ` (由 ${p.sentBy} 代报)` : '';
+    const when = p.reportedAt ? ` ${chineseStamp(p.reportedAt, config.timezone)}` : '';
+    const by = p.sentBy ? `（由 ${p.sentBy} 代报）` : '';
     const mail = p.delivery === 'bounced' ? ' [退信]' : p.delivery === 'failed' ? ' [发送失败]' : '';
-    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}(${p.department}) <${p.email}>${when}${by}${mail}`);
+    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${mail}`);
   }
-  if (s.quarantined) lines.push('', `隔离邮件(来源不明,未回复):${s.quarantined} 封`);
+  if (s.quarantined) lines.push('', `隔离邮件（来源不明，未回复）：${s.quarantined} 封`);
   if (s.unreadable) lines.push('', `无法读取的邮件（已保留在“${config.mailbox.folders.quarantine}”，责任人发来的已回复请其重新发送）：${s.unreadable} 封`);
   const failed = s.office.filter((o) => o.state === 'failed');
-  if (failed.length) lines.push('', `汇总台账发送失败:${failed.map((o) => `${o.email}(${o.error ?? ''})`).join(';')}`);
+  if (failed.length) lines.push('', `汇总台账发送失败：${failed.map((o) => `${o.email}（${o.error ?? ''}）`).join('；')}`);
   const paused = pauseLine(s, config.timezone);
   if (paused) lines.push('', paused);
   return lines.join('\n');

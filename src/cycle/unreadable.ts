@@ -5,7 +5,8 @@
  * form again. The sender is taken from the raw header, since the message could not be parsed.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { localStamp, periodLabel, periodOf } from '../core/calendar.js';
+import { chineseStamp, periodLabel, periodOf } from '../core/calendar.js';
+import { signature } from './signature.js';
 import type { Person } from '../core/ledger.js';
 import { TaizhangError } from '../errors.js';
 import { ADDRESS_RE, headerEnd } from '../mail/headers.js';
@@ -55,8 +56,8 @@ export async function answerUnreadable(ctx: ApplyContext, row: MessageRow): Prom
   const period = latestAskedPeriod(ctx.store, now, tz) ?? periodOf(now, tz);
   const mail = ctx.templates.render('receipt', {
     personName: person.name, periodLabel: periodLabel(period), accepted: false, late: false,
-    receivedAt: localStamp(row.received_at, tz), rows: [], emptyRows: [], others: [],
-    onBehalfOf: false, sender: from, ...UNREADABLE_PROBLEM, officeName: ctx.config.mailbox.senderName,
+    receivedAt: chineseStamp(row.received_at, tz), rows: [], emptyRows: [], others: [],
+    onBehalfOf: false, sender: from, ...UNREADABLE_PROBLEM, ...signature(ctx.config, now),
   });
   await ctx.outbox.queue({ kind: 'receipt', period, person: person.email, slot: `msg-${row.id}` }, {
     to: [{ address: person.email }], ...mail, inReplyTo: row.message_id ?? undefined, references: row.message_id ? [row.message_id] : [],

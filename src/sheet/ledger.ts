@@ -114,7 +114,7 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   });
   ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
   writeBanner(ws, 1, cols, input.title, { ...BODY_FONT, size: 16, bold: true }, { center: true, height: 36 });
-  writeBanner(ws, 2, cols, `月份:${input.periodLabel}　　生成时间:${input.generatedAt}`, { ...BODY_FONT }, { height: 22 });
+  writeBanner(ws, 2, cols, `月份：${input.periodLabel}　　生成时间：${input.generatedAt}`, { ...BODY_FONT }, { height: 22 });
   headerRow(ws, 3, LEDGER_COLUMNS);
   let r = 4;
   for (const row of [...input.rows].sort((a, b) => a.no - b.no)) {
@@ -133,8 +133,8 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   ws.pageSetup.printArea = `A1:G${Math.max(3, r - 1)}`;
   ws.pageSetup.printTitlesRow = '1:3';
   ws.headerFooter = {
-    oddHeader: `&L${hf(input.periodLabel)}&R生成时间:${hf(input.generatedAt)}`,
-    oddFooter: '&C第 &P 页,共 &N 页',
+    oddHeader: `&L${hf(input.periodLabel)}&R生成时间：${hf(input.generatedAt)}`,
+    oddFooter: '&C第 &P 页，共 &N 页',
   };
   ws.commit();
 }
@@ -165,10 +165,10 @@ function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   if (input.people.length > 0) {
     ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: r - 1, column: names.length } };
     const summary = [...counts].map(([label, n]) => `${label} ${n} 人`).join(',');
-    writeBanner(ws, r + 1, names.length, `${input.periodLabel}共 ${input.people.length} 人:${summary}。生成时间:${input.generatedAt}`, { ...BODY_FONT });
+    writeBanner(ws, r + 1, names.length, `${input.periodLabel}共 ${input.people.length} 人：${summary}。生成时间：${input.generatedAt}`, { ...BODY_FONT });
   }
   ws.pageSetup.printTitlesRow = '1:1';
-  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(input.periodLabel)} 填报情况`, oddFooter: '&C第 &P 页,共 &N 页' };
+  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(input.periodLabel)} 填报情况`, oddFooter: '&C第 &P 页，共 &N 页' };
   ws.commit();
 }
 
@@ -204,9 +204,9 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
     row.commit();
     r++;
   }
-  writeBanner(ws, r + 1, names.length, '灰色底纹:与上月相同;黄色底纹:本月进展与上月相同(未变化)。', { ...BODY_FONT, size: 10 });
+  writeBanner(ws, r + 1, names.length, '灰色底纹：与上月相同；黄色底纹：本月进展与上月相同（未变化）。', { ...BODY_FONT, size: 10 });
   ws.pageSetup.printTitlesRow = '1:1';
-  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R历月进展`, oddFooter: '&C第 &P 页,共 &N 页' };
+  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R历月进展`, oddFooter: '&C第 &P 页，共 &N 页' };
   ws.commit();
 }
 

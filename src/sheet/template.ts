@@ -53,7 +53,7 @@ export const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fg
 export function sheetText(text: string): string {
   let t = xmlSafe(text).replace(/_(x[0-9A-Fa-f]{4}_)/g, '_x005F_$1');
   if (t.length > EXCEL_MAX_CELL_CHARS) {
-    const mark = '…(已截断)';
+    const mark = '…（已截断）';
     let cut = EXCEL_MAX_CELL_CHARS - mark.length;
     const c = t.charCodeAt(cut - 1);
     if (c >= 0xd800 && c <= 0xdbff) cut--; // do not split a surrogate pair
@@ -113,7 +113,7 @@ export function writeBanner(ws: ExcelJS.Worksheet, rowNo: number, lastCol: numbe
 
 /** The visible identity line written under the table. */
 export function tokenLine(token: string): string {
-  return `表单编号:${token}(请勿修改)`;
+  return `表单编号：${token}（请勿修改）`;
 }
 
 /**
@@ -147,7 +147,7 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
 
   writeBanner(ws, 1, cols, ledger.title, { ...BODY_FONT, size: 16, bold: true }, { center: true, height: 36 });
-  const caption = `月份:${periodLabel}　　责任人:${person.name}(${person.department})　　请于${deadlineText}前填报`;
+  const caption = `月份：${periodLabel}　　责任人：${person.name}（${person.department}）　　请于${deadlineText}前填报`;
   writeBanner(ws, 2, cols, caption, { ...BODY_FONT }, { height: 22 });
 
   const header = ws.getRow(3);
@@ -172,17 +172,17 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   }
   const lastTableRow = r - 1;
 
-  const note = '填写说明:请在“进展情况”“备注”两栏填写本月进展(单元格内换行:Excel/WPS 按 Alt+Enter,LibreOffice 按 Ctrl+Enter),其他栏目已锁定。填好后保存,作为附件直接回复本邮件即可。';
+  const note = '填写说明：请在“进展情况”“备注”两栏填写本月进展（单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter），其他栏目已锁定。填好后保存，作为附件直接回复本邮件即可。';
   writeBanner(ws, r + 1, cols, note, { ...BODY_FONT, size: 10 }, { height: 32 });
   writeBanner(ws, r + 2, cols, tokenLine(token), { ...BODY_FONT, size: 9, color: { argb: 'FF808080' } }, { height: 18 });
 
   ws.pageSetup.printArea = `A1:G${r + 2}`;
   ws.pageSetup.printTitlesRow = '3:3';
-  ws.headerFooter = { oddFooter: '&C第 &P 页,共 &N 页' };
+  ws.headerFooter = { oddFooter: '&C第 &P 页，共 &N 页' };
   for (let row = 4; row <= lastTableRow; row++) {
     ws.getCell(row, 4).dataValidation = {
       type: 'textLength', operator: 'lessThanOrEqual', formulae: [EXCEL_MAX_CELL_CHARS], allowBlank: true,
-      showInputMessage: true, promptTitle: '进展情况', prompt: '请填写本月进展,可多行。',
+      showInputMessage: true, promptTitle: '进展情况', prompt: '请填写本月进展，可多行。',
     };
   }
   await ws.protect('', {
@@ -192,7 +192,7 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
 
   const hidden = wb.addWorksheet(IDENTITY_SHEET, { state: 'hidden' });
   hidden.getCell('A1').value = token;
-  hidden.getCell('A2').value = '此工作表供系统识别表单,请勿修改或删除。';
+  hidden.getCell('A2').value = '此工作表供系统识别表单，请勿修改或删除。';
   await hidden.protect('', { selectLockedCells: true, selectUnlockedCells: true });
 
   const out = await wb.xlsx.writeBuffer();

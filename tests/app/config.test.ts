@@ -50,6 +50,14 @@ describe('config', () => {
     expect(Object.isFrozen(c) && Object.isFrozen(c.mailbox.imap) && Object.isFrozen(c.ledger.tasks[0])).toBe(true);
   });
 
+  it('office_phone and office_contact are optional text, kept as written', () => {
+    const c = parseConfig({ ...example(), office_phone: '0393-1234567', office_contact: '张三' }, 'x.yaml', env);
+    expect(c).toMatchObject({ officePhone: '0393-1234567', officeContact: '张三' });
+    const none = parseConfig(example(), 'x.yaml', env);
+    expect([none.officePhone, none.officeContact]).toEqual([undefined, undefined]);
+    expect(problems({ ...example(), office_phone: ['x'] })).toEqual([expect.stringMatching(/^office_phone: /)]);
+  });
+
   it('a missing environment variable is a config error naming it', () => {
     expect(problems(example(), {})).toContain('mailbox.imap.password: environment variable TAIZHANG_MAIL_PASSWORD is not set');
   });
@@ -128,7 +136,7 @@ describe('config', () => {
       'people[2].email: not an email address',
     ]));
     expect(list.filter((p) => p.startsWith('colour:'))).toEqual([
-      'colour: unknown key (expected one of: timezone, data_dir, mailbox, schedule, office, people, ledger, secret, templates_dir)',
+      'colour: unknown key (expected one of: timezone, data_dir, mailbox, schedule, office, office_phone, office_contact, people, ledger, secret, templates_dir)',
     ]);
   });
 

@@ -40,6 +40,7 @@ describe('makeToken / parseToken', () => {
   it('round-trips, found anywhere in a text', () => {
     expect(parseToken(token, secret)).toEqual(fields);
     expect(parseToken(`表单编号:${token}(请勿修改)`, secret)).toEqual(fields);
+    expect(parseToken(`表单编号：${token}（请勿修改）`, secret)).toEqual(fields); // the line as forms now write it
     expect(parseToken(`Re: 2020年6月进展\n\n> ${token}\n`, secret)).toEqual(fields);
   });
 

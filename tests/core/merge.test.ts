@@ -28,9 +28,9 @@ describe('merging reports into the ledger', () => {
     const rows = mergeRows(ledger, [state(people[0], [{ no: 4, progress: words }, { no: 8, progress: '王的进展', remark: '见附件' }]), state(people[1])]);
     expect(rows.map((r) => r.no)).toEqual([4, 8, 13]);
     expect(rows[0].progress).toBe(words);
-    expect(rows[1].progress).toBe('王群才:王的进展\n马红霞:未报送');
-    expect(rows[1].remark).toBe('王群才:见附件');
-    expect(rows[2].progress).toBe('马红霞:未报送');
+    expect(rows[1].progress).toBe('王群才：王的进展\n马红霞：未报送');
+    expect(rows[1].remark).toBe('王群才：见附件');
+    expect(rows[2].progress).toBe('马红霞：未报送');
     expect(rows[1].departments).toBe('办公室、机关总支');
     expect(rows[1].owners).toBe('王群才 马红霞');
   });
@@ -45,19 +45,19 @@ describe('merging reports into the ledger', () => {
     const wang = state(people[0], [{ no: 4, progress: '王:已报告', remark: '王的备注' }, { no: 8, progress: '王:监督' }, { no: 13, progress: '' }]);
     const silentMa = mergeRows(moved, [wang, state(people[1])]);
     expect(silentMa.map((r) => [r.no, r.progress, r.remark])).toEqual([
-      [4, '马红霞:未报送\n王群才:王:已报告', '王群才:王的备注'],
+      [4, '马红霞：未报送\n王群才：王:已报告', '王群才：王的备注'],
       [8, '王:监督', ''],
-      [13, '马红霞:未报送', ''], // an empty row is no words
+      [13, '马红霞：未报送', ''], // an empty row is no words
     ]);
     const bothReported = mergeRows(moved, [wang, state(people[1], [{ no: 4, progress: '马:接手' }, { no: 13, progress: '马:用人' }])]);
-    expect(bothReported[0].progress).toBe('马红霞:马:接手\n王群才:王:已报告');
+    expect(bothReported[0].progress).toBe('马红霞：马:接手\n王群才：王:已报告');
     expect(bothReported[2].progress).toBe('马:用人'); // a single owner and nobody else's words: exactly as written
   });
 
   it('marks a row a reporter left empty as not filled', () => {
     const rows = mergeRows(ledger, [state(people[0], [{ no: 8, progress: 'x' }]), state(people[1], [{ no: 13, progress: 'y' }])]);
-    expect(rows[0].progress).toBe('王群才:未填写');
-    expect(rows[1].progress).toBe('王群才:x\n马红霞:未填写');
+    expect(rows[0].progress).toBe('王群才：未填写');
+    expect(rows[1].progress).toBe('王群才：x\n马红霞：未填写');
   });
 
   it('labels status for the office, bounces explaining silence, and notes who sent it', () => {

@@ -12,6 +12,7 @@ import { ledgerKeyOf, personKeyOf } from '../../src/core/identity.js';
 import { tasksOf, type Person } from '../../src/core/ledger.js';
 import { applyDecision, decideMessage, type ApplyContext } from '../../src/cycle/apply.js';
 import { DAILY_LIMIT } from '../../src/cycle/answer.js';
+import { statusJson } from '../../src/cycle/status.js';
 import { silentLogger } from '../../src/logger.js';
 import { Outbox } from '../../src/mail/outbox.js';
 import { Templates } from '../../src/mail/templates.js';
@@ -70,7 +71,7 @@ describe('decideMessage and applyDecision', () => {
     const { row: out, mail } = await receipt(ai.id, row.id);
     expect(out.recipients).toBe(ai.email);
     expect(mail.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    expect(mail.text).toContain('2020-06-25 10:00收到您2020年6月的进展情况');
+    expect(mail.text).toContain('2020年6月25日 10:00收到您2020年6月的进展情况');
     expect(mail.inReplyTo).toBe('<r1@ai>');
     expect(mail.references).toEqual(['<req@office>', '<r1@ai>']);
   });
@@ -83,6 +84,41 @@ describe('decideMessage and applyDecision', () => {
     expect(store.currentReports('2020-06').get(ai.id)?.late).toBe(1);
     expect(store.period('2020-06')?.dirty).toBe(1);
     expect((await receipt(ai.id, row.id)).mail.text).toContain('已按逾期报送登记');
+    // status says the same of it
+    expect(statusJson(config, store, '2020-06', NOW).people.find((p) => p.id === ai.id)?.status).toBe('late');
+  });
+
+  it('a correction after the ledger of a report that came in time: neither the receipt nor status calls it late', async () => {
+    const first = analysis();
+    const on = stored(first);
+    await applyDecision(ctx, on, first, decideMessage(ctx, on, first));
+    store.updateMessage(on.id, { state: 'done' });
+    store.markConsolidated('2020-06', '2020-07-01T00:00:00.000Z');
+    const fix = analysis({ messageId: '<fix@ai>', subject: '更正：6月进展', files: [form(ai, '更正后的进展')] });
+    const row = stored(fix, '2020-07-01T02:00:00.000Z');
+    await applyDecision(ctx, row, fix, decideMessage(ctx, row, fix));
+    expect(store.currentReports('2020-06').get(ai.id)).toMatchObject({ message_row: row.id, late: 1 });
+    const { text } = (await receipt(ai.id, row.id)).mail;
+    expect(text).toContain('本次为更正');
+    expect(text).not.toContain('逾期');
+    expect(statusJson(config, store, '2020-06', NOW).people.find((p) => p.id === ai.id)?.status).toBe('submitted');
+  });
+
+  it('every mail ends with the office, the date it was written, and the office\'s contact when configured', async () => {
+    const a = analysis();
+    const row = stored(a);
+    await applyDecision(ctx, row, a, decideMessage(ctx, row, a));
+    const plain = (await receipt(ai.id, row.id)).mail.text ?? '';
+    expect(plain).toContain('如有疑问，请与办公室联系。');
+    expect(plain).toMatch(new RegExp(`\\n${config.mailbox.senderName}\\n2020年6月26日\\n（本邮件由台账系统自动发送）`));
+    ctx = { ...ctx, config: { ...config, officePhone: '0393-1234567', officeContact: '张三' } };
+    const again = analysis({ messageId: '<r9@ai>' });
+    const row2 = stored(again);
+    await applyDecision(ctx, row2, again, decideMessage(ctx, row2, again));
+    const mail = (await receipt(ai.id, row2.id)).mail;
+    expect(mail.text).toContain('如有疑问，请与办公室联系（联系人：张三，电话：0393-1234567）。');
+    expect(mail.html).toContain('如有疑问，请与办公室联系（联系人：张三，电话：0393-1234567）。');
+    expect(mail.html).toContain(`${config.mailbox.senderName}<br>2020年6月26日`);
   });
 
   it('reads the store for repeats, notes after a report, and the thread of our own mail', async () => {
@@ -160,7 +196,7 @@ describe('reports sent by someone other than their owner', () => {
     const [n] = await notices(ai.id);
     expect(n.row.recipients).toBe(ai.email);
     expect(n.mail.subject).toBe('【代报通知】您2020年6月的进展情况已由他人报送');
-    expect(n.mail.text).toContain('2020-06-25 10:00，someone@evil.example以您的名义报送了2020年6月的进展情况');
+    expect(n.mail.text).toContain('2020年6月25日 10:00，someone@evil.example以您的名义报送了2020年6月的进展情况');
     expect(n.mail.text).toContain(`进展情况：${phish}`);
     expect(n.mail.text).toContain('如内容有误，请回复本邮件并附上您本人填写的表格');
   });

@@ -158,7 +158,7 @@ describe('GBK, GB2312 and GB18030 replies built with real forms', () => {
       const answers = await answersTo(project, P[key].email, mids[key]);
       expect(answers).toHaveLength(1);
       expect(answers[0].subject).toBe('【回执】已收到您2020年6月的进展情况');
-      for (const t of P[key].tasks) expect(answers[0].text).toContain(`进展情况:${words(key, t.no)}`);
+      for (const t of P[key].tasks) expect(answers[0].text).toContain(`进展情况：${words(key, t.no)}`);
       expect(await folderOf(mids[key])).toEqual([FOLDERS.processed]);
       const s = await status();
       expect(s.people.find((p: { email: string }) => p.email === P[key].email)).toMatchObject({ status: 'submitted', reports: 1 });
@@ -188,7 +188,7 @@ describe('replies from other mail clients (fixtures, unchanged)', () => {
       expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
       for (const [no, text] of Object.entries(fx.rows)) {
         expect(r.text).toMatch(new RegExp(`^${no}\\. `, 'm'));
-        expect(r.text).toContain(`进展情况:${text}`);
+        expect(r.text).toContain(`进展情况：${text}`);
       }
       expect(await folderOf(mids[fx.from])).toEqual([FOLDERS.processed]);
       const a = await analyzeMessage(analysisContext(), storedRaw(mids[fx.from]).file);
@@ -210,11 +210,11 @@ describe('replies from other mail clients (fixtures, unchanged)', () => {
     const [l] = await ledgers(project);
     expect(l.progress.get(1)).toBe(FIXTURES[0].rows[1]);
     expect(l.progress.get(11)).toBe(FIXTURES[0].rows[11]);
-    expect(l.progress.get(3)).toBe('艾延坤:未填写');
+    expect(l.progress.get(3)).toBe('艾延坤：未填写');
     expect(l.progress.get(4)).toBe(FIXTURES[1].rows[4]);
     expect(l.progress.get(13)).toBe(FIXTURES[3].rows[13]);
     // Task 10 belongs to 王群才 and 李世想: each one's words under their name.
-    expect(l.progress.get(10)).toBe(`王群才:未填写\n李世想:${FIXTURES[2].rows[10]}`);
+    expect(l.progress.get(10)).toBe(`王群才：未填写\n李世想：${FIXTURES[2].rows[10]}`);
     for (const key of KEYS) for (const task of P[key].tasks) expect(l.progress.get(task.no)).toBe(words(key, task.no));
   });
 });

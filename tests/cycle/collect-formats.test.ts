@@ -44,9 +44,9 @@ describe('an .xls reply', () => {
     const r = await receipt(AI, ids.ai);
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
     expect(r.text).toContain('已读取您发来的Excel 97-2003 工作簿（.xls）“进展情况.xls”。');
-    expect(r.text).toContain('进展情况:第一行\n第二行\t制表符 "双引号" \'单引号\' 😀🎉');
-    expect(r.text).toContain('进展情况:=1+1 不是公式');
-    expect(r.text).toContain('备注:2020年6月15日');
+    expect(r.text).toContain('进展情况：第一行\n第二行\t制表符 "双引号" \'单引号\' 😀🎉');
+    expect(r.text).toContain('进展情况：=1+1 不是公式');
+    expect(r.text).toContain('备注：2020年6月15日');
     expect(r.text).not.toContain('不是您负责的任务');
     expect(r.text).not.toContain('主要任务”与台账原文不一致');
     expect(await foldersOf(mail(), p, ids.ai, await collectionFolders(mail(), p))).toEqual([FOLDERS.processed]);
@@ -58,8 +58,8 @@ describe('a .docx reply', () => {
     const r = await receipt(WANG, ids.wang);
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
     expect(r.text).toContain('已读取您发来的Word 文档（.docx）“王群才进展情况.docx”。');
-    expect(r.text).toContain('进展情况:第一段：已起草实施办法。\n第二段：已征求意见。');
-    expect(r.text).toContain('备注:备\t注');
+    expect(r.text).toContain('进展情况：第一段：已起草实施办法。\n第二段：已征求意见。');
+    expect(r.text).toContain('备注：备\t注');
     expect(r.text).toContain('表格中第13项不是您负责的任务，所填内容未予登记。');
     expect(r.text).toContain('第9项的“主要任务”与台账原文不一致：所填进展情况已登记，主要任务仍以台账原文为准。');
     const empty = (r.text ?? '').split('以下任务未填写进展情况')[1] ?? '';
@@ -85,7 +85,7 @@ describe('the consolidated ledger', () => {
     expect(l.progress.get(6)).toBe('=SUM(A1:A2) 不是公式 😀 “中文引号”');
     expect(l.remark.get(6)).toBe('  前后空格  ');
     expect(l.progress.get(9)).toBe('已完成');
-    expect(l.progress.get(13)).toBe('马红霞:未报送'); // 王群才 wrote in her row: not hers, not recorded
+    expect(l.progress.get(13)).toBe('马红霞：未报送'); // 王群才 wrote in her row: not hers, not recorded
     const ws = l.workbook.getWorksheet('台账')!;
     const texts: string[] = [];
     ws.eachRow((row) => row.eachCell((c) => { texts.push(String(c.value)); }));

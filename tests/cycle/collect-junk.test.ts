@@ -106,7 +106,7 @@ describe('replies to our mail in the junk folder', () => {
     const [receipt, ...more] = await answersTo(project, P.jform.email, mids.jform);
     expect(more).toHaveLength(0);
     expect(receipt?.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    expect(receipt?.text).toContain(`进展情况:垃圾箱里的第${P.jform.tasks[0].no}项进展`);
+    expect(receipt?.text).toContain(`进展情况：垃圾箱里的第${P.jform.tasks[0].no}项进展`);
     expect(await statusOf(project, P.jform.email)).toMatchObject({ status: 'submitted', reports: 1 });
     expect(await folderOf(project, mids.jform)).toEqual([FOLDERS.processed]);
     expect((await flagsIn(project, 'Junk')).has(mids.jform)).toBe(false);

@@ -60,7 +60,7 @@ describe('forms re-saved by LibreOffice', () => {
     expect(r.code, r.stderr).toBe(0);
     const [ledger] = await ledgers(p);
     expect(ledger.progress.get(1)).toBe('进展1');
-    expect(ledger.progress.get(14)).toBe('马红霞:未报送\n艾延坤:进展14'); // two owners
+    expect(ledger.progress.get(14)).toBe('马红霞：未报送\n艾延坤：进展14'); // two owners
     expect(ledger.remark.get(1)).toBe('备注1');
     expect([...ledger.progress.values()].some((v) => v.includes('不应读入'))).toBe(false);
     expect(ledger.progress.get(4)).toBe('在副本里填写');

@@ -215,7 +215,7 @@ describe('bounces of our requests', () => {
     const bounced = s.people.filter((p: { delivery: string }) => p.delivery === 'bounced').map((p: { email: string }) => p.email);
     expect(bounced.sort()).toEqual([P.b163.email, P.bpf.email].sort());
     const text = await project.cli('status', '--period', '2020-06');
-    expect(text.stdout).toContain(`${P.bpf.name}(${P.bpf.department}) <${P.bpf.email}> [退信]`);
+    expect(text.stdout).toContain(`${P.bpf.name}（${P.bpf.department}） <${P.bpf.email}> [退信]`);
   });
 
   it('show in the office\'s ledger', async () => {
@@ -226,7 +226,7 @@ describe('bounces of our requests', () => {
     for (const k of ['bpf', 'b163'] as const) expect(l.people.get(P[k].email)?.[3], k).toBe('退信');
     expect(l.people.get(P.bnomid.email)?.[3]).toBe('未报送');
     expect(l.people.get(P.control.email)?.[3]).toBe('未报送');
-    const line = (l.mail.text ?? '').split('\n').find((x) => x.startsWith('邮件退信或发送失败:'));
+    const line = (l.mail.text ?? '').split('\n').find((x) => x.startsWith('邮件退信或发送失败：'));
     expect(line).toBeDefined();
     for (const k of ['bpf', 'b163'] as const) expect(line).toContain(P[k].name);
     expect(line).not.toContain(P.bnomid.name);

@@ -104,7 +104,7 @@ describe('the ledger, and a report after it went out', () => {
     expect(l.mail.subject).toMatch(/^【台账汇总】/);
     for (const t of P.again.tasks) expect(l.progress.get(t.no)).toBe(words('again', t.no, 2));
     for (const k of ['dup', 'duplater', 'ontime'] as const) for (const t of P[k].tasks) expect(l.progress.get(t.no), k).toBe(words(k, t.no));
-    for (const t of P.late.tasks) expect(l.progress.get(t.no)).toBe(`${P.late.name}:未报送`);
+    for (const t of P.late.tasks) expect(l.progress.get(t.no)).toBe(`${P.late.name}：未报送`);
     expect(l.people.get(P.again.email)?.[6]).toBe('2');
   });
 
@@ -115,7 +115,7 @@ describe('the ledger, and a report after it went out', () => {
     const [r] = await answersTo(project, P.late.email, mids.late);
     expect(r).toBeDefined();
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    expect(r.text).toContain('本次报送晚于截止时间,已按逾期报送登记,汇总台账将随之更新。');
+    expect(r.text).toContain('本次报送晚于截止时间，已按逾期报送登记，汇总台账将随之更新。');
     const s = await project.status('2020-06');
     expect(s.people.find((p: { email: string }) => p.email === P.late.email)).toMatchObject({ status: 'late', label: '逾期报送', reports: 1 });
     expect(s.people.find((p: { email: string }) => p.email === P.ontime.email)).toMatchObject({ status: 'submitted' });
@@ -124,7 +124,7 @@ describe('the ledger, and a report after it went out', () => {
     expect(all).toHaveLength(2);
     const v2 = all[1];
     expect(v2.mail.subject).toMatch(/^【台账更新】/);
-    expect(v2.mail.text).toContain('汇总台账已更新(第2版');
+    expect(v2.mail.text).toContain('汇总台账已更新（第2版');
     for (const task of P.late.tasks) expect(v2.progress.get(task.no)).toBe(words('late', task.no));
     for (const task of P.ontime.tasks) expect(v2.progress.get(task.no)).toBe(words('ontime', task.no));
     expect(v2.people.get(P.late.email)?.[3]).toBe('逾期报送');

@@ -184,8 +184,8 @@ describe('a good reply', () => {
     expect(r.from?.value[0].address).toBe(project.mailbox);
     for (const t of P.good.tasks) {
       expect(r.text).toContain(`${t.no}. ${t.task}`);
-      expect(r.text).toContain(`进展情况:${words('good', t.no)}`);
-      expect(r.text).toContain(`备注:备注${t.no}`);
+      expect(r.text).toContain(`进展情况：${words('good', t.no)}`);
+      expect(r.text).toContain(`备注：备注${t.no}`);
     }
     expect(r.text).not.toContain('未填写进展情况');
     expect(await folderOf(sent.good!)).toEqual([FOLDERS.processed]);
@@ -199,7 +199,7 @@ describe('a reply without the form', () => {
   it('gets a receipt asking for the attachment, and is filed as needing correction', async () => {
     const r = await receiptOf('noatt');
     expect(r.subject).toBe('【请补正】您的报送未能登记');
-    expect(r.text).toContain('原因:邮件中没有找到填写后的表格附件。');
+    expect(r.text).toContain('原因：邮件中没有找到填写后的表格附件。');
     expect(r.text).toContain('直接回复本邮件并添加该表格为附件');
     expect(header(r.raw, 'Auto-Submitted')).toBe('auto-generated');
     expect(await folderOf(sent.noatt!)).toEqual([FOLDERS.rejected]);
@@ -218,7 +218,7 @@ describe('other formats are read: a colleague\'s form in them is answered with w
       expect(r.subject).toBe('【请补正】您的报送未能登记');
       expect(r.text).toContain(`已读取您发来的${format}“台账进展情况.${key}”。`);
       expect(r.text).toContain('表格中第1、2、3、5、7、11、12、14项不是您负责的任务，所填内容未予登记。');
-      expect(r.text).toContain('原因:表格中您负责的任务均未填写进展情况。');
+      expect(r.text).toContain('原因：表格中您负责的任务均未填写进展情况。');
       expect(await folderOf(sent[key]!)).toEqual([FOLDERS.rejected]);
       expect(await personStatus(P[key].email)).toMatchObject({ status: 'pending', reports: 0 });
     });
@@ -229,9 +229,9 @@ describe('files that cannot be read get a receipt naming the problem and the fix
   const cases: [Key, string[]][] = [
     ['csv', ['CSV 文本', '.xlsx 表格中填写']],
     ['encrypted', ['设置了打开密码', '取消文件密码后另存为 .xlsx']],
-    ['pdf', ['不是可以读取的电子表格(.xlsx)', '另存为']],
+    ['pdf', ['不是可以读取的电子表格（.xlsx）', '另存为']],
     ['word', ['找不到台账表格', '不要删除或改动表头']], // a Word document without the form's table
-    ['text', ['不是可以读取的电子表格(.xlsx)', '另存为']],
+    ['text', ['不是可以读取的电子表格（.xlsx）', '另存为']],
     ['truncated', ['已损坏或不完整', '重新保存表格']],
     ['bomb', ['过大或结构异常', '原表格']],
     ['bombdeclared', ['过大或结构异常', '原表格']],
@@ -243,7 +243,7 @@ describe('files that cannot be read get a receipt naming the problem and the fix
       expect(r.subject).toBe('【请补正】您的报送未能登记');
       expect(r.inReplyTo).toBe(sent[key]);
       expect(header(r.raw, 'Auto-Submitted')).toBe('auto-generated');
-      const reason = /原因:(.*)\n处理办法:(.*)/.exec(r.text ?? '');
+      const reason = /原因：(.*)\n处理办法：(.*)/.exec(r.text ?? '');
       expect(reason, r.text).not.toBeNull();
       for (const p of phrases) expect(`${reason![1]} ${reason![2]}`).toContain(p);
       expect(await folderOf(sent[key]!)).toEqual([FOLDERS.rejected]);
@@ -254,14 +254,14 @@ describe('files that cannot be read get a receipt naming the problem and the fix
   it('of two files, the readable form is the report', async () => {
     const r = await receiptOf('twofiles');
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    for (const t of P.twofiles.tasks) expect(r.text).toContain(`进展情况:${words('twofiles', t.no)}`);
+    for (const t of P.twofiles.tasks) expect(r.text).toContain(`进展情况：${words('twofiles', t.no)}`);
     expect(await personStatus(P.twofiles.email)).toMatchObject({ status: 'submitted', reports: 1 });
   });
 
   it('a form saved as .xlsm is read like .xlsx', async () => {
     const r = await receiptOf('xlsm');
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    for (const t of P.xlsm.tasks) expect(r.text).toContain(`进展情况:${words('xlsm', t.no)}`);
+    for (const t of P.xlsm.tasks) expect(r.text).toContain(`进展情况：${words('xlsm', t.no)}`);
     expect(await personStatus(P.xlsm.email)).toMatchObject({ status: 'submitted', reports: 1 });
   });
 });
@@ -270,7 +270,7 @@ describe('how much of the form is filled', () => {
   it('a form with nothing filled is not a report', async () => {
     const r = await receiptOf('empty');
     expect(r.subject).toBe('【请补正】您的报送未能登记');
-    expect(r.text).toContain('原因:表格中您负责的任务均未填写进展情况。');
+    expect(r.text).toContain('原因：表格中您负责的任务均未填写进展情况。');
     expect(await folderOf(sent.empty!)).toEqual([FOLDERS.rejected]);
     expect(await personStatus(P.empty.email)).toMatchObject({ status: 'pending', reports: 0 });
   });
@@ -279,7 +279,7 @@ describe('how much of the form is filled', () => {
     const r = await receiptOf('partial');
     const [filled, empty] = P.partial.tasks;
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    expect(r.text).toContain(`进展情况:${words('partial', filled.no)}`);
+    expect(r.text).toContain(`进展情况：${words('partial', filled.no)}`);
     const tail = (r.text ?? '').split('以下任务未填写进展情况')[1];
     expect(tail, r.text).toBeDefined();
     expect(tail).toContain(`${empty.no}. ${empty.task}`);
@@ -301,8 +301,8 @@ describe('who is writing', () => {
     const r = await receiptOf('fwd', COLLEAGUE);
     expect(r.subject).toBe('【回执】已收到您2020年6月的进展情况');
     expect(r.to && !Array.isArray(r.to) ? r.to.value[0].address : undefined).toBe(COLLEAGUE);
-    expect(r.text).toContain(`本次由${COLLEAGUE}代为报送,已记入${P.fwd.name}名下。`);
-    expect(r.text?.startsWith('您好:')).toBe(true); // the colleague is greeted, not the absent person
+    expect(r.text).toContain(`本次由${COLLEAGUE}代为报送，已记入${P.fwd.name}名下。`);
+    expect(r.text?.startsWith('您好：')).toBe(true); // the colleague is greeted, not the absent person
     // The colleague is outside the roster: the receipt names the tasks but does not repeat the words.
     for (const t of P.fwd.tasks) {
       expect(r.text).toContain(`${t.no}. ${t.task}`);
@@ -327,7 +327,7 @@ describe('who is writing', () => {
     const s = await project.status('2020-06');
     expect(s.quarantined).toBe(3);
     const text = await project.cli('status', '--period', '2020-06');
-    expect(text.stdout).toContain('隔离邮件(来源不明,未回复):3 封');
+    expect(text.stdout).toContain('隔离邮件（来源不明，未回复）：3 封');
   });
 });
 
@@ -345,9 +345,9 @@ describe('the consolidated ledger', () => {
     for (const task of P.good.tasks) expect(l.remark.get(task.no)).toBe(`备注${task.no}`);
     const [pf, pe] = P.partial.tasks;
     expect(l.progress.get(pf.no)).toBe(words('partial', pf.no));
-    expect(l.progress.get(pe.no)).toBe(`${P.partial.name}:未填写`);
+    expect(l.progress.get(pe.no)).toBe(`${P.partial.name}：未填写`);
     for (const key of ['noatt', 'xls', 'encrypted', 'bomb', 'empty'] as const) {
-      for (const task of P[key].tasks) expect(l.progress.get(task.no), key).toBe(`${P[key].name}:未报送`);
+      for (const task of P[key].tasks) expect(l.progress.get(task.no), key).toBe(`${P[key].name}：未报送`);
     }
     const [a, b, c, d] = P.tricky.tasks.map((x) => x.no);
     expect(l.progress.get(a)).toBe(TRICKY.a);
@@ -364,7 +364,7 @@ describe('the consolidated ledger', () => {
     expect(formulas).toBe(0);
     // 填报情况: the forwarded report shows who sent it.
     const fwdRow = l.people.get(P.fwd.email);
-    expect(fwdRow).toEqual([P.fwd.name, P.fwd.department, P.fwd.email, '已报送', '2020-06-21 09:00', COLLEAGUE, '1']);
+    expect(fwdRow).toEqual([P.fwd.name, P.fwd.department, P.fwd.email, '已报送', '2020年6月21日 9:00', COLLEAGUE, '1']);
     expect(l.people.get(P.noatt.email)?.[3]).toBe('未报送');
     // Strangers never reach the ledger.
     for (const s of STRANGERS) expect(l.people.has(s)).toBe(false);

@@ -132,7 +132,7 @@ describe('a report forwarded as an attached message', () => {
     const [receipt, ...more] = await answersTo(project, from, mids[key]);
     expect(more).toHaveLength(0);
     expect(receipt.subject).toBe('【回执】已收到您2020年6月的进展情况');
-    for (const text of Object.values(rows)) expect(receipt.text).toContain(`进展情况:${text}`);
+    for (const text of Object.values(rows)) expect(receipt.text).toContain(`进展情况：${text}`);
     expect(await folderOf(mids[key])).toEqual([FOLDERS.processed]);
     expect(await statusOf(from)).toMatchObject({ status: 'submitted' });
   });

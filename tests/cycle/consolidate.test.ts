@@ -77,7 +77,7 @@ describe('the consolidated ledger over two months', () => {
     const body = rows.slice(header + 1).filter((r) => typeof r[0] === 'number');
     expect(body).toHaveLength(17);
     expect(body.find((r) => r[0] === 1)![3]).toBe('七月第1项');
-    expect(body.find((r) => r[0] === 13)![3]).toBe('马红霞:未报送');
+    expect(body.find((r) => r[0] === 13)![3]).toBe('马红霞：未报送');
   });
 
   it('shows who reported, late and silent in 填报情况', async () => {

@@ -100,7 +100,7 @@ describe('characters XML forbids and a 1 MB cell', () => {
     const texts = wb.worksheets.flatMap(cellTexts);
     expect(texts).toContain(SHOWN);
     expect(texts.some((t) => /[\uFFFE\uFFFF]/.test(t))).toBe(false);
-    expect(texts.some((t) => t.startsWith(HUGE.slice(0, 30_000)) && t.endsWith('…(已截断)'))).toBe(true);
+    expect(texts.some((t) => t.startsWith(HUGE.slice(0, 30_000)) && t.endsWith('…（已截断）'))).toBe(true);
   });
 
   it('and so does next month\'s, whose history sheet carries June\'s words', async () => {

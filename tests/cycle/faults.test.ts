@@ -210,6 +210,6 @@ describe('classifying what nodemailer reports', () => {
     expect(s.office.find((o: { email: string }) => o.email === gone)).toMatchObject({ state: 'failed' });
     expect(s.office.find((o: { email: string }) => o.email === clerk)).toMatchObject({ state: 'sent' });
     const text = await p.cli('status', '--period', '2020-06');
-    expect(text.stdout).toContain(`汇总台账发送失败:${gone}`);
+    expect(text.stdout).toContain(`汇总台账发送失败：${gone}`);
   });
 });

@@ -80,7 +80,7 @@ describe('a closed month with no later month open', () => {
     expect(updates).toHaveLength(1);
     const text = updates[0].mail.text ?? '';
     expect(text).toContain('本版变动（与上一版相比）：');
-    expect(text).toMatch(/马红霞：逾期报送（2020-07-02 09:00收到），涉及第8、13、14、15、17项/);
+    expect(text).toMatch(/马红霞：逾期报送（2020年7月2日 9:00收到），涉及第8、13、14、15、17项/);
     expect(text).not.toContain('艾延坤：');
     expect(updates[0].progress.get(1)).toBe('六月aiy:1');
   });
@@ -149,7 +149,7 @@ describe('the correction route', () => {
     const updates = await ledgerOffice(/台账更新.*2020年6月/);
     expect(updates).toHaveLength(2);
     const last = updates[1];
-    expect(last.mail.text).toMatch(/艾延坤：更正（2020-07-26 09:00收到），涉及第1、2、3、5、7、11、12、14项/);
+    expect(last.mail.text).toMatch(/艾延坤：更正（2020年7月26日 9:00收到），涉及第1、2、3、5、7、11、12、14项/);
     expect(last.mail.text).not.toContain('马红霞：');
     expect(last.progress.get(1)).toBe('六月更正:1');
   });

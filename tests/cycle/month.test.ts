@@ -132,9 +132,9 @@ describe('one month, end to end', () => {
     const cell = (no: number) => body.find((row) => row[0] === no)![3];
     expect(cell(1)).toBe(odd);
     expect(cell(4)).toBe('王:4');
-    expect(cell(8)).toBe('王群才:王:8\n马红霞:未报送');
-    expect(cell(13)).toBe('马红霞:未报送');
-    expect(cell(10)).toBe('王群才:王:10\n李世想:未报送');
+    expect(cell(8)).toBe('王群才：王:8\n马红霞：未报送');
+    expect(cell(13)).toBe('马红霞：未报送');
+    expect(cell(10)).toBe('王群才：王:10\n李世想：未报送');
     // Nothing more at the same instant.
     const again = await p.tick('2020-07-01T09:00:00+08:00');
     expect(again.stdout).not.toMatch(/ledger:/);

@@ -109,7 +109,7 @@ describe('a colleague\'s form attached by mistake', () => {
     const notices = await inbox('owner', '【请确认】');
     expect(notices).toHaveLength(1);
     notice = notices[0];
-    expect(notice.text).toContain(`2020-06-22 09:00，${P.colleague.name}（${P.colleague.department}，${P.colleague.email}）以您的名义报送了2020年6月的进展情况`);
+    expect(notice.text).toContain(`2020年6月22日 9:00，${P.colleague.name}（${P.colleague.department}，${P.colleague.email}）以您的名义报送了2020年6月的进展情况`);
     for (const t of P.owner.tasks) expect(notice.text).toContain(`进展情况：${words('参考', t.no)}`);
     expect(notice.text).toContain('正文第一行只写“确认”二字');
   });
@@ -172,7 +172,7 @@ describe('bounces', () => {
   it('the office\'s ledger lists only the proven bounce, and the owner\'s confirmed words', async () => {
     expect((await p.tick('2020-07-01T09:00:00+08:00')).code).toBe(0);
     const [l] = await ledgers(p);
-    const line = (l.mail.text ?? '').split('\n').find((x) => x.startsWith('邮件退信或发送失败:')) ?? '';
+    const line = (l.mail.text ?? '').split('\n').find((x) => x.startsWith('邮件退信或发送失败：')) ?? '';
     expect(line).toContain(P.bounced.name);
     expect(line).not.toContain(P.victim.name);
     for (const t of P.owner.tasks) expect(l.progress.get(t.no)).toBe(words('参考', t.no));

@@ -107,8 +107,8 @@ describe('an address changed and a task moved mid-month', () => {
   it('the ledger keeps what 王群才 reported for the task he no longer owns', async () => {
     const ledgers = (await p.inbox(p.office)).filter((m) => m.attachments.some((a) => a.filename?.endsWith('.xlsx')));
     const rows = await rowsOf(attachment(ledgers[ledgers.length - 1]), '台账');
-    expect(rows.get(4)).toBe('马红霞:未报送\n王群才:王:第4项已推进。');
+    expect(rows.get(4)).toBe('马红霞：未报送\n王群才：王:第4项已推进。');
     expect(rows.get(1)).toBe('艾:第1项已推进。');
-    expect(rows.get(10)).toBe('王群才:王:第10项已推进。\n李世想:李:第10项已推进。');
+    expect(rows.get(10)).toBe('王群才：王:第10项已推进。\n李世想：李:第10项已推进。');
   });
 });

@@ -111,15 +111,15 @@ describe('status of a month', () => {
     const text = statusText(statusJson(config, store, '2020-06', new Date('2020-07-02T00:00:00Z')), config);
     const lines = text.split('\n');
     expect(lines[0]).toBe(config.ledger.title);
-    expect(lines[1]).toBe('2020年6月 报送情况(截止:2020年6月30日,已截止)');
-    expect(lines[2]).toBe('应报 4 人,已报 2 人(按时 1,逾期 1),未报 2 人。 汇总台账已发送(第1版)。');
+    expect(lines[1]).toBe('2020年6月 报送情况（截止：2020年6月30日，已截止）');
+    expect(lines[2]).toBe('应报 4 人，已报 2 人（按时 1，逾期 1），未报 2 人。 汇总台账已发送（第1版）。');
     const line = (name: string) => lines.find((l) => l.includes(name)) ?? '';
-    expect(line(ai.name)).toMatch(/^ {2}已报送 {3}艾延坤\(政法科\) <aiyankun@example\.com> 2020-06-25 10:30$/);
-    expect(line(wang.name)).toContain(`逾期报送  王群才(办公室) <${wang.email}> 2020-07-01 11:00 (由 ${CLERK} 代报)`);
+    expect(line(ai.name)).toMatch(/^ {2}已报送 {3}艾延坤（政法科） <aiyankun@example\.com> 2020年6月25日 10:30$/);
+    expect(line(wang.name)).toContain(`逾期报送  王群才（办公室） <${wang.email}> 2020年7月1日 11:00（由 ${CLERK} 代报）`);
     expect(line(ma.name)).toMatch(/^ {2}退信 {4}马红霞.* \[退信\]$/);
     expect(line(li.name)).toContain('[发送失败]');
-    expect(text).toContain('隔离邮件(来源不明,未回复):2 封');
-    expect(text).toContain('汇总台账发送失败:office@example.com(550 mailbox unavailable)');
+    expect(text).toContain('隔离邮件（来源不明，未回复）：2 封');
+    expect(text).toContain('汇总台账发送失败：office@example.com（550 mailbox unavailable）');
   });
 
   it('shows by default the latest month asked for, else the schedule\'s month', () => {

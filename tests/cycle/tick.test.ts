@@ -52,6 +52,33 @@ describe('tick', () => {
     expect((await p.status('2020-06')).quarantined).toBe(1);
   });
 
+  it('names the office\'s contact and phone in every mail to people, each signed and dated in the 2020年6月21日 form', async () => {
+    const p = makeProject(mail(), (doc) => {
+      doc.mailbox.address = doc.mailbox.imap.user = doc.mailbox.smtp.user = 'contact@office.test';
+      doc.office_phone = '0393-1234567';
+      doc.office_contact = '张三';
+    });
+    const ask = '与办公室联系（联系人：张三，电话：0393-1234567）。';
+    const signed = (day: number) => `\n${p.config.mailbox.sender_name}\n2020年6月${day}日\n（本邮件由台账系统自动发送）`;
+    const ours = async (who: string, re: RegExp) => (await p.inbox(who)).filter((m) => m.from?.value[0].address === p.mailbox && re.test(m.subject ?? ''));
+    expect((await p.tick('2020-06-20T09:00:00+08:00')).code).toBe(0);
+    const [req] = await ours('aiyankun@example.com', /请填报/);
+    expect(req.text).toContain(ask);
+    expect(req.text).toContain(signed(20));
+    await replyToRequest({ smtp: p.smtp, from: 'aiyankun@example.com', original: req.raw, answer: () => ({ progress: '按时报送:第一阶段,已完成(初稿)' }) });
+    expect((await p.tick('2020-06-21T09:00:00+08:00')).code).toBe(0);
+    const [receipt] = await ours('aiyankun@example.com', /回执/);
+    expect(receipt.text).toContain('2020年6月21日 9:00收到您2020年6月的进展情况，已登记如下：');
+    expect(receipt.text).toContain('进展情况：按时报送:第一阶段,已完成(初稿)'); // the person's words as written
+    expect(receipt.text).toContain(ask);
+    expect(receipt.text).toContain(signed(21));
+    expect((await p.tick('2020-06-25T09:00:00+08:00')).code).toBe(0);
+    const [reminder] = await ours('mahongxia@example.com', /提醒/);
+    expect(reminder.text).toContain(ask);
+    expect(reminder.text).toContain(signed(25));
+    expect(await ours('aiyankun@example.com', /提醒/)).toHaveLength(0);
+  });
+
   it('uses the office\'s own wording from templates_dir', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-wording-'));
     cpSync(path.join(ROOT, 'templates'), dir, { recursive: true });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Templates } from '../../src/mail/templates.js';
 
 const base = {
-  personName: '艾延坤', periodLabel: '2020年6月', accepted: true, late: false, receivedAt: '2020-06-21 09:00',
+  personName: '艾延坤', periodLabel: '2020年6月', accepted: true, late: false, receivedAt: '2020年6月21日 9:00',
   rows: [{ no: 1, task: '完善政府立法程序', progress: '已完成', remark: '' }], emptyRows: [],
   onBehalfOf: false, sender: 'ai@x.cn', officeName: '办公室', others: [],
 };
@@ -29,7 +29,7 @@ describe('receipt notes', () => {
     expect(mail.text).toContain(lines.format);
     expect(mail.text).toContain(lines.foreign);
     expect(mail.text).not.toContain('主要任务');
-    expect(mail.text).toMatch(/原因:.*\n处理办法:/);
+    expect(mail.text).toMatch(/原因：.*\n处理办法：/);
   });
 
   it('a colleague is told whose tasks they are not', () => {

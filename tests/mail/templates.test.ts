@@ -8,7 +8,7 @@ import { Templates } from '../../src/mail/templates.js';
 
 const words = '<script>alert("x")</script> & "引号" =1+1\n第二行';
 const receipt = {
-  personName: '艾延坤', periodLabel: '2020年6月', accepted: true, late: false, receivedAt: '2020-06-21 09:00',
+  personName: '艾延坤', periodLabel: '2020年6月', accepted: true, late: false, receivedAt: '2020年6月21日 9:00',
   rows: [{ no: 1, task: '完善政府立法程序', progress: words, remark: '' }], emptyRows: [{ no: 2, task: '提高政府立法公众参与度' }],
   onBehalfOf: false, sender: 'ai@x.cn', officeName: '办公室', others: [], echo: true,
 };
@@ -39,10 +39,10 @@ describe('mail templates', () => {
     const person = { name: '王群才', department: '办公室', email: 'w@x.cn' };
     expect(t.render('request', { person, tasks: [], periodLabel: '2020年6月', deadline: '2020年6月30日', ledgerTitle: '台账' }).subject).toContain('请填报');
     expect(t.render('reminder', { person, periodLabel: '2020年6月', deadline: '2020年6月30日', taskCount: 3 }).html).toContain('王群才同志');
-    expect(t.render('ledger', { periodLabel: '2020年6月', ledgerTitle: '台账', missing: ['李世想'], bounced: [], departments: [], unchanged: [] }).text).toContain('未报送:李世想');
+    expect(t.render('ledger', { periodLabel: '2020年6月', ledgerTitle: '台账', missing: ['李世想'], bounced: [], departments: [], unchanged: [] }).text).toContain('未报送：李世想');
     expect(t.render('receipt', { ...receipt, accepted: false, problem: '附件已损坏', fix: '请重新保存' }).subject).toContain('请补正');
     expect(t.render('receipt', { ...receipt, accepted: false, held: true }).subject).toBe('【待确认】艾延坤2020年6月的进展情况需本人确认');
-    const notice = { personName: '艾延坤', periodLabel: '2020年6月', sender: 'x@y.cn', receivedAt: '2020-06-21 09:00', rows: receipt.rows, emptyRows: [] };
+    const notice = { personName: '艾延坤', periodLabel: '2020年6月', sender: 'x@y.cn', receivedAt: '2020年6月21日 9:00', rows: receipt.rows, emptyRows: [] };
     expect(t.render('notice', notice).subject).toBe('【代报通知】您2020年6月的进展情况已由他人报送');
     expect(t.render('notice', { ...notice, held: true }).text).toContain('正文第一行只写“确认”二字');
   });

@@ -6,13 +6,13 @@ import { LEDGER_SHEETS, writeLedgerWorkbook, type LedgerWorkbookInput } from '..
 const input: LedgerWorkbookInput = {
   title: '落实《濮阳市人民政府2020年法治政府建设冲刺方案》工作台账',
   periodLabel: '2020年6月',
-  generatedAt: '2020-07-01 09:00 & 更新',
+  generatedAt: '2020年7月1日 9:00 & 更新',
   rows: [
     { no: 2, task: '提高政府立法公众参与度', due: '10.31', departments: '政法科', owners: '艾延坤', progress: '=HYPERLINK("http://evil")', remark: '' },
     { no: 1, task: '完善政府立法程序', due: '10.31', departments: ['办公室', '机关总支'], owners: ['王群才', '马红霞'], progress: '王群才:完成\n马红霞:进行中 😀', remark: '+1' },
   ],
   people: [
-    { name: '艾延坤', department: '政法科', email: 'ai@example.com', statusLabel: '已报送', reportedAt: '2020-06-28 10:00', reportCount: 2 },
+    { name: '艾延坤', department: '政法科', email: 'ai@example.com', statusLabel: '已报送', reportedAt: '2020年6月28日 10:00', reportCount: 2 },
     { name: '王群才', department: '办公室', email: 'wang@example.com', statusLabel: '未报送', reportCount: 0 },
     { name: '马红霞', department: '机关总支', email: 'ma@example.com', statusLabel: '逾期报送', reportedAt: '2020-07-02', sentBy: '王群才', reportCount: 1 },
   ],
@@ -40,7 +40,7 @@ describe('writeLedgerWorkbook', () => {
     expect(ws.getCell('A1').value).toBe(input.title);
     expect(ws.getCell('G1').master.address).toBe('A1');
     expect(String(ws.getCell('A2').value)).toContain('2020年6月');
-    expect(String(ws.getCell('A2').value)).toContain('2020-07-01 09:00 & 更新');
+    expect(String(ws.getCell('A2').value)).toContain('2020年7月1日 9:00 & 更新');
     expect(ws.getRow(3).values).toEqual([undefined, '序号', '主要任务', '完成时间', '进展情况', '责任科室', '责任人', '备注']);
     expect(ws.getRow(4).values).toEqual([undefined, 1, '完善政府立法程序', '10.31', '王群才:完成\n马红霞:进行中 😀', '办公室、机关总支', '王群才 马红霞', '+1']);
     expect(ws.getCell('D5').value).toBe('=HYPERLINK("http://evil")');
@@ -64,7 +64,7 @@ describe('writeLedgerWorkbook', () => {
     const ws = (await build()).wb.getWorksheet('填报情况')!;
     expect(ws.getRow(1).values).toEqual([undefined, '责任人', '责任科室', '邮箱', '状态', '报送时间', '代报人', '报送次数']);
     // Empty text is written as an empty cell, bordered like the rest of the table.
-    expect(ws.getRow(2).values).toEqual([undefined, '艾延坤', '政法科', 'ai@example.com', '已报送', '2020-06-28 10:00', undefined, 2]);
+    expect(ws.getRow(2).values).toEqual([undefined, '艾延坤', '政法科', 'ai@example.com', '已报送', '2020年6月28日 10:00', undefined, 2]);
     expect(ws.getCell('F2').border?.left?.style).toBe('thin');
     expect(ws.getRow(4).values).toEqual([undefined, '马红霞', '机关总支', 'ma@example.com', '逾期报送', '2020-07-02', '王群才', 1]);
     expect((ws.getCell('D3').fill as ExcelJS.FillPattern).fgColor?.argb).toBeDefined();

@@ -107,7 +107,7 @@ describe('text helpers', () => {
     expect(sheetText('普通')).toBe('普通');
     const long = sheetText('😀'.repeat(20000));
     expect(long.length).toBeLessThanOrEqual(32767);
-    expect(long.endsWith('…(已截断)')).toBe(true);
+    expect(long.endsWith('…（已截断）')).toBe(true);
     expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(long)).toBe(false);
   });
   it('measure CJK as double width and grow rows with their text', () => {
