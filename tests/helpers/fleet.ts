@@ -3,8 +3,11 @@
  * share one mail stack never read each other's mail), extra people, counting what was delivered,
  * running the CLI as a child process, and reading the office ledger's 填报情况 sheet.
  */
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import ExcelJS from 'exceljs';
+import { expect } from 'vitest';
 import type { AcceptedMessage, MailStack } from '../../tools/mail-stack.js';
 import { BIN, type Project } from './project.js';
 
@@ -134,4 +137,35 @@ export async function startFreezableProxy(target: number): Promise<FreezableProx
     freeze() { for (const c of open) c.frozen = true; return open.size; },
     close: () => new Promise<void>((r) => { for (const c of open) { c.a.destroy(); c.b.destroy(); } server.close(() => r()); }),
   };
+}
+
+/** Runs `fn` on the project's database, opened read-only. */
+export function readDb<T>(p: Project, fn: (d: Database.Database) => T): T {
+  const d = new Database(path.join(p.dataDir, 'taizhang.sqlite'), { readonly: true });
+  try { return fn(d); } finally { d.close(); }
+}
+
+/** How many of the project's requests are in each outbox state. */
+export function requestStates(p: Project): Record<string, number> {
+  return readDb(p, (d) => Object.fromEntries(
+    (d.prepare("SELECT state, COUNT(*) AS n FROM outbox WHERE kind = 'request' GROUP BY state").all() as { state: string; n: number }[]).map((r) => [r.state, r.n])));
+}
+
+/** Each person has exactly one request: accepted by the server since `start`, in their INBOX, delivered and recorded as sent. */
+export async function expectOneRequestEach(stack: MailStack, p: Project, start: number, request = /请填报/): Promise<void> {
+  const counts = acceptedBy(stack.smtp.accepted.slice(start), request);
+  expect(p.people.filter((x) => counts.get(x.email) !== 1).map((x) => `${x.email}: ${counts.get(x.email) ?? 0}`)).toEqual([]);
+  for (const person of p.people) {
+    expect((await p.inbox(person.email)).filter((m) => request.test(m.subject ?? '')), person.email).toHaveLength(1);
+  }
+  const s = await p.status('2020-06');
+  expect(s.people.filter((x: { delivery: string }) => x.delivery !== 'sent')).toEqual([]);
+  expect(requestStates(p)).toEqual({ sent: p.people.length });
+}
+
+/** Undoes what a test set on the relay: held mail, the Sent copies it keeps, injected faults. */
+export function resetRelay(stack: MailStack): void {
+  stack.smtp.setHold(null);
+  stack.smtp.setSaveSent(null);
+  stack.smtp.setFault(null);
 }

@@ -8,15 +8,12 @@
  * tell a message the server took before the kill from one it never got. A message delivered but
  * not yet answered when the worker died (the server's answer to DATA held back) is the hard case.
  */
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { stringifyYaml as stringify } from '../../src/app/yaml.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useMailStack } from '../helpers/mail-stack.js';
-import { makeProject, type Project } from '../helpers/project.js';
-import { acceptedBy, addPeople, isolate, spawnCli, until } from '../helpers/fleet.js';
-import type { MailStack } from '../../tools/mail-stack.js';
+import { makeProject } from '../helpers/project.js';
+import { addPeople, expectOneRequestEach, isolate, requestStates, resetRelay, spawnCli, until } from '../helpers/fleet.js';
 import { connectImap, folderHasMessageId } from '../../src/mail/imap.js';
 import { silentLogger } from '../../src/logger.js';
 
@@ -24,36 +21,7 @@ const mail = useMailStack();
 const REQUEST = /请填报/;
 const SEND_DAY = '2020-06-20T09:00:00+08:00';
 
-afterEach(() => {
-  const stack = mail();
-  stack.smtp.setHold(null);
-  stack.smtp.setSaveSent(null);
-  stack.smtp.setFault(null);
-});
-
-function outboxStates(p: Project): Record<string, number> {
-  const db = new Database(path.join(p.dataDir, 'taizhang.sqlite'), { readonly: true });
-  try {
-    const rows = db.prepare("SELECT state, COUNT(*) AS n FROM outbox WHERE kind = 'request' GROUP BY state").all() as { state: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
-  } finally {
-    db.close();
-  }
-}
-
-async function expectOneRequestEach(stack: MailStack, p: Project, start: number): Promise<void> {
-  const mine = stack.smtp.accepted.slice(start);
-  const counts = acceptedBy(mine, REQUEST);
-  const wrong = p.people.filter((x) => counts.get(x.email) !== 1).map((x) => `${x.email}: ${counts.get(x.email) ?? 0}`);
-  expect(wrong).toEqual([]);
-  for (const person of p.people) {
-    const got = (await p.inbox(person.email)).filter((m) => REQUEST.test(m.subject ?? ''));
-    expect(got.length, person.email).toBe(1);
-  }
-  const s = await p.status('2020-06');
-  expect(s.people.filter((x: { delivery: string }) => x.delivery !== 'sent')).toEqual([]);
-  expect(outboxStates(p)).toEqual({ sent: p.people.length });
-}
+afterEach(() => resetRelay(mail()));
 
 describe('exactly once under kill', () => {
   it('SIGKILL while sending to 44 people, then tick again at the same instant: one request each', async () => {
@@ -70,7 +38,7 @@ describe('exactly once under kill', () => {
     expect((await child.exited).signal).toBe('SIGKILL');
     expect(mine()).toBeLessThan(44); // killed in the middle, not after the end
     await until('the relay is idle', () => stack.smtp.inFlight === 0 || undefined);
-    const before = outboxStates(p);
+    const before = requestStates(p);
     expect(before.sent ?? 0).toBeLessThan(44);
 
     const r = await p.tick(SEND_DAY);
@@ -102,7 +70,7 @@ describe('exactly once under kill', () => {
     child.proc.kill('SIGKILL');
     expect((await child.exited).signal).toBe('SIGKILL');
     // The worker died with the held request recorded as being sent.
-    expect(outboxStates(p).sending).toBeGreaterThanOrEqual(1);
+    expect(requestStates(p).sending).toBeGreaterThanOrEqual(1);
     stack.smtp.setHold(null);
 
     const r = await spawnCli(p, stack, ['tick', '--now', SEND_DAY]);
@@ -131,7 +99,7 @@ describe('exactly once under kill', () => {
     await child.exited;
     stack.smtp.setHold(null);
     // The held request, and at most the one waiting behind it for the connection.
-    const undecided = outboxStates(p).sending;
+    const undecided = requestStates(p).sending;
     expect(undecided).toBeGreaterThanOrEqual(1);
 
     // IMAP unreachable (a port nobody listens on): the others go out, the undecided one waits.
@@ -142,7 +110,7 @@ describe('exactly once under kill', () => {
     const blind = await p.tick(SEND_DAY);
     expect(blind.code).toBe(1); // the mailbox could not be read
     expect(blind.stderr).toMatch(new RegExp(`sent ${4 - undecided}\\b`));
-    expect(outboxStates(p)).toEqual({ sending: undecided, sent: 4 - undecided });
+    expect(requestStates(p)).toEqual({ sending: undecided, sent: 4 - undecided });
 
     writeFileSync(p.configFile, stringify(good));
     const r = await p.tick(SEND_DAY);

@@ -5,12 +5,10 @@
  * run which mails the server took. The copies are filed into Sent, never read as replies, and
  * the office's inbox stays clean.
  */
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useMailStack } from '../helpers/mail-stack.js';
 import { makeProject, type Project } from '../helpers/project.js';
-import { acceptedBy, addPeople, isolate, spawnCli, until } from '../helpers/fleet.js';
+import { acceptedBy, addPeople, expectOneRequestEach, isolate, readDb as db, requestStates, resetRelay, spawnCli, until } from '../helpers/fleet.js';
 import { FOLDERS } from '../helpers/replies.js';
 import type { MailStack } from '../../tools/mail-stack.js';
 import { selfCopyId } from '../../src/mail/self-copy.js';
@@ -19,31 +17,13 @@ const mail = useMailStack();
 const REQUEST = /请填报/;
 const SEND_DAY = '2020-06-20T09:00:00+08:00';
 
-afterEach(() => {
-  const stack = mail();
-  stack.smtp.setHold(null);
-  stack.smtp.setSaveSent(null);
-  stack.smtp.setFault(null);
-});
-
-function db<T>(p: Project, fn: (d: Database.Database) => T): T {
-  const d = new Database(path.join(p.dataDir, 'taizhang.sqlite'), { readonly: true });
-  try { return fn(d); } finally { d.close(); }
-}
-
-const requestStates = (p: Project) => db(p, (d) => Object.fromEntries(
-  (d.prepare("SELECT state, COUNT(*) AS n FROM outbox WHERE kind = 'request' GROUP BY state").all() as { state: string; n: number }[]).map((r) => [r.state, r.n])));
+afterEach(() => resetRelay(mail()));
 
 const heldId = (raw: Buffer) => /^Message-ID:\s*(<[^>]+>)/im.exec(raw.toString('latin1'))?.[1];
 
-/** Each person has exactly one request, at the server and in their INBOX; the collection mailbox is tidy. */
-async function expectOneRequestEach(stack: MailStack, p: Project, start: number): Promise<void> {
-  const counts = acceptedBy(stack.smtp.accepted.slice(start), REQUEST);
-  expect(p.people.filter((x) => counts.get(x.email) !== 1).map((x) => `${x.email}: ${counts.get(x.email) ?? 0}`)).toEqual([]);
-  for (const person of p.people) {
-    expect((await p.inbox(person.email)).filter((m) => REQUEST.test(m.subject ?? '')), person.email).toHaveLength(1);
-  }
-  expect(requestStates(p)).toEqual({ sent: p.people.length });
+/** Each person has exactly one request, and the collection mailbox is tidy. */
+async function expectOneRequestEachAndTidy(stack: MailStack, p: Project, start: number): Promise<void> {
+  await expectOneRequestEach(stack, p, start, REQUEST);
   // The own copies: out of the INBOX, in Sent once each, none taken for a reply.
   expect(await stack.listMessages(p.mailbox, 'INBOX')).toEqual([]);
   const sent = (await stack.listMessages(p.mailbox, 'Sent')).filter((m) => REQUEST.test(m.subject ?? ''));
@@ -70,7 +50,7 @@ describe('exactly once where the provider keeps no Sent copy', () => {
 
     const r = await p.tick(SEND_DAY);
     expect(r.code, r.stderr).toBe(0);
-    await expectOneRequestEach(stack, p, start);
+    await expectOneRequestEachAndTidy(stack, p, start);
   });
 
   it('SIGKILL after the server delivered a message but before it answered: its own copy says so, not sent again', async () => {
@@ -97,7 +77,7 @@ describe('exactly once where the provider keeps no Sent copy', () => {
     expect((await r.exited).code, r.stderr()).toBe(0);
     const settled = r.stderr().split('\n').filter((l) => l.includes('settled an interrupted send')).map((l) => JSON.parse(l));
     expect(settled.find((l) => l.messageId === held)).toMatchObject({ found: true });
-    await expectOneRequestEach(stack, p, start);
+    await expectOneRequestEachAndTidy(stack, p, start);
   });
 
   it('without self_copy the same kill sends the held request twice: the window the copy closes', async () => {
