@@ -4,8 +4,8 @@
  * report problems in the words the config's users see (`must be a whole number from 1 to 31`).
  */
 import { z } from 'zod';
+import { ADDRESS as EMAIL } from '../mail/headers.js';
 
-const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** An empty value (`key:`, `~`, `""`) is an absent one. */

@@ -4,6 +4,9 @@
  * headers) as plain text and addresses. Pure: no I/O.
  */
 
+/** An address mail can go to: local@domain, no spaces, brackets, quotes or separators. */
+export const ADDRESS = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
+
 /** Where a raw message's header block ends (its first empty line), or its length when it has none. */
 export function headerEnd(raw: Buffer): number {
   const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n')].filter((i) => i >= 0);

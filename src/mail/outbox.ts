@@ -2,6 +2,7 @@ import { composeRaw, newMessageId, type OutgoingMail } from './compose.js';
 import type { Config } from '../app/config.js';
 import { errorMessage, TaizhangError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { ADDRESS } from './headers.js';
 import { clearPause, currentPause, DailyBudget, pauseEnd, pauseText, recordPause, type PauseReason, type SendingPause } from './quota.js';
 import type { Envelope, MailTransport } from './smtp.js';
 import type { OutboxKind, OutboxRow, Store } from '../store/store.js';
@@ -210,7 +211,7 @@ export class Outbox {
     // The collection mailbox gets a copy of its own: proof, after a crash, that the server took it.
     const envelope: Envelope = { from: this.config.mailbox.address, to: row.recipients.split(/,\s*/), copyTo: this.config.mailbox.selfCopy ? this.config.mailbox.address : undefined };
     // No server can deliver to an empty address (a reply whose From was `undisclosed-recipients:;`).
-    if (!envelope.to.every((a) => RECIPIENT.test(a))) {
+    if (!envelope.to.every((a) => ADDRESS.test(a))) {
       this.store.markFailed(row.id, `no valid recipient: "${row.recipients}"`);
       log.warn({ kind: row.kind, to: row.recipients }, 'mail not sent: no valid recipient');
       return 'failed';
@@ -261,8 +262,6 @@ export class Outbox {
   }
 }
 
-/** An address SMTP can take: local@domain, no spaces, brackets or line breaks. */
-const RECIPIENT = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 
 /** Why a quota answer pauses sending: the day's quota, or a rate limit (see classifySmtpError). */
 function quotaReason(e: TaizhangError): PauseReason {
