@@ -9,18 +9,14 @@
  *   ... stack.smtp.port, stack.imap.port, stack.password ...
  *   await stack.stop();
  */
-import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { DOVECOT_REQUIRED, DovecotProcess, freePort, makeStateDir } from './dovecot.js';
 import { deliverLmtp, headerValue, startSmtpRelay, type AcceptedMessage, type SmtpFaultFn, type SmtpHoldFn } from './smtp-relay.js';
+import { ensureDebianPackages } from './apt.js';
 
 export type { AcceptedMessage, SmtpFault, SmtpFaultFn, SmtpFaultInput, SmtpHoldFn } from './smtp-relay.js';
 
-const run = promisify(execFile);
 const HOST = '127.0.0.1';
 
 export interface Endpoint { host: string; port: number }
@@ -90,29 +86,7 @@ function missingPackages(): string[] {
 
 /** Installs dovecot-imapd and dovecot-lmtpd with apt-get when Dovecot's binaries are missing. */
 export async function ensureMailPackages(log: (s: string) => void = () => {}): Promise<void> {
-  const missing = missingPackages();
-  if (!missing.length) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`mail stack: Dovecot is not installed (missing ${missing.join(', ')}) and this process is not root; ` +
-      'run as root: apt-get update && apt-get install -y dovecot-imapd dovecot-lmtpd');
-  }
-  // Parallel test processes may all find Dovecot missing: one apt-get at a time (flock), and
-  // whoever gets the lock second finds it installed.
-  const check = DOVECOT_REQUIRED.map((f) => `test -x ${f}`).join(' && ');
-  const script = `${check} && exit 0; apt-get -qq -o DPkg::Lock::Timeout=300 update && ` +
-    'apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends dovecot-imapd dovecot-lmtpd';
-  log(`mail stack: installing Dovecot (missing ${missing.join(', ')}): apt-get update && apt-get install dovecot-imapd dovecot-lmtpd`);
-  try {
-    await run('flock', [path.join(os.tmpdir(), 'taizhang-mail-stack-apt.lock'), 'sh', '-c', script], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (e) {
-    const err = e as Error & { stderr?: string };
-    throw new Error(`mail stack: installing dovecot-imapd dovecot-lmtpd failed: ${err.stderr || err.message}`, { cause: e });
-  }
-  const still = missingPackages();
-  if (still.length) throw new Error(`mail stack: still missing after apt-get install: ${still.join(', ')}`);
-  log('mail stack: Dovecot installed');
+  await ensureDebianPackages('mail stack (Dovecot)', ['dovecot-imapd', 'dovecot-lmtpd'], DOVECOT_REQUIRED, log);
 }
 
 async function withImap<T>(stack: { imap: Endpoint; password: string }, user: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
