@@ -2,7 +2,7 @@
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { TaizhangError } from '../errors.js';
 
-type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'help';
+type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'help' | 'ledger' | 'requirements' | 'print';
 
 interface CommandSpec {
   /** As listed in the general help. */
@@ -42,11 +42,19 @@ const COMMANDS = {
   backup: {
     usage: 'backup [--to FILE]', summary: 'copy the database consistently, also while run is up; prints the copy\'s path (备份数据库,运行中亦可)', options: ['to'], mail: false,
   },
+  import: {
+    usage: 'import FILE.docx|FILE.xlsx [--ledger ID] [--requirements FILE.docx] [--print]',
+    summary: 'read the office\'s own ledger table into the config, saying what changes (导入办公室现有台账到配置文件)', options: ['ledger', 'requirements', 'print'], mail: false,
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
 
-export interface Args { config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean }
+export interface Args {
+  config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean;
+  /** import: the ledger file, the ledger's id, the 方案 with the 任务要求, print instead of writing. */
+  file?: string; ledger?: string; requirements?: string; print?: boolean;
+}
 
 const DEFAULT_CONFIG = 'config/taizhang.yaml';
 
@@ -58,6 +66,9 @@ function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
     case 'json': return ['--json', 'print JSON for programs (输出 JSON)'];
     case 'to': return ['--to FILE', 'where to write the copy, never over an existing file (备份文件路径,不覆盖已有文件); default: backups/taizhang-YYYYMMDD-HHMMSS.sqlite in data_dir. To restore: stop taizhang, copy it over data_dir/taizhang.sqlite, delete taizhang.sqlite-wal and -shm, start (恢复:停止运行,用备份覆盖 taizhang.sqlite,删除 -wal、-shm 文件,再启动)'];
     case 'help': return ['-h, --help', 'show this help (显示帮助)'];
+    case 'ledger': return ['--ledger ID', 'which ledger to write (写入哪个台账): the single ledger: when there is one (id main); in a ledgers: list, the entry with this id, added when new; --ledger ID on a single-ledger config moves that ledger under ledgers: as id main and adds ID'];
+    case 'requirements': return ['--requirements FILE.docx', 'the 方案 whose items "(六)完善政府立法程序。任务要求:…" give each task its 任务要求, matched by title (按任务名称填入任务要求)'];
+    case 'print': return ['--print', 'print the ledger as YAML and write nothing (只输出,不写入配置文件)'];
   }
 }
 
@@ -126,16 +137,20 @@ export function parseArgs(argv: string[]): Args {
       options: {
         config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' }, to: { type: 'string' },
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        ledger: { type: 'string' }, requirements: { type: 'string' }, print: { type: 'boolean' },
       },
     });
   } catch (err) {
     throw usageError(err);
   }
   const { values, positionals } = parsed;
-  for (const name of ['config', 'now', 'period', 'to'] as const) {
+  for (const name of ['config', 'now', 'period', 'to', 'ledger', 'requirements'] as const) {
     if (values[name] === '') throw new TaizhangError('USAGE', `--${name} needs a value`);
   }
-  const [command, extra] = positionals;
+  const [command, ...rest] = positionals;
+  // Only import takes a file; for every other command a word after it is a mistake.
+  const file = command === 'import' ? rest.shift() : undefined;
+  const extra = rest[0];
   if (extra !== undefined) throw new TaizhangError('USAGE', `unexpected argument ${extra}`);
   if (command !== undefined && !isCommand(command)) throw new TaizhangError('USAGE', `unknown command "${command}" (try --help)`);
   if (values.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.period)) {
@@ -144,5 +159,6 @@ export function parseArgs(argv: string[]): Args {
   return {
     config: values.config ?? DEFAULT_CONFIG, command, now: values.now, period: values.period,
     json: values.json ?? false, to: values.to, help: values.help ?? false,
+    file, ledger: values.ledger, requirements: values.requirements, print: values.print ?? false,
   };
 }

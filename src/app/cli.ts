@@ -20,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = createLogger({ pretty: process.stderr.isTTY });
   try {
+    // import edits the config file itself, which may not load yet (people still without addresses).
+    if (args.command === 'import') return await (await import('./import.js')).runImport(args);
     if (!existsSync(args.config)) throw new TaizhangError('CONFIG_INVALID', `config file ${args.config} not found (copy config/taizhang.example.yaml to start)`);
     const config = loadConfig(args.config, process.env, { mail: needsMail(args.command) });
     registerCredentials(config.mailbox.imap.user, config.mailbox.imap.password);
