@@ -133,7 +133,8 @@ function convertEdits(text: string, root: YAMLMap): Edit[] {
 
 /** Where the commented people go: under the entry's own `people:`, else the top-level one. */
 function peopleEdit(text: string, root: YAMLMap, entry: YAMLMap | null, w: LedgerWrite): Edit | null {
-  const block = renderNewPeople(w.newPeople);
+  // Listed once: a second import of the same file adds no second commented line.
+  const block = renderNewPeople(w.newPeople.filter((p) => !text.includes(`# - { name: ${scalarText(p.name)},`)));
   if (!block) return null;
   const own = entry ? pairOf(entry, 'people')?.value : undefined;
   const seq = isSeq(own) ? own : pairOf(root, 'people')?.value;
