@@ -155,7 +155,7 @@ function printed(w: LedgerWrite, title: string | null): string {
     ? `ledger:\n  title: ${scalarText(t)}\n  tasks:\n${indent(tasks, 4)}`
     : `ledgers:\n  - id: ${w.target.id}\n    title: ${scalarText(t)}\n    tasks:\n${indent(tasks, 6)}`;
   const people = renderNewPeople(w.newPeople);
-  return `${body}\n${people ? `\n${people}\n` : ''}`;
+  return people ? `${body}\n\n${people}` : body;
 }
 
 /** Checks the written text reads back, with js-yaml as the config loader reads it, as the tasks meant. */
