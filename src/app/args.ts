@@ -42,6 +42,9 @@ const COMMANDS = {
   backup: {
     usage: 'backup [--to FILE]', summary: 'copy the database consistently, also while run is up; prints the copy\'s path (备份数据库,运行中亦可)', options: ['to'], mail: false,
   },
+  passwd: {
+    usage: 'passwd', summary: 'read a password from standard input and print its hash for web.users (生成网页登录密码的散列值)', options: [], mail: false,
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
