@@ -16,7 +16,7 @@ import { ADDRESS } from '../mail/headers.js';
 import { addAudit, isSettled, messageById, settleMessage } from '../store/desk.js';
 import { mailInfo } from './mail-info.js';
 import { attachmentHeader, knownLedger, periodParam } from './pages.js';
-import type { Desk } from './server.js';
+import type { Desk } from './types.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, string> }>;
 

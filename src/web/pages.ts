@@ -7,7 +7,7 @@ import { formFileName, personForm } from '../cycle/requests.js';
 import { defaultPeriod } from '../cycle/status.js';
 import { messageById, QUARANTINE_OUTCOMES, recentAudit, REJECTED_OUTCOMES, unsettledMessages } from '../store/desk.js';
 import { mailInfo } from './mail-info.js';
-import type { Desk } from './server.js';
+import type { Desk } from './types.js';
 import { ledgerFile, pageOfPerson, pageOfPeriod, stamp } from './view.js';
 
 /** The ledgers this deployment runs: one, `main`, until several are configured. */

@@ -14,11 +14,10 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyView from '@fastify/view';
 import Handlebars from 'handlebars';
-import type { Config } from '../app/config.js';
-import type { Serial } from '../app/serial.js';
-import type { Context } from '../cycle/context.js';
-import type { Logger } from '../logger.js';
-import { Lockout, Sessions, type Clock } from './auth.js';
+import { Lockout, Sessions } from './auth.js';
+import type { Desk, DeskDeps, WebConfig } from './types.js';
+
+export type { Desk, DeskDeps, WebConfig } from './types.js';
 import { verifyPassword } from './password.js';
 import { registerPages } from './pages.js';
 import { registerActions } from './actions.js';
@@ -26,21 +25,6 @@ import { registerActions } from './actions.js';
 export const WEB_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/web/', import.meta.url));
 export const SESSION_COOKIE = 'taizhang_session';
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-export type WebConfig = NonNullable<Config['web']>;
-
-/** What the desk works with: the daemon's context and Serial, and a way to send what it queued. */
-export interface DeskDeps {
-  ctx: Context;
-  serial: Serial;
-  /** Sends what is queued (through the Serial, not awaited by the page). */
-  flush: () => void;
-  log: Logger;
-  /** Injected in tests; the context's clock otherwise. */
-  clock?: Clock;
-}
-
-export interface Desk { deps: DeskDeps; web: WebConfig; sessions: Sessions; clock: Clock }
 
 declare module 'fastify' {
   interface FastifyRequest { user?: string }
