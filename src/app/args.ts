@@ -46,6 +46,9 @@ const COMMANDS = {
     usage: 'import FILE.docx|FILE.xlsx [--ledger ID] [--requirements FILE.docx] [--print]',
     summary: 'read the office\'s own ledger table into the config, saying what changes (导入办公室现有台账到配置文件)', options: ['ledger', 'requirements', 'print'], mail: false,
   },
+  passwd: {
+    usage: 'passwd', summary: 'read a password from standard input and print its hash for web.users (生成网页登录密码的散列值)', options: [], mail: false,
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -22,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // import edits the config file itself, which may not load yet (people still without addresses).
     if (args.command === 'import') return await (await import('./import.js')).runImport(args);
+    // Needs no config: the hash it prints goes into one.
+    if (args.command === 'passwd') return await (await import('../web/password.js')).passwdCommand();
     if (!existsSync(args.config)) throw new TaizhangError('CONFIG_INVALID', `config file ${args.config} not found (copy config/taizhang.example.yaml to start)`);
     const config = loadConfig(args.config, process.env, { mail: needsMail(args.command) });
     registerCredentials(config.mailbox.imap.user, config.mailbox.imap.password);

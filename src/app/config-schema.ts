@@ -11,6 +11,7 @@ import {
   period, text, textOr,
 } from './config-fields.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
+import { isPasswordHash } from '../web/password.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -64,6 +65,21 @@ const task = mapping({
   requirements: optText(), note: optText(),
 });
 
+/** `web:` the clerk's desk, served by `run`; off when absent. */
+const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const webFields = mapping({
+  listen: patternOr(LISTEN, 'must be HOST:PORT, e.g. 127.0.0.1:8080', '127.0.0.1:8080')
+    .refine((l) => { const port = Number(LISTEN.exec(l)?.[2]); return port >= 1 && port <= 65535; }, 'the port must be from 1 to 65535'),
+  users: list(mapping({
+    name: text(),
+    password_hash: text().refine(isPasswordHash, 'must be a hash printed by `taizhang passwd` (scrypt$N$r$p$salt$hash)'),
+  }), 'needs at least one user'),
+  /** Cookies only over HTTPS even without a proxy's X-Forwarded-Proto (a TLS-terminating proxy elsewhere). */
+  secure_cookie: boolOr(false),
+  /** A session ends after this many minutes without a request. */
+  session_minutes: intOr(1, 1440, 30),
+});
+
 function fileFields(mail: boolean) {
   return mapping({
     timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
@@ -77,6 +93,7 @@ function fileFields(mail: boolean) {
     ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
     secret: optText(),
     templates_dir: optText(),
+    web: webFields.optional(),
   });
 }
 
@@ -185,6 +202,7 @@ function checkRoot(c: FileConfig, ctx: Ctx): void {
   dupes(ctx, people, ['people'], 'email');
   dupeIds(ctx, people);
   dupes(ctx, tasks, ['ledger', 'tasks'], 'no');
+  if (Array.isArray(c.web?.users)) dupes(ctx, c.web.users, ['web', 'users'], 'name');
   if (people.length > 0 && people.every((_, i) => clean('people', i, 'name'))) {
     const known = new Set(people.map((p) => p.name));
     tasks.forEach((t, i) => {
@@ -275,5 +293,17 @@ function toConfig(c: FileConfig, file: string) {
     secret: c.secret,
     /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */
     templatesDir: c.templates_dir === undefined ? undefined : path.resolve(c.templates_dir),
+    web: c.web && webConfig(c.web),
+  };
+}
+
+function webConfig(w: NonNullable<FileConfig['web']>) {
+  const m = LISTEN.exec(w.listen)!;
+  return {
+    host: m[1].replace(/^\[|\]$/g, ''),
+    port: Number(m[2]),
+    users: w.users.map((u) => ({ name: u.name, passwordHash: u.password_hash })),
+    secureCookie: w.secure_cookie,
+    sessionMinutes: w.session_minutes,
   };
 }

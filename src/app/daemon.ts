@@ -8,20 +8,19 @@ import { withTimeout } from '../cycle/timeout.js';
 import { acquireLock } from '../store/lock.js';
 import type { Logger } from '../logger.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
+import { Serial } from './serial.js';
 
 const HEARTBEAT_MS = 10 * 60_000;
 const STOP_GRACE_MS = 10_000;
 
-/** Serializes units of work: a tick and a collection never overlap. */
+/** Serializes units of work: a tick, a collection and the desk's actions never overlap. */
 class WorkQueue {
-  private tail: Promise<void> = Promise.resolve();
   private pendingCollect = false;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, readonly serial = new Serial()) {}
 
   push(name: string, fn: () => Promise<void>): Promise<void> {
-    this.tail = this.tail.then(fn).catch((err) => this.log.error({ err, unit: name }, 'unit of work failed'));
-    return this.tail;
+    return this.serial.run(fn).catch((err) => this.log.error({ err, unit: name }, 'unit of work failed'));
   }
 
   /** Coalesces bursts of "new mail" into one collection. */
@@ -31,7 +30,7 @@ class WorkQueue {
     void this.push('collect', async () => { this.pendingCollect = false; await fn(); });
   }
 
-  idle(): Promise<void> { return this.tail; }
+  idle(): Promise<void> { return this.serial.run(async () => {}); }
 }
 
 /**
@@ -135,6 +134,11 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
     await collectStep(ctx, conn, report);
     if (report.collected?.fetched || ctx.store.pendingOutboxCount()) await flushOutbox(ctx, conn);
   });
+  const desk = config.web ? await openDesk(config.web, { ctx, serial: work.serial, log: log.child({ component: 'desk' }), flush: () => { void work.push('desk-send', async () => { await flushOutbox(ctx, conn); }); } }).catch(async (err: unknown) => {
+    await ctx.close();
+    release();
+    throw err;
+  }) : null;
   const watcher = new InboxWatcher(config, log.child({ component: 'watch' }), runCollect);
   const cronTask = schedule(config.schedule.cron, () => { void runTick(); }, { timezone: config.timezone, noOverlap: true });
   const heartbeat = setInterval(() => log.info({ pendingMail: ctx.store.pendingOutboxCount() }, 'heartbeat'), HEARTBEAT_MS);
@@ -148,6 +152,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   clearInterval(heartbeat);
+  await desk?.close();
   await cronTask.stop();
   await watcher.stop();
   // Finish the unit of work in hand, or abandon it after a grace period (an interrupted send is
@@ -159,6 +164,12 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
   release();
   log.info('stopped');
   return 0;
+}
+
+/** The desk (web) is loaded only when configured: fastify costs every other command its start-up time. */
+async function openDesk(web: NonNullable<Config['web']>, deps: import('../web/server.js').DeskDeps) {
+  const { startDesk } = await import('../web/server.js');
+  return startDesk(deps, web);
 }
 
 function logTick(log: Logger, r: TickReport): void {

@@ -43,7 +43,7 @@ export async function personForm(ctx: Context, period: string, person: Person): 
   return buf;
 }
 
-function commonData(ctx: Context, period: string, person: Person) {
+export function commonData(ctx: Context, period: string, person: Person) {
   return {
     person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period),
     deadline: formatLocalDate(deadlineDate(period, ctx.config.schedule)),

@@ -98,6 +98,20 @@ function addStrayCopies(db: Database.Database): void {
   if (!has) db.exec('ALTER TABLE outbox ADD COLUMN stray_copies INTEGER NOT NULL DEFAULT 0');
 }
 
+/**
+ * The clerk's desk (web): who did what, when, to what (`desk_audit`); the logged-in users'
+ * sessions, kept by a hash of the session id, never the id itself (`desk_sessions`); and the
+ * mails of the 需补正 and 隔离 lists the clerk settled by hand, attached or dismissed (`desk_settled`).
+ */
+const DESK_TABLES = `
+CREATE TABLE IF NOT EXISTS desk_audit (
+  id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS desk_sessions (
+  id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS desk_settled (
+  message_row INTEGER PRIMARY KEY, action TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL, person TEXT, period TEXT);
+`;
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
@@ -106,6 +120,7 @@ const MIGRATIONS: readonly Migration[] = [
   privateFolder,
   HELD_REPORTS,
   addStrayCopies,
+  DESK_TABLES,
 ];
 
 /** The version this code writes and reads. */
