@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { LEDGER_COLUMNS } from '../core/ledger.js';
 import { BODY_FONT, COLUMN_WIDTHS, rowHeightFor, sheetText, styleTableRow, writeBanner } from './template.js';
 import { xmlSafe } from './xml-text.js';
-import { fitToHeightAvoidingOrphan } from './paging.js';
+import { paddingAvoidingOrphan } from './paging.js';
 
 /** One task row of the 台账 sheet. `departments`/`owners` may be given joined or as lists. */
 export interface LedgerRowInput {
@@ -93,8 +93,8 @@ const hf = (s: string) => xmlSafe(s).replace(/&/g, '&&');
 
 const MARGINS = { left: 0.5, right: 0.5, top: 0.7, bottom: 0.6, header: 0.3, footer: 0.3 };
 
-function landscape(fitToHeight = 0): Partial<ExcelJS.PageSetup> {
-  return { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight, horizontalCentered: true, margins: MARGINS };
+function landscape(): Partial<ExcelJS.PageSetup> {
+  return { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0, horizontalCentered: true, margins: MARGINS };
 }
 
 /** The first page shows the title and the 制表 line; later pages name the ledger in their header instead. */
@@ -123,12 +123,14 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   const rows = [...input.rows].sort((a, b) => a.no - b.no).map((row): Array<string | number> => [
     row.no, row.task, row.due, row.progress, joinList(row.departments, '、'), joinList(row.owners, ' '), row.remark,
   ]);
-  const heights = rows.map((values) => rowHeightFor(values.map((v, i) => [String(v), COLUMN_WIDTHS[i]]), 30));
+  const natural = rows.map((values) => rowHeightFor(values.map((v, i) => [String(v), COLUMN_WIDTHS[i]]), 30));
   const line = makerLine(input);
   const top = [36, rowHeightFor([[line, COLUMN_WIDTHS.reduce((a, b) => a + b, 0)]], 22), 24];
-  const fitToHeight = fitToHeightAvoidingOrphan({ widths: COLUMN_WIDTHS, top, repeated: top[2], rows: heights, margins: MARGINS });
+  // Rows a little taller where the table would otherwise end with one row alone on a page.
+  const pad = paddingAvoidingOrphan({ widths: COLUMN_WIDTHS, top, repeated: top[2], rows: natural, margins: MARGINS });
+  const heights = natural.map((h) => Math.min(409, h + pad));
   const ws = wb.addWorksheet(LEDGER_SHEETS[0], {
-    pageSetup: landscape(fitToHeight),
+    pageSetup: landscape(),
     views: [{ state: 'frozen', xSplit: 0, ySplit: 3, topLeftCell: 'A4', activeCell: 'A4' }],
   });
   ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
