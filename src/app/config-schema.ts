@@ -287,6 +287,8 @@ function toConfig(c: FileConfig, file: string) {
     /** Who people may call about the ledger, named in every mail to them; optional. */
     officePhone: c.office_phone,
     officeContact: c.office_contact,
+    /** The 制表单位 of the office's ledger: `ledger.office_name`, else the mailbox's sender name. */
+    ledgerMaker: c.ledger.office_name ?? m.sender_name ?? '台账汇总',
     people,
     ledger,
     /** Key for the file identity's HMAC; generated under data_dir when absent. */

@@ -5,10 +5,12 @@ import { signature } from './signature.js';
 import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
-import { ledgerChanges, markIncluded } from './changes.js';
+import { changedRows, ledgerChanges, markIncluded, senderName } from './changes.js';
 
 export interface LedgerBuild {
   period: string;
+  /** The 台账 rows as built: recorded when the version goes out, to tell the next one's changes. */
+  rows: MergedRow[];
   file: string;
   buffer: Buffer;
   version: number;
@@ -35,10 +37,12 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     title: config.ledger.title,
     periodLabel: periodLabel(period),
     generatedAt,
+    maker: config.ledgerMaker,
     rows: rows.map((r) => ({ ...r, departments: r.departments, owners: r.owners })),
     people: states.map((s) => ({
       name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: statusLabel(s),
-      reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
+      reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined,
+      sentBy: s.sentBy && senderName(config.people, s.sentBy), reportCount: s.reportCount,
     })),
     history: { periods: months.map(periodLabel), rows: history },
   });
@@ -56,8 +60,9 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     signedBy: sig.officeName, sentDate: sig.sentDate,
     unchanged: history.filter((h) => h.unchanged).map((h) => ({ no: h.no, task: h.task })),
     changes: update && !preview ? ledgerChanges(ctx, period) : [],
+    changedRows: update && !preview ? changedRows(ctx, period, rows) : [],
   });
-  return { period, file, buffer, version, mail, attachmentName };
+  return { period, rows, file, buffer, version, mail, attachmentName };
 }
 
 /** Queues the ledger mail to every office address. */
@@ -95,7 +100,7 @@ export async function consolidatePeriod(ctx: Context, period: string): Promise<s
   // Queued before it is marked: a crash in between queues nothing twice (the slot is unique).
   await queueLedger(ctx, build, `v${version}`);
   ctx.store.markConsolidated(period, ctx.clock.now().toISOString());
-  markIncluded(ctx, period);
+  markIncluded(ctx, period, build.rows);
   ctx.log.info({ period, version, file: build.file }, version > 1 ? 'updated ledger queued' : 'ledger queued');
   return build.file;
 }

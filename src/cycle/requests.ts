@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay } from '../core/calendar.js';
-import { signature } from './signature.js';
+import { deadlineDate, formatLocalDate, periodLabel, periodsUpTo, sameLocalDay } from '../core/calendar.js';
+import { contactLine, signature } from './signature.js';
 import type { Context } from './context.js';
-import { tasksOf, type Person } from '../core/ledger.js';
+import { tasksOf, type Person, type ReportRow } from '../core/ledger.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
 
@@ -25,11 +25,15 @@ export function tokenFor(ctx: Context, period: string, person: Person): string {
  * a new form with the current tasks.
  */
 export async function personForm(ctx: Context, period: string, person: Person): Promise<Buffer> {
+  const last = lastPeriodWords(ctx, period, person);
   const input = {
     ledger: { title: ctx.config.ledger.title, tasks: tasksOf(ctx.config.ledger, person.name) }, person, periodLabel: periodLabel(period),
     deadlineText: formatLocalDate(deadlineDate(period, ctx.config.schedule)), token: tokenFor(ctx, period, person),
+    lastPeriodLabel: last && periodLabel(last.period), lastPeriod: new Map(last?.rows.map((r) => [r.no, r])),
+    contactLine: contactLine(ctx.config),
   };
-  const shown = { ...input, person: { name: person.name, department: person.department } }; // the address is not on the form
+  // What the form shows (the address is not on it): a corrected 上期 report makes a new form.
+  const shown = { ...input, person: { name: person.name, department: person.department }, lastPeriod: last?.rows ?? [] };
   const content = createHash('sha256').update(JSON.stringify(shown)).digest('hex').slice(0, 12);
   const dir = path.join(ctx.config.dataDir, 'forms', period);
   const file = path.join(dir, `${personKeyOf(person)}-${content}.xlsx`);
@@ -41,6 +45,18 @@ export async function personForm(ctx: Context, period: string, person: Person): 
   writeFileSync(`${file}.tmp`, buf, { mode: FILE_MODE });
   renameSync(`${file}.tmp`, file); // whole or not at all: a later mail attaches what is there
   return buf;
+}
+
+/**
+ * The person's own words of the period before `period` (their current report there, rows with
+ * progress only), shown in the form's 上期进展. Undefined for the first period.
+ */
+function lastPeriodWords(ctx: Context, period: string, person: Person): { period: string; rows: ReportRow[] } | undefined {
+  const periods = periodsUpTo(period, ctx.config.schedule);
+  const prev = periods.length > 1 && periods[periods.length - 1] === period ? periods[periods.length - 2] : undefined;
+  if (!prev) return undefined;
+  const report = ctx.store.currentReport(prev, person.id);
+  return { period: prev, rows: (report?.rows ?? []).filter((r) => r.progress.trim() !== '') };
 }
 
 export function commonData(ctx: Context, period: string, person: Person) {

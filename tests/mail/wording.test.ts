@@ -41,7 +41,11 @@ const ledgerBase = {
   ...sign, officeName: '办公室', signedBy: sign.officeName, periodLabel: '2020年6月', ledgerTitle: '工作台账', attachmentName: '2020年6月工作台账汇总（第2版）.xlsx',
   generatedAt: '2020年7月1日 9:00', version: 2, total: 4, reported: 2, onTime: 1, late: 1, missing: ['李世想'], bounced: ['马红霞'],
   departments: [{ name: '政法科', reported: 1, total: 2 }], unchanged: [{ no: 3, task: '规范性文件' }],
-  changes: [{ name: '艾延坤', what: '逾期报送', at: '2020年7月2日 9:00', sentBy: '王群才', tasks: '1、2' }],
+  changes: [
+    { name: '艾延坤', what: '逾期报送', at: '2020年7月2日 9:00', sentBy: '王群才', tasks: '1、2', count: 2, extra: '，期间共收到2份，以最后一份为准' },
+    { name: '李世想', what: '更正', at: '2020年7月3日 9:00', tasks: '', count: 1, extra: '' },
+  ],
+  changedRows: [{ no: 1, task: '完善政府立法程序', fields: '进展情况、备注' }],
 };
 
 /** Every kind with data that takes each of its branches. */
@@ -98,6 +102,17 @@ describe('wording in the style of an official notice', () => {
       const none = new Templates().render(kind, { ...data, contactLine: '' });
       expect(none.text, kind).toMatch(/请(及时)?与办公室联系。/);
     }
+  });
+
+  it('the updated ledger names each report that arrived since the last version and each row that changed', () => {
+    const mail = new Templates().render('ledger', { ...ledgerBase, update: true });
+    expect(mail.text).toContain('本版变动（与上一版相比）：\n（一）上一版以来收到的报送：\n');
+    expect(mail.text).toContain('艾延坤：逾期报送（2020年7月2日 9:00收到，由王群才报送，期间共收到2份，以最后一份为准），涉及第1、2项');
+    expect(mail.text).toContain('李世想：更正（2020年7月3日 9:00收到），内容与上一版相同');
+    expect(mail.text).toContain('（二）内容有变动的任务（1项）：\n  第1项　完善政府立法程序（进展情况、备注）');
+    expect(mail.html).toContain('<li>第1项　完善政府立法程序（进展情况、备注）</li>');
+    const noRows = new Templates().render('ledger', { ...ledgerBase, update: true, changedRows: [] });
+    expect(noRows.text).not.toContain('（二）');
   });
 
   it('what a person wrote is kept as written, half-width marks and all', () => {
