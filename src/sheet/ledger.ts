@@ -69,9 +69,14 @@ export interface LedgerWorkbookInput {
   rows: LedgerRowInput[];
   people: LedgerPersonInput[];
   history: LedgerHistoryInput;
+  /** How the period is named (周次, 本周, 上周, 历周进展 for a weekly ledger, see periodWords); a month's by default. */
+  words?: LedgerWords;
 }
 
-/** Sheet names, in order. */
+export interface LedgerWords { caption: string; current: string; previous: string; history: string }
+const MONTH_WORDS: LedgerWords = { caption: '月份', current: '本月', previous: '上月', history: '历月进展' };
+
+/** Sheet names, in order (a monthly ledger's: the third is named by the cadence, see LedgerWords). */
 export const LEDGER_SHEETS = ['台账', '填报情况', '历月进展'] as const;
 
 const STATUS_FILLS: Record<string, string> = {
@@ -114,7 +119,7 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   });
   ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
   writeBanner(ws, 1, cols, input.title, { ...BODY_FONT, size: 16, bold: true }, { center: true, height: 36 });
-  writeBanner(ws, 2, cols, `月份：${input.periodLabel}　　生成时间：${input.generatedAt}`, { ...BODY_FONT }, { height: 22 });
+  writeBanner(ws, 2, cols, `${(input.words ?? MONTH_WORDS).caption}：${input.periodLabel}　　生成时间：${input.generatedAt}`, { ...BODY_FONT }, { height: 22 });
   headerRow(ws, 3, LEDGER_COLUMNS);
   let r = 4;
   for (const row of [...input.rows].sort((a, b) => a.no - b.no)) {
@@ -176,7 +181,8 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
   const { periods, rows } = input.history;
   const names = ['序号', '主要任务', ...periods, '未变化'];
   const widths = [6, 30, ...periods.map(() => (periods.length > 3 ? 30 : 40)), 9];
-  const ws = wb.addWorksheet(LEDGER_SHEETS[2], {
+  const words = input.words ?? MONTH_WORDS;
+  const ws = wb.addWorksheet(words.history, {
     pageSetup: landscape(),
     views: [{ state: 'frozen', xSplit: 2, ySplit: 1, topLeftCell: 'C2', activeCell: 'C2' }],
   });
@@ -204,9 +210,9 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
     row.commit();
     r++;
   }
-  writeBanner(ws, r + 1, names.length, '灰色底纹：与上月相同；黄色底纹：本月进展与上月相同（未变化）。', { ...BODY_FONT, size: 10 });
+  writeBanner(ws, r + 1, names.length, `灰色底纹：与${words.previous}相同；黄色底纹：${words.current}进展与${words.previous}相同（未变化）。`, { ...BODY_FONT, size: 10 });
   ws.pageSetup.printTitlesRow = '1:1';
-  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R历月进展`, oddFooter: '&C第 &P 页，共 &N 页' };
+  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(words.history)}`, oddFooter: '&C第 &P 页，共 &N 页' };
   ws.commit();
 }
 

@@ -26,6 +26,8 @@ export interface PersonTemplateInput {
   token: string;
   /** Last answers by 序号, to pre-fill 进展情况 and 备注. */
   previous?: Map<number, ReportRow>;
+  /** How the period is named (周次 / 本周 for a weekly ledger, see periodWords); a month's by default. */
+  words?: { caption: string; current: string };
 }
 
 /** The sheet name of the form's table. */
@@ -123,6 +125,7 @@ export function tokenLine(token: string): string {
  */
 export async function writePersonTemplate(input: PersonTemplateInput): Promise<Buffer> {
   const { ledger, person, periodLabel, deadlineText, token, previous } = input;
+  const words = input.words ?? { caption: '月份', current: '本月' };
   const tasks = tasksOf(ledger, person.name);
   if (tasks.length === 0) throw new TaizhangError('TEMPLATE', `${person.name} has no task in the ledger "${ledger.title}"`);
   const cols = LEDGER_COLUMNS.length;
@@ -147,7 +150,7 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
 
   writeBanner(ws, 1, cols, ledger.title, { ...BODY_FONT, size: 16, bold: true }, { center: true, height: 36 });
-  const caption = `月份：${periodLabel}　　责任人：${person.name}（${person.department}）　　请于${deadlineText}前填报`;
+  const caption = `${words.caption}：${periodLabel}　　责任人：${person.name}（${person.department}）　　请于${deadlineText}前填报`;
   writeBanner(ws, 2, cols, caption, { ...BODY_FONT }, { height: 22 });
 
   const header = ws.getRow(3);
@@ -172,7 +175,7 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   }
   const lastTableRow = r - 1;
 
-  const note = '填写说明：请在“进展情况”“备注”两栏填写本月进展（单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter），其他栏目已锁定。填好后保存，作为附件直接回复本邮件即可。';
+  const note = `填写说明：请在“进展情况”“备注”两栏填写${words.current}进展（单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter），其他栏目已锁定。填好后保存，作为附件直接回复本邮件即可。`;
   writeBanner(ws, r + 1, cols, note, { ...BODY_FONT, size: 10 }, { height: 32 });
   writeBanner(ws, r + 2, cols, tokenLine(token), { ...BODY_FONT, size: 9, color: { argb: 'FF808080' } }, { height: 18 });
 
@@ -182,7 +185,7 @@ export async function writePersonTemplate(input: PersonTemplateInput): Promise<B
   for (let row = 4; row <= lastTableRow; row++) {
     ws.getCell(row, 4).dataValidation = {
       type: 'textLength', operator: 'lessThanOrEqual', formulae: [EXCEL_MAX_CELL_CHARS], allowBlank: true,
-      showInputMessage: true, promptTitle: '进展情况', prompt: '请填写本月进展，可多行。',
+      showInputMessage: true, promptTitle: '进展情况', prompt: `请填写${words.current}进展，可多行。`,
     };
   }
   await ws.protect('', {
