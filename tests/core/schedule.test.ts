@@ -6,7 +6,7 @@ import { EVERY_DAY, missingCalendarYear, type WorkdayCalendar } from '../../src/
 
 const tz = 'Asia/Shanghai';
 const at = (iso: string) => new Date(iso);
-const base = { deadlineShift: 'none', holidays: [], extraWorkdays: [], sendTime: '00:00' } as const;
+const base = { deadlineShift: 'none' as const, holidays: [] as string[], extraWorkdays: [] as string[], sendTime: '00:00' };
 /** 每周一发通知，周四提醒，每周五12点前报送。 */
 const weekly: Schedule = { ...base, cadence: 'weekly', firstPeriod: '2020-W26', sendDay: 1, reminderDays: [4], deadlineDay: 5, deadlineTime: '12:00' };
 const quarterly: Schedule = { ...base, cadence: 'quarterly', firstPeriod: '2020-Q3', sendDay: 20, reminderDays: [25], deadlineDay: 30 };
