@@ -28,7 +28,8 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const states = periodStates(config, store, period);
   const rows = mergeRows(config.ledger, states);
   const t = timingOf(config.schedule, tz);
-  const months = t.periodsUpTo(period);
+  // A weekly ledger's history shows the last quarter (13 weeks): a year of weeks would not print.
+  const months = t.periodsUpTo(period).slice(config.schedule.cadence === 'weekly' ? -13 : 0);
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
   const generatedAt = chineseStamp(ctx.clock.now(), tz);
@@ -42,7 +43,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
       name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: statusLabel(s),
       reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
     })),
-    history: { periods: months.map((m) => periodLabel(m)), rows: history },
+    history: { periods: months.map((m) => periodLabel(m, { short: true })), rows: history },
     words: t.words,
   });
   const dir = path.join(config.dataDir, 'ledgers', period);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { replyToRequest } from '../../tools/respondent.js';
 import { useMailStack } from '../helpers/mail-stack.js';
 import { makeProject, type Project } from '../helpers/project.js';
+import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import type { AcceptedMessage } from '../../tools/mail-stack.js';
 import { isolate } from '../helpers/fleet.js';
@@ -63,6 +64,11 @@ describe('a weekly ledger (每周五12点前报送)', () => {
     const [ledger] = await ours(p, p.office, /台账汇总/);
     expect(ledger.subject).toContain('2020年第27周（6月29日至7月5日）');
     expect(ledger.attachments[0].filename).toBe('2020年第27周工作台账汇总.xlsx');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(ledger.attachments[0].content as unknown as ArrayBuffer);
+    expect(wb.worksheets.map((w) => w.name)).toEqual(['台账', '填报情况', '历周进展']);
+    expect(wb.getWorksheet('台账')!.getCell('A2').text).toContain('周次：2020年第27周（6月29日至7月5日）');
+    expect(wb.getWorksheet('历周进展')!.getRow(1).getCell(3).text).toBe('2020年第27周');
 
     await reply(p, '李世想', '逾期：周五下午报送');
     await ok('2020-07-03T13:00:00+08:00');
