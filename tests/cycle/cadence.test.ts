@@ -1,4 +1,4 @@
-/** A weekly ledger and a catch-up across China's National Day, through the CLI and real mail servers. */
+/** Weekly and quarterly ledgers and a catch-up across China's National Day, through the CLI and real mail servers. */
 import { describe, expect, it } from 'vitest';
 import { replyToRequest } from '../../tools/respondent.js';
 import { useMailStack } from '../helpers/mail-stack.js';
@@ -11,7 +11,7 @@ import { isolate } from '../helpers/fleet.js';
 const mail = useMailStack();
 
 /** The schedule of the config replaced by `schedule`. */
-function weeklyProject(schedule: Record<string, unknown>): Project {
+function projectWithSchedule(schedule: Record<string, unknown>): Project {
   return makeProject(mail(), (doc) => { isolate(doc); doc.schedule = schedule; });
 }
 
@@ -35,7 +35,7 @@ async function reply(p: Project, name: string, progress: string, subject = /请�
 
 describe('a weekly ledger (每周五12点前报送)', () => {
   it('asks on Monday, reminds on Thursday, counts reports before Friday 12:00 on time and after as late', async () => {
-    const p = weeklyProject({
+    const p = projectWithSchedule({
       cadence: 'weekly', first_period: '2020-W27', send_weekday: 1, reminder_weekdays: [4], deadline_weekday: 5, deadline_time: '12:00', send_time: '09:00',
     });
     const ok = async (now: string) => { const r = await p.tick(now); expect(r.code, r.stderr).toBe(0); return r; };
@@ -97,7 +97,7 @@ describe('a weekly ledger (每周五12点前报送)', () => {
 describe('catching up after downtime across the 2020 National Day holiday (calendar: cn)', () => {
   it('sends the latest due mail of each kind once, on the first working day', async () => {
     // Weekly: Monday's requests, Wednesday's and Thursday's reminders, Friday's deadline moved past the holiday.
-    const p = weeklyProject({
+    const p = projectWithSchedule({
       cadence: 'weekly', first_period: '2020-W40', send_weekday: 1, reminder_weekdays: [3, 4], deadline_weekday: 5,
       calendar: 'cn', deadline_shift: 'next_workday', send_time: '09:00',
     });
@@ -131,5 +131,25 @@ describe('catching up after downtime across the 2020 National Day holiday (calen
     expect(ledgers.filter((x) => /台账汇总/.test(x)).sort()).toEqual([expect.stringContaining('2020年第40周'), expect.stringContaining('2020年第41周')]);
     expect(await countByName(p, all, /请填报/)).toEqual({ 艾延坤: 1, 王群才: 1, 马红霞: 1, 李世想: 1 });
     expect(await countByName(p, all, /提醒/)).toEqual({ 艾延坤: 0, 王群才: 1, 马红霞: 1, 李世想: 1 });
+  });
+});
+
+describe('a quarterly ledger', () => {
+  it('asks on a day of the quarter\'s last month and names the quarter in mail, form and status', async () => {
+    const p = projectWithSchedule({ cadence: 'quarterly', first_period: '2020-Q3', send_day: 20, reminder_days: [25], deadline_day: 30 });
+    expect((await p.tick('2020-08-20T09:00:00+08:00')).code).toBe(0);
+    expect(await ours(p, who(p, '艾延坤'), /请填报/)).toHaveLength(0); // not the quarter's last month
+    expect((await p.tick('2020-09-20T09:00:00+08:00')).code).toBe(0);
+    const [req] = await ours(p, who(p, '艾延坤'), /请填报/);
+    expect(req.subject).toContain('2020年第三季度');
+    expect(req.text).toContain('请于2020年9月30日前填报您负责任务的2020年第三季度进展情况');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(req.attachments[0].content as unknown as ArrayBuffer);
+    const texts = wb.worksheets[0].getSheetValues().flat().map(String).join('\n');
+    expect(texts).toContain('季度：2020年第三季度');
+    expect(texts).toContain('填写本季度进展');
+    const s = JSON.parse((await p.cli('status', '--json', '--period', '2020-Q3', '--now', '2020-09-21T09:00:00+08:00')).stdout);
+    expect(s).toMatchObject({ period: '2020-Q3', deadline: '2020-09-30', deadlinePassed: false });
+    expect((await p.cli('remind', '--period', '2020-W27', '--now', '2020-09-26T09:00:00+08:00')).code).toBe(2);
   });
 });
