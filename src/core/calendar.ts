@@ -9,7 +9,7 @@
  * `deadlineShift: next_workday` a deadline day off moves to the next working day.
  */
 import { addDays, daysInMonth, formatLocalDate, localParts, zonedInstant, type LocalDate } from './dates.js';
-import { addPeriods, partsOf, periodAt, periodDays, scheduleMonth, type Cadence } from './period.js';
+import { addPeriods, periodAt, periodDays, scheduleMonth, type Cadence } from './period.js';
 import { workdayOnOrAfter, workdayOnOrBefore, type WorkdayCalendar } from './workdays.js';
 
 export { localParts, zonedInstant, formatLocalDate, type LocalDate } from './dates.js';
@@ -147,11 +147,6 @@ export function periodsUpTo(upTo: string, s: Pick<Schedule, 'firstPeriod' | 'las
 /** The period an instant falls in, for the schedule's cadence. */
 export function periodNow(now: Date, s: Pick<Schedule, 'cadence'>, tz: string): string {
   return periodAt(now, s.cadence, tz);
-}
-
-/** Whether a period text fits the schedule's cadence. */
-export function fitsCadence(period: string, s: Pick<Schedule, 'cadence'>): boolean {
-  try { return partsOf(period).cadence === s.cadence; } catch { return false; }
 }
 
 /** Local "YYYY-MM-DD HH:MM" in the time zone. */

@@ -62,10 +62,6 @@ export function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-export function compareDates(a: LocalDate, b: LocalDate): number {
-  return dayNumber(a) - dayNumber(b);
-}
-
 /** "2020-06-21". */
 export function isoDateText(d: LocalDate): string {
   const two = (n: number) => String(n).padStart(2, '0');

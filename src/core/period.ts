@@ -55,15 +55,11 @@ export function parsePeriod(text: string, cadence?: Cadence): PeriodParts | null
   return null;
 }
 
-/** The cadence of a period text; throws on one that is no period (a programming error). */
+/** A period text taken apart; throws on one that is no period (a programming error). */
 export function partsOf(period: string): PeriodParts {
   const p = parsePeriod(period);
   if (!p) throw new Error(`not a period: ${JSON.stringify(period)}`);
   return p;
-}
-
-export function cadenceOf(period: string): Cadence {
-  return partsOf(period).cadence;
 }
 
 export function formatPeriod(p: PeriodParts): string {
