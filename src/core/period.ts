@@ -9,6 +9,7 @@
  *
  * Within one cadence the texts sort as the periods do (weeks and months have two digits).
  */
+import { TaizhangError } from '../errors.js';
 import { addDays, dayNumber, daysInMonth, fromDayNumber, isoWeekday, localParts, type LocalDate } from './dates.js';
 
 export type Cadence = 'monthly' | 'weekly' | 'quarterly';
@@ -58,7 +59,7 @@ export function parsePeriod(text: string, cadence?: Cadence): PeriodParts | null
 /** A period text taken apart; throws on one that is no period (a programming error). */
 export function partsOf(period: string): PeriodParts {
   const p = parsePeriod(period);
-  if (!p) throw new Error(`not a period: ${JSON.stringify(period)}`);
+  if (!p) throw new TaizhangError('INTERNAL', `not a period: ${JSON.stringify(period)}`);
   return p;
 }
 
@@ -92,7 +93,7 @@ export function periodDays(period: string): { first: LocalDate; last: LocalDate 
 /** The month whose days `send_day`, `deadline_day` and `reminder_days` name: the month itself, or a quarter's last. */
 export function scheduleMonth(period: string): { year: number; month: number } {
   const p = partsOf(period);
-  if (p.cadence === 'weekly') throw new Error(`a week has no schedule month: ${period}`);
+  if (p.cadence === 'weekly') throw new TaizhangError('INTERNAL', `a week has no schedule month: ${period}`);
   return { year: p.year, month: p.cadence === 'monthly' ? p.index : p.index * 3 };
 }
 
