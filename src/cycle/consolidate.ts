@@ -85,7 +85,7 @@ export async function consolidateDue(ctx: Context): Promise<string[]> {
   const t = timingOf(ctx.config.schedule, ctx.config.timezone);
   const files: string[] = [];
   for (const p of ctx.store.periods()) {
-    if (!p.requests_at || now < t.deadlineInstant(p.period)) continue;
+    if (!p.requests_at || !t.owns(p.period) || now < t.deadlineInstant(p.period)) continue;
     if (p.consolidated_at && !p.dirty) continue;
     files.push(await consolidatePeriod(ctx, p.period));
   }

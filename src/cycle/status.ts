@@ -36,7 +36,7 @@ export function periodStates(config: Config, store: Store, period: string): Pers
  */
 export function latestAskedPeriod(store: Store, now: Date, t: Timing): string | null {
   const current = t.latestOpened(now);
-  return store.periods().filter((p) => p.requests_at && p.period <= current).map((p) => p.period).pop() ?? null;
+  return store.periods().filter((p) => p.requests_at && t.owns(p.period) && p.period <= current).map((p) => p.period).pop() ?? null;
 }
 
 /** The period `status` shows by default: the latest one asked for, else this one. */

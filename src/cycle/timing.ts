@@ -27,6 +27,8 @@ export interface Timing {
   /** The period `now` falls in, or the next one once its requests went out early. */
   latestOpened(now: Date): string;
   inRange(period: string): boolean;
+  /** Whether a period is of this schedule's cadence (a store may keep another's, after the cadence changed). */
+  owns(period: string): boolean;
   periodsUpTo(period: string): string[];
 }
 
@@ -48,6 +50,7 @@ export function timingOf(schedule: Schedule, tz: string): Timing {
     periodAt: (now) => periodNow(now, schedule, tz),
     latestOpened: (now) => latestOpenedPeriod(now, schedule, tz, cal),
     inRange: (p) => inRange(p, schedule),
+    owns: (p) => parsePeriod(p, schedule.cadence) !== null,
     periodsUpTo: (p) => periodsUpTo(p, schedule),
   };
   byZone.set(tz, t);
