@@ -11,7 +11,8 @@ import ExcelJS from 'exceljs';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import type { Config } from '../src/app/config.js';
-import { deadlineDate, formatLocalDate, periodLabel } from '../src/core/calendar.js';
+import { periodLabel } from '../src/core/calendar.js';
+import { timingOf } from '../src/cycle/timing.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../src/core/identity.js';
 import { tasksOf, type Person } from '../src/core/ledger.js';
 import { formFileName } from '../src/cycle/requests.js';
@@ -45,7 +46,7 @@ function smtpPool(stack: StackInfo, user: string, maxConnections: number) {
 function requestData(config: Config, person: Person) {
   return {
     person, ledgerTitle: config.ledger.title, periodLabel: periodLabel(PERIOD),
-    deadline: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+    deadline: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
     attachmentName: formFileName(PERIOD, person), officeName: config.mailbox.senderName, sentDate: '2020年6月20日',
     tasks: tasksOf(config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') })),
   };
@@ -85,7 +86,7 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
     const out: Buffer[] = [];
     for (const person of config.people) {
       out.push(await writePersonTemplate({
-        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
         token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person), secret }),
       }));
     }

@@ -1,6 +1,7 @@
 /** The command line's words: commands, options, their help, and parsing them. */
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { TaizhangError } from '../errors.js';
+import { parsePeriod } from '../core/period.js';
 
 type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'help' | 'ledger' | 'requirements' | 'print';
 
@@ -38,7 +39,7 @@ const COMMANDS = {
     usage: 'consolidate [--period YYYY-MM]', summary: 'build the ledger and mail it to the office now (立即汇总台账并发给办公室)', options: ['period', 'now'], mail: true,
     periodDefault: THIS_MONTH,
   },
-  check: { usage: 'check', summary: 'validate the config, log in to IMAP and SMTP, create folders (检查配置、登录邮箱、创建文件夹)', options: [], mail: true },
+  check: { usage: 'check', summary: 'validate the config, log in to IMAP and SMTP, create folders (检查配置、登录邮箱、创建文件夹)', options: ['now'], mail: true },
   backup: {
     usage: 'backup [--to FILE]', summary: 'copy the database consistently, also while run is up; prints the copy\'s path (备份数据库,运行中亦可)', options: ['to'], mail: false,
   },
@@ -65,7 +66,7 @@ function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
   switch (name) {
     case 'config': return ['--config FILE', `the configuration file (配置文件), default: ${DEFAULT_CONFIG}`];
     case 'now': return ['--now ISO-8601', 'act as if it were this instant (按此时刻执行): 2020-06-20T09:00:00+08:00, or 2020-06-20 / 2020-06-20T09:00 in the configured time zone; default: now'];
-    case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}`];
+    case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}; a weekly schedule's periods are ISO weeks, YYYY-Www (周次, e.g. 2020-W27), a quarterly one's YYYY-Qn (季度, e.g. 2020-Q3)`];
     case 'json': return ['--json', 'print JSON for programs (输出 JSON)'];
     case 'to': return ['--to FILE', 'where to write the copy, never over an existing file (备份文件路径,不覆盖已有文件); default: backups/taizhang-YYYYMMDD-HHMMSS.sqlite in data_dir. To restore: stop taizhang, copy it over data_dir/taizhang.sqlite, delete taizhang.sqlite-wal and -shm, start (恢复:停止运行,用备份覆盖 taizhang.sqlite,删除 -wal、-shm 文件,再启动)'];
     case 'help': return ['-h, --help', 'show this help (显示帮助)'];
@@ -156,8 +157,10 @@ export function parseArgs(argv: string[]): Args {
   const extra = rest[0];
   if (extra !== undefined) throw new TaizhangError('USAGE', `unexpected argument ${extra}`);
   if (command !== undefined && !isCommand(command)) throw new TaizhangError('USAGE', `unknown command "${command}" (try --help)`);
-  if (values.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.period)) {
-    throw new TaizhangError('USAGE', `--period must be YYYY-MM, got "${values.period}"`);
+  // Whether it fits the schedule's cadence is checked once the config is read.
+  if (values.period !== undefined && !parsePeriod(values.period)) {
+    const form = /W/i.test(values.period) ? 'YYYY-Www (an ISO week that exists)' : /Q/i.test(values.period) ? 'YYYY-Qn (1 to 4)' : 'YYYY-MM';
+    throw new TaizhangError('USAGE', `--period must be ${form}, got "${values.period}"`);
   }
   return {
     config: values.config ?? DEFAULT_CONFIG, command, now: values.now, period: values.period,

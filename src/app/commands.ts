@@ -3,7 +3,8 @@ import { openContext, type Context, type Progress } from '../cycle/context.js';
 import { errorMessage, TaizhangError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acquireLock } from '../store/lock.js';
-import { deadlineInstant, inRange, localParts, parseNow, periodOf } from '../core/calendar.js';
+import { localParts, parseNow } from '../core/calendar.js';
+import { checkPeriodArg, timingOf } from '../cycle/timing.js';
 import { consolidatePeriod, previewLedger } from '../cycle/consolidate.js';
 import { queueReminders, queueRequests } from '../cycle/requests.js';
 import { defaultPeriod, statusJson, statusText } from '../cycle/status.js';
@@ -41,9 +42,10 @@ function summarizeTick(r: TickReport): string {
 }
 
 function periodArg(args: Args, ctx: Context): string {
-  if (args.period) return args.period;
-  const p = periodOf(ctx.clock.now(), ctx.config.timezone);
-  if (!inRange(p, ctx.config.schedule)) return defaultPeriod(ctx.config, ctx.store, ctx.clock.now());
+  if (args.period) return checkPeriodArg(args.period, ctx.config.schedule);
+  const t = timingOf(ctx.config.schedule, ctx.config.timezone);
+  const p = t.periodAt(ctx.clock.now());
+  if (!t.inRange(p)) return defaultPeriod(ctx.config, ctx.store, ctx.clock.now());
   return p;
 }
 
@@ -92,7 +94,7 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
       const now = clockFor(args, config).now();
       const store = Store.open(config.dataDir, { people: config.people });
       try {
-        const period = args.period ?? defaultPeriod(config, store, now);
+        const period = args.period !== undefined ? checkPeriodArg(args.period, config.schedule) : defaultPeriod(config, store, now);
         const s = statusJson(config, store, period, now);
         out(args.json ? JSON.stringify(s, null, 2) : statusText(s, config));
       } finally {
@@ -103,7 +105,7 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
     case 'run':
       return runDaemon(config, log);
     case 'check':
-      return runCheck(config, log);
+      return runCheck(config, log, clockFor(args, config).now());
     default:
       return withWorker(config, log, args, async (ctx, conn) => {
         const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
@@ -118,7 +120,7 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
           }
           case 'consolidate': {
             const period = periodArg(args, ctx);
-            const passed = ctx.clock.now() >= deadlineInstant(period, config.schedule, config.timezone);
+            const passed = ctx.clock.now() >= timingOf(config.schedule, config.timezone).deadlineInstant(period);
             report.ledgers.push(passed ? await consolidatePeriod(ctx, period) : await previewLedger(ctx, period));
             break;
           }

@@ -4,22 +4,17 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { Schedule } from '../core/calendar.js';
 import type { Ledger, Person } from '../core/ledger.js';
 import {
-  boolOr, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optPeriod, optText, patternOr,
-  period, text, textOr,
+  ALWAYS, boolOr, cleanIn, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optText, patternOr, problem,
+  text, textOr, type Ctx,
 } from './config-fields.js';
+import { scheduleSchema } from './config-schedule.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
 import { isPasswordHash } from '../web/password.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-/**
- * Checks across fields run even when some fields are wrong (`when`), so every problem is told
- * at once; they look only at fields without a problem of their own (`clean`).
- */
-const ALWAYS = { when: () => true };
 
 function isTimeZone(tz: string): boolean {
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
@@ -52,13 +47,6 @@ function mailboxFields(mail: boolean) {
   });
 }
 
-const scheduleFields = mapping({
-  first_period: period(), last_period: optPeriod(),
-  send_day: intOr(1, 31, 20), deadline_day: intOr(1, 31, 30), reminder_days: intListOr(1, 31, []),
-  send_time: patternOr(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM', '00:00'),
-  cron: textOr('*/10 * * * *'),
-});
-
 const task = mapping({
   no: int(1, 1_000_000), task: text(), due: textOr(''), departments: names(),
   owners: names().refine((o) => !Array.isArray(o) || o.length > 0, 'needs at least one person'),
@@ -85,7 +73,7 @@ function fileFields(mail: boolean) {
     timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
     data_dir: textOr('../data'),
     mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
-    schedule: scheduleFields.superRefine(checkSchedule, ALWAYS),
+    schedule: scheduleSchema,
     office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
     office_phone: optText(),
     office_contact: optText(),
@@ -99,7 +87,6 @@ function fileFields(mail: boolean) {
 
 type FileConfig = z.output<ReturnType<typeof fileFields>>;
 type MailboxFile = z.output<ReturnType<typeof mailboxFields>>;
-type Ctx = z.core.$RefinementCtx;
 
 /** The schema of one config file (`file` gives configPath). */
 export function configSchema(file: string, options: { mail: boolean }) {
@@ -109,20 +96,6 @@ export function configSchema(file: string, options: { mail: boolean }) {
 /** What the code reads: the config file's content, checked, with every default filled in. */
 export type Config = z.output<ReturnType<typeof configSchema>>;
 export type Folders = Config['mailbox']['folders'];
-
-/** Whether no problem was found at `at`, inside it or around it: only then is its value the parsed type. */
-function cleanIn(ctx: Ctx) {
-  return (...at: PropertyKey[]) => !ctx.issues.some((iss) => {
-    if (iss.code === 'unrecognized_keys') return false;
-    const p = iss.path ?? [];
-    for (let i = 0; i < Math.min(p.length, at.length); i++) if (p[i] !== at[i]) return false;
-    return true;
-  });
-}
-
-function problem(ctx: Ctx, at: PropertyKey[], message: string): void {
-  ctx.addIssue({ code: 'custom', path: at, message, input: undefined });
-}
 
 type ImapFile = MailboxFile['imap'];
 type SmtpFile = MailboxFile['smtp'];
@@ -150,21 +123,6 @@ function checkMailbox(m: MailboxFile, ctx: Ctx): void {
     }
     if (clean(side, 'tls_verify') && !raw.tls_verify) problem(ctx, [side, 'tls_verify'], 'may be turned off only on loopback');
   }
-}
-
-function checkSchedule(s: z.output<typeof scheduleFields>, ctx: Ctx): void {
-  const clean = cleanIn(ctx);
-  if (!s || typeof s !== 'object') return;
-  if (clean('first_period') && clean('last_period') && s.last_period && s.last_period < s.first_period) {
-    problem(ctx, ['last_period'], 'is before first_period');
-  }
-  if (!clean('send_day') || !clean('deadline_day')) return;
-  const { send_day: send, deadline_day: deadline } = s;
-  if (send > deadline) problem(ctx, ['send_day'], `must not be after deadline_day (${deadline})`);
-  if (!clean('reminder_days')) return;
-  s.reminder_days.forEach((d, i) => {
-    if (d <= send || d > deadline) problem(ctx, ['reminder_days', i], `must be after send_day (${send}) and not after deadline_day (${deadline})`);
-  });
 }
 
 /** Reports the second and later items whose `key` repeats an earlier clean one. */
@@ -232,14 +190,7 @@ function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undef
 function toConfig(c: FileConfig, file: string) {
   const m = c.mailbox;
   const preset = presetOf(m);
-  const schedule: Schedule & { cron: string } = {
-    firstPeriod: c.schedule.first_period, lastPeriod: c.schedule.last_period,
-    sendDay: c.schedule.send_day, deadlineDay: c.schedule.deadline_day,
-    reminderDays: [...new Set(c.schedule.reminder_days)].sort((a, b) => a - b),
-    sendTime: c.schedule.send_time,
-    /** node-cron expression for `run`. */
-    cron: c.schedule.cron,
-  };
+  const schedule = c.schedule;
   /** `id`: the stable key reports and mail are recorded under; the name unless given. */
   const people: Person[] = c.people.map((p) => ({ id: (p.id ?? p.name).trim(), name: p.name, department: p.department, email: p.email }));
   const ledger: Ledger = {

@@ -137,7 +137,7 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
   if (ev.filled.length === 0) return { ...reject(problemFor('NOT_FILLED'), 'no progress filled in'), notes };
   const own = mail.from.toLowerCase() === match.person.email;
   // The owner's report for a closed month is rewritten only by the correction route.
-  if (own && !month.correction && lookups.closed(month.period) && reported(month.period)) return { ...reject(problemFor('CLOSED'), 'the month\'s ledger went out and the report stands; no 更正 in the subject'), notes };
+  if (own && !month.correction && lookups.closed(month.period) && reported(month.period)) return { ...reject(problemFor('CLOSED', undefined, month.period), 'the month\'s ledger went out and the report stands; no 更正 in the subject'), notes };
   const hold = !own && reported(month.period);
   const more = others.length ? `, and ${others.length} more person(s)${others.some((o) => o.hold) ? ', some held for their owners' : ''}` : '';
   const moved = month.movedFrom ? `, ${month.movedFrom.via === 'file' ? 'form' : 'thread'} of ${month.movedFrom.period} counted for ${month.period}` : '';

@@ -5,6 +5,7 @@
  * what the sender wrote, and each such address, like each owner, gets a few mails a day at most.
  */
 import { chineseStamp, localParts, periodLabel, zonedInstant } from '../core/calendar.js';
+import { periodWords } from '../core/period.js';
 import { signature } from './signature.js';
 import type { Decision, PlannedReport } from '../core/decide.js';
 import { serialList } from '../core/notes.js';
@@ -64,7 +65,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   const confirmed = d.outcome === 'confirmed' ? ctx.store.heldReport({ id: d.confirms! }) : undefined;
   const closed = !!ctx.store.period(d.period)?.consolidated_at;
   const data = {
-    personName: d.person.name, periodLabel: periodLabel(d.period),
+    words: periodWords(ctx.config.schedule.cadence), personName: d.person.name, periodLabel: periodLabel(d.period),
     accepted: d.outcome === 'accepted' || d.outcome === 'confirmed', held: d.outcome === 'held',
     // Late by the rule status uses: no on-time report of the person's for the month (a correction
     // after the ledger went out of a report that came in time stays on time).
@@ -111,7 +112,7 @@ async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: Planne
   const echo = new EchoBudget();
   const rows = rowsOf(p, echo);
   const mail = ctx.templates.render('notice', {
-    personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
+    words: periodWords(ctx.config.schedule.cadence), personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
     sender: senderLabel(ctx, a.from), receivedAt: chineseStamp(row.received_at, ctx.config.timezone),
     rows, echoCut: echo.cut, emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
     ...signature(ctx.config, ctx.clock.now()),

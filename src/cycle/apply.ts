@@ -6,6 +6,7 @@ import type { MessageRow, Store } from '../store/store.js';
 import { answer, type ApplyContext } from './answer.js';
 import type { Context } from './context.js';
 import { latestAskedPeriod } from './status.js';
+import { timingOf } from './timing.js';
 
 export type { ApplyContext } from './answer.js';
 
@@ -18,7 +19,7 @@ export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, 
       const o = store.outboxByMessageId(mid);
       return o && { period: o.period, person: o.person || null };
     },
-    openPeriod: () => latestAskedPeriod(store, ctx.clock.now(), config.timezone),
+    openPeriod: () => latestAskedPeriod(store, ctx.clock.now(), timingOf(config.schedule, config.timezone)),
     closed: (period) => !!store.period(period)?.consolidated_at,
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
     heldReport: (mid) => heldByNotice(store, mid),

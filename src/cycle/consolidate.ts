@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chineseStamp, deadlineInstant, periodLabel, periodsUpTo } from '../core/calendar.js';
+import { chineseStamp, periodLabel } from '../core/calendar.js';
+import { timingOf } from './timing.js';
 import { signature } from './signature.js';
 import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
@@ -28,7 +29,9 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const tz = config.timezone;
   const states = periodStates(config, store, period);
   const rows = mergeRows(config.ledger, states);
-  const months = periodsUpTo(period, config.schedule);
+  const t = timingOf(config.schedule, tz);
+  // A weekly ledger's history shows the last quarter (13 weeks): a year of weeks would not print.
+  const months = t.periodsUpTo(period).slice(config.schedule.cadence === 'weekly' ? -13 : 0);
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
   const generatedAt = chineseStamp(ctx.clock.now(), tz);
@@ -44,17 +47,18 @@ export async function buildLedger(ctx: Context, period: string, version: number,
       reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined,
       sentBy: s.sentBy && senderName(config.people, s.sentBy), reportCount: s.reportCount,
     })),
-    history: { periods: months.map(periodLabel), rows: history },
+    history: { periods: months.map((m) => periodLabel(m, { short: true })), rows: history },
+    words: t.words,
   });
   const dir = path.join(config.dataDir, 'ledgers', period);
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
-  const attachmentName = `${periodLabel(period)}工作台账汇总${version > 1 ? `（第${version}版）` : ''}.xlsx`;
+  const attachmentName = `${periodLabel(period, { short: true })}工作台账汇总${version > 1 ? `（第${version}版）` : ''}.xlsx`;
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);
   writeFileSync(file, buffer, { mode: 0o600 });
   const summary = summarize(states);
   const sig = signature(config, ctx.clock.now());
   const mail = ctx.templates.render('ledger', {
-    ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
+    ...summary, words: t.words, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
     officeName: config.office.map((o) => o.name).join('、'),
     // Signed by the mailbox's sender name, as the office's other mails are.
     signedBy: sig.officeName, sentDate: sig.sentDate,
@@ -83,9 +87,10 @@ async function queueLedger(ctx: Context, build: LedgerBuild, slot: string): Prom
  */
 export async function consolidateDue(ctx: Context): Promise<string[]> {
   const now = ctx.clock.now();
+  const t = timingOf(ctx.config.schedule, ctx.config.timezone);
   const files: string[] = [];
   for (const p of ctx.store.periods()) {
-    if (!p.requests_at || now < deadlineInstant(p.period, ctx.config.schedule, ctx.config.timezone)) continue;
+    if (!p.requests_at || !t.owns(p.period) || now < t.deadlineInstant(p.period)) continue;
     if (p.consolidated_at && !p.dirty) continue;
     files.push(await consolidatePeriod(ctx, p.period));
   }

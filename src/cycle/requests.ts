@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadlineDate, formatLocalDate, periodLabel, periodsUpTo, sameLocalDay } from '../core/calendar.js';
+import { periodLabel, sameLocalDay } from '../core/calendar.js';
+import { timingOf } from './timing.js';
 import { contactLine, signature } from './signature.js';
 import type { Context } from './context.js';
 import { tasksOf, type Person, type ReportRow } from '../core/ledger.js';
@@ -10,7 +11,7 @@ import { FILE_MODE, privateDir } from '../store/files.js';
 
 /** The file each person fills in, named so they can find it among their downloads. */
 export function formFileName(period: string, person: Person): string {
-  return `台账进展情况-${periodLabel(period)}-${person.name}.xlsx`;
+  return `台账进展情况-${periodLabel(period, { short: true })}-${person.name}.xlsx`;
 }
 
 /** The form's identity: from the person's id, so the form still names them after a new address. */
@@ -25,12 +26,15 @@ export function tokenFor(ctx: Context, period: string, person: Person): string {
  * a new form with the current tasks.
  */
 export async function personForm(ctx: Context, period: string, person: Person): Promise<Buffer> {
+  const t = timingOf(ctx.config.schedule, ctx.config.timezone);
   const last = lastPeriodWords(ctx, period, person);
   const input = {
     ledger: { title: ctx.config.ledger.title, tasks: tasksOf(ctx.config.ledger, person.name) }, person, periodLabel: periodLabel(period),
-    deadlineText: formatLocalDate(deadlineDate(period, ctx.config.schedule)), token: tokenFor(ctx, period, person),
+    deadlineText: t.deadlineText(period), token: tokenFor(ctx, period, person),
     lastPeriodLabel: last && periodLabel(last.period), lastPeriod: new Map(last?.rows.map((r) => [r.no, r])),
     contactLine: contactLine(ctx.config),
+    // Only a cadence other than monthly changes what the form shows (and so its file).
+    ...(t.schedule.cadence === 'monthly' ? {} : { words: t.words }),
   };
   // What the form shows (the address is not on it): a corrected 上期 report makes a new form.
   const shown = { ...input, person: { name: person.name, department: person.department }, lastPeriod: last?.rows ?? [] };
@@ -52,7 +56,7 @@ export async function personForm(ctx: Context, period: string, person: Person): 
  * progress only), shown in the form's 上期进展. Undefined for the first period.
  */
 function lastPeriodWords(ctx: Context, period: string, person: Person): { period: string; rows: ReportRow[] } | undefined {
-  const periods = periodsUpTo(period, ctx.config.schedule);
+  const periods = timingOf(ctx.config.schedule, ctx.config.timezone).periodsUpTo(period);
   const prev = periods.length > 1 && periods[periods.length - 1] === period ? periods[periods.length - 2] : undefined;
   if (!prev) return undefined;
   const report = ctx.store.currentReport(prev, person.id);
@@ -60,9 +64,10 @@ function lastPeriodWords(ctx: Context, period: string, person: Person): { period
 }
 
 export function commonData(ctx: Context, period: string, person: Person) {
+  const t = timingOf(ctx.config.schedule, ctx.config.timezone);
   return {
-    person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period),
-    deadline: formatLocalDate(deadlineDate(period, ctx.config.schedule)),
+    person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period), words: t.words,
+    deadline: t.deadlineText(period),
     attachmentName: formFileName(period, person), ...signature(ctx.config, ctx.clock.now()),
   };
 }

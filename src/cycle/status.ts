@@ -1,4 +1,5 @@
-import { deadlineDate, deadlineInstant, chineseStamp, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
+import { chineseStamp, formatLocalDate, localParts, periodLabel } from '../core/calendar.js';
+import { timingOf, type Timing } from './timing.js';
 import type { Config } from '../app/config.js';
 import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
 import type { OutboxRow, Store } from '../store/store.js';
@@ -29,16 +30,19 @@ export function periodStates(config: Config, store: Store, period: string): Pers
   });
 }
 
-/** The latest month, up to `now`'s, whose requests went out: what a reply with nothing else to go by is for. */
-export function latestAskedPeriod(store: Store, now: Date, tz: string): string | null {
-  const current = periodOf(now, tz);
-  return store.periods().filter((p) => p.requests_at && p.period <= current).map((p) => p.period).pop() ?? null;
+/**
+ * The latest period, up to `now`'s (or the next one, once its requests went out early, before a
+ * holiday), whose requests went out: what a reply with nothing else to go by is for.
+ */
+export function latestAskedPeriod(store: Store, now: Date, t: Timing): string | null {
+  const current = t.latestOpened(now);
+  return store.periods().filter((p) => p.requests_at && t.owns(p.period) && p.period <= current).map((p) => p.period).pop() ?? null;
 }
 
-/** The period `status` shows by default: the latest one asked for, else this month. */
+/** The period `status` shows by default: the latest one asked for, else this one. */
 export function defaultPeriod(config: Config, store: Store, now: Date): string {
-  return latestAskedPeriod(store, now, config.timezone)
-    ?? periodsUpTo(periodOf(now, config.timezone), config.schedule).pop() ?? config.schedule.firstPeriod;
+  const t = timingOf(config.schedule, config.timezone);
+  return latestAskedPeriod(store, now, t) ?? t.periodsUpTo(t.periodAt(now)).pop() ?? config.schedule.firstPeriod;
 }
 
 export interface StatusJson {
@@ -68,12 +72,13 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
   const states = periodStates(config, store, period);
   const pause = currentPause(store, now);
   const row = store.period(period);
-  const deadline = deadlineDate(period, config.schedule);
+  const t = timingOf(config.schedule, config.timezone);
+  const deadline = t.deadlineDate(period);
   const two = (n: number) => String(n).padStart(2, '0');
   return {
     period,
     deadline: `${deadline.year}-${two(deadline.month)}-${two(deadline.day)}`,
-    deadlinePassed: now >= deadlineInstant(period, config.schedule, config.timezone),
+    deadlinePassed: now >= t.deadlineInstant(period),
     ledgerSentAt: row?.consolidated_at ?? null,
     ledgerVersion: row?.ledger_version ?? 0,
     people: states.map((s) => ({
@@ -106,10 +111,10 @@ function pauseLine(s: StatusJson, tz: string): string | null {
 
 /** The status as the clerk reads it, in Chinese. */
 export function statusText(s: StatusJson, config: Config): string {
-  const d = s.deadline.split('-').map(Number);
+  const deadline = timingOf(config.schedule, config.timezone).deadlineText(s.period);
   const lines = [
     `${config.ledger.title}`,
-    `${periodLabel(s.period)} 报送情况（截止：${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? '，已截止' : ''}）`,
+    `${periodLabel(s.period)} 报送情况（截止：${deadline}${s.deadlinePassed ? '，已截止' : ''}）`,
     `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}），未报 ${s.summary.missing.length} 人。` +
       (s.ledgerSentAt ? ` 汇总台账已发送（第${s.ledgerVersion}版）。` : ''),
     '',

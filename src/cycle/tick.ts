@@ -1,5 +1,7 @@
 import type { ImapFlow } from 'imapflow';
-import { dueWork, reminderInstant } from '../core/calendar.js';
+import { localParts } from '../core/calendar.js';
+import { timingOf } from './timing.js';
+import { warnCalendarGap } from './workdays.js';
 import { collect, type CollectResult } from './collect.js';
 import { consolidateDue } from './consolidate.js';
 import type { Context } from './context.js';
@@ -126,9 +128,11 @@ export async function collectStep(ctx: Context, conn: Connections, report: TickR
 export async function tick(ctx: Context, conn: Connections): Promise<TickReport> {
   const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
   const now = ctx.clock.now();
-  const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
-  const log = ctx.log.child({ period: due.period });
-  log.info({ now: now.toISOString(), requests: due.requests, reminderDay: due.reminderDay }, 'tick');
+  const timing = timingOf(ctx.config.schedule, ctx.config.timezone);
+  const due = timing.due(now);
+  const log = ctx.log.child({ period: timing.periodAt(now) });
+  log.info({ now: now.toISOString(), open: due.map((d) => ({ period: d.period, reminder: d.reminder?.slot ?? null })) }, 'tick');
+  warnCalendarGap(ctx.config.schedule, localParts(now, ctx.config.timezone), log);
   // Mail goes out while the rest is prepared (receipts while replies are still being read,
   // requests while further forms are written), and whatever is left once all is queued.
   let prepared!: () => void;
@@ -140,11 +144,10 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   });
   try {
     await collectStep(ctx, conn, report);
-    if (due.requests) report.requests = await queueRequests(ctx, due.period);
-    if (due.reminderDay !== null) {
-      report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`, {
-        requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
-      });
+    // Usually one open period; two while a deadline moved past a holiday overlaps the next send day.
+    for (const d of due) {
+      if (d.requests) report.requests += await queueRequests(ctx, d.period);
+      if (d.reminder) report.reminders += await queueReminders(ctx, d.period, d.reminder.slot, { requestedBefore: d.reminder.at });
     }
     // Not while the mailbox could not be read: replies waiting there belong in the ledger.
     if (report.collected) report.ledgers = await consolidateDue(ctx);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { TaizhangError } from '../errors.js';
+import { periodWords } from '../core/period.js';
 
 export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
 
@@ -47,8 +48,10 @@ export class Templates {
     return c;
   }
 
+  /** `words` (本月/本周/本季度 …, see periodWords) are a month's unless the data names others. */
   render(kind: MailKind, data: object): RenderedMail {
     const c = this.load(kind);
+    data = { words: periodWords('monthly'), ...data };
     try {
       return {
         subject: c.subject(data).replace(/\s+/g, ' ').trim(),

@@ -72,9 +72,14 @@ export interface LedgerWorkbookInput {
   rows: LedgerRowInput[];
   people: LedgerPersonInput[];
   history: LedgerHistoryInput;
+  /** How the period is named (周次, 本周, 上周, 历周进展 for a weekly ledger, see periodWords); a month's by default. */
+  words?: LedgerWords;
 }
 
-/** Sheet names, in order. */
+export interface LedgerWords { caption: string; current: string; previous: string; history: string }
+const MONTH_WORDS: LedgerWords = { caption: '月份', current: '本月', previous: '上月', history: '历月进展' };
+
+/** Sheet names, in order (a monthly ledger's: the third is named by the cadence, see LedgerWords). */
 export const LEDGER_SHEETS = ['台账', '填报情况', '历月进展'] as const;
 
 const STATUS_FILLS: Record<string, string> = {
@@ -114,8 +119,8 @@ function headerRow(ws: ExcelJS.Worksheet, rowNo: number, names: readonly string[
 }
 
 /** The line under the title: who made the table, for which month, when. */
-export function makerLine(input: Pick<LedgerWorkbookInput, 'maker' | 'periodLabel' | 'generatedAt'>): string {
-  return `${input.maker ? `制表单位：${input.maker}　　` : ''}月份：${input.periodLabel}　　制表日期：${input.generatedAt}`;
+export function makerLine(input: Pick<LedgerWorkbookInput, 'maker' | 'periodLabel' | 'generatedAt' | 'words'>): string {
+  return `${input.maker ? `制表单位：${input.maker}　　` : ''}${(input.words ?? MONTH_WORDS).caption}：${input.periodLabel}　　制表日期：${input.generatedAt}`;
 }
 
 function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void {
@@ -180,7 +185,7 @@ function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   if (input.people.length > 0) {
     ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: r - 1, column: names.length } };
     const summary = [...counts].map(([label, n]) => `${label}${n}人`).join('，');
-    writeBanner(ws, r + 1, names.length, `${input.periodLabel}共${input.people.length}人：${summary}。${makerLine(input).replace(/　　月份：[^　]*/, '')}`, { ...BODY_FONT });
+    writeBanner(ws, r + 1, names.length, `${input.periodLabel}共${input.people.length}人：${summary}。${makerLine(input).replace(`　　${(input.words ?? MONTH_WORDS).caption}：${input.periodLabel}`, '')}`, { ...BODY_FONT });
   }
   ws.pageSetup.printTitlesRow = '1:1';
   ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(input.periodLabel)}填报情况`, oddFooter: '&C第 &P 页，共 &N 页' };
@@ -191,7 +196,8 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
   const { periods, rows } = input.history;
   const names = ['序号', '主要任务', ...periods, '未变化'];
   const widths = [6, 30, ...periods.map(() => (periods.length > 3 ? 30 : 40)), 9];
-  const ws = wb.addWorksheet(LEDGER_SHEETS[2], {
+  const words = input.words ?? MONTH_WORDS;
+  const ws = wb.addWorksheet(words.history, {
     pageSetup: landscape(),
     views: [{ state: 'frozen', xSplit: 2, ySplit: 1, topLeftCell: 'C2', activeCell: 'C2' }],
   });
@@ -227,10 +233,10 @@ function addHistorySheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void
     r++;
   }
   // The legend explains only the shadings this sheet uses.
-  const legend = [sameShaded && '灰色底纹：与上月相同', unchangedShaded && '黄色底纹：本月进展与上月相同（未变化）'].filter(Boolean);
+  const legend = [sameShaded && `灰色底纹：与${words.previous}相同`, unchangedShaded && `黄色底纹：${words.current}进展与${words.previous}相同（未变化）`].filter(Boolean);
   if (legend.length) writeBanner(ws, r + 1, names.length, `${legend.join('；')}。`, { ...BODY_FONT, size: 10 });
   ws.pageSetup.printTitlesRow = '1:1';
-  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R历月进展`, oddFooter: '&C第 &P 页，共 &N 页' };
+  ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(words.history)}`, oddFooter: '&C第 &P 页，共 &N 页' };
   ws.commit();
 }
 

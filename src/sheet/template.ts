@@ -35,6 +35,8 @@ export interface PersonTemplateInput {
   lastPeriodLabel?: string;
   /** The office's contact line, e.g. `（联系人：张三，电话：0393-1234567）` (signature.ts contactLine). */
   contactLine?: string;
+  /** How the period is named (周次 for a weekly ledger, see periodWords); a month's by default. */
+  words?: { caption: string; current: string };
 }
 
 /** The sheet name of the form's table. */
@@ -170,7 +172,7 @@ export function tokenLine(token: string): string {
 function captionOf(input: PersonTemplateInput): string {
   const { person, periodLabel, deadlineText, contactLine } = input;
   const ask = contactLine ? `　　如有疑问，请与办公室联系${contactLine}。` : '';
-  return `月份：${periodLabel}　　责任人：${person.name}（${person.department}）\n填报截止：${deadlineText}（请于此前填报）${ask}`;
+  return `${input.words?.caption ?? '月份'}：${periodLabel}　　责任人：${person.name}（${person.department}）\n填报截止：${deadlineText}（请于此前填报）${ask}`;
 }
 
 /** The instruction line under the table: what to fill (the shaded cells), and what 上期进展 is. */

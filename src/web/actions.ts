@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { deadlineInstant, periodLabel } from '../core/calendar.js';
+import { periodLabel } from '../core/calendar.js';
+import { timingOf } from '../cycle/timing.js';
 import type { Person } from '../core/ledger.js';
 import { personById } from '../core/reply.js';
 import { consolidatePeriod, previewLedger, buildLedger } from '../cycle/consolidate.js';
@@ -83,7 +84,7 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
     const ledger = knownLedger(req, reply);
     if (!ledger) return;
     const period = periodParam(desk, req.query.period);
-    const early = desk.clock.now() < deadlineInstant(period, ctx.config.schedule, ctx.config.timezone);
+    const early = desk.clock.now() < timingOf(ctx.config.schedule, ctx.config.timezone).deadlineInstant(period);
     return confirm(reply, req, {
       title: '发送汇总台账', back: home(ledger, period), action: `/l/${ledger}/act/ledger`, hidden: [{ name: 'period', value: period }],
       question: early ? `${periodLabel(period)}尚未截止。确认现在将汇总台账作为预览发送办公室？（本期继续收集）` : `确认现在将${periodLabel(period)}汇总台账发送办公室？`,
@@ -95,7 +96,7 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
     if (!ledger) return;
     const period = periodParam(desk, req.body.period);
     return act(desk, req, reply, { action: 'send-ledger', target: `${ledger}/${period}`, back: home(ledger, period) }, async () => {
-      const early = desk.clock.now() < deadlineInstant(period, ctx.config.schedule, ctx.config.timezone);
+      const early = desk.clock.now() < timingOf(ctx.config.schedule, ctx.config.timezone).deadlineInstant(period);
       const file = early ? await previewLedger(ctx, period) : await consolidatePeriod(ctx, period);
       return { text: early ? '汇总台账（预览）已发送办公室，本期继续收集。' : '汇总台账已发送办公室。', detail: file };
     });

@@ -1,4 +1,5 @@
 /** The desk's pages and downloads (GET only: nothing here changes anything). */
+import { timingOf } from '../cycle/timing.js';
 import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { periodLabel } from '../core/calendar.js';
@@ -23,7 +24,7 @@ export function knownLedger(req: Req, reply: FastifyReply): string | undefined {
 }
 
 export function periodParam(desk: Desk, value: string | undefined): string {
-  return value && /^\d{4}-(0[1-9]|1[0-2])$/.test(value) ? value : defaultPeriod(desk.deps.ctx.config, desk.deps.ctx.store, desk.clock.now());
+  return value && timingOf(desk.deps.ctx.config.schedule, desk.deps.ctx.config.timezone).owns(value) ? value : defaultPeriod(desk.deps.ctx.config, desk.deps.ctx.store, desk.clock.now());
 }
 
 /** An attachment's header: the Chinese name for browsers (RFC 5987), a plain one for the rest. */

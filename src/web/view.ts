@@ -1,7 +1,9 @@
 /** What the desk's pages show, from the store: plain objects for the Handlebars templates. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { chineseStamp, deadlineDate, deadlineInstant, formatLocalDate, localParts, periodLabel } from '../core/calendar.js';
+import { chineseStamp, localParts, periodLabel } from '../core/calendar.js';
+import { timingOf } from '../cycle/timing.js';
+import { workdaysOf } from '../cycle/workdays.js';
 import { tasksOf, type Person } from '../core/ledger.js';
 import { summarize, statusLabel, type PersonState } from '../core/merge.js';
 import type { Context } from '../cycle/context.js';
@@ -12,16 +14,17 @@ const DELIVERY_LABEL: Record<string, string> = { none: '未发送', queued: '待
 const KIND_LABEL: Record<string, string> = { request: '填报通知', reminder: '提醒', receipt: '回执', notice: '代报通知', ledger: '汇总台账' };
 const STATE_LABEL: Record<string, string> = { queued: '待发送', sending: '发送中', sent: '已发送', failed: '发送失败' };
 
-/** Working days (Monday to Friday) from `now`'s day to the deadline, both counted; 0 once it passed. */
+/** Working days (by the schedule's calendar) from `now`'s day to the deadline, both counted; 0 once it passed. */
 export function workingDaysLeft(ctx: Context, period: string, now: Date): number {
-  const tz = ctx.config.timezone;
-  if (now >= deadlineInstant(period, ctx.config.schedule, tz)) return 0;
-  const d = deadlineDate(period, ctx.config.schedule);
-  const today = localParts(now, tz);
+  const t = timingOf(ctx.config.schedule, ctx.config.timezone);
+  if (now >= t.deadlineInstant(period)) return 0;
+  const cal = workdaysOf(ctx.config.schedule);
+  const d = t.deadlineDate(period);
+  const today = localParts(now, t.tz);
   let n = 0;
   for (let day = Date.UTC(today.year, today.month - 1, today.day); day <= Date.UTC(d.year, d.month - 1, d.day); day += 86_400_000) {
-    const w = new Date(day).getUTCDay();
-    if (w !== 0 && w !== 6) n++;
+    const at = new Date(day);
+    if (cal.isWorkday({ year: at.getUTCFullYear(), month: at.getUTCMonth() + 1, day: at.getUTCDate() })) n++;
   }
   return n;
 }
@@ -38,15 +41,15 @@ export function pageOfPeriod(ctx: Context, ledger: string, asked: string | undef
   const now = ctx.clock.now();
   const tz = ctx.config.timezone;
   const periods = ctx.store.periods().map((p) => p.period);
-  const period = asked && /^\d{4}-\d{2}$/.test(asked) ? asked : defaultPeriod(ctx.config, ctx.store, now);
+  const period = asked && timingOf(ctx.config.schedule, tz).owns(asked) ? asked : defaultPeriod(ctx.config, ctx.store, now);
   const states = periodStates(ctx.config, ctx.store, period);
   const summary = summarize(states);
   const row = ctx.store.period(period);
   const bounced = states.filter((s) => s.delivery === 'bounced' || s.delivery === 'failed').length;
   return {
     ledger, ledgerTitle: ctx.config.ledger.title, period, periodLabel: periodLabel(period),
-    deadline: formatLocalDate(deadlineDate(period, ctx.config.schedule)),
-    deadlinePassed: now >= deadlineInstant(period, ctx.config.schedule, tz),
+    deadline: timingOf(ctx.config.schedule, tz).deadlineText(period),
+    deadlinePassed: now >= timingOf(ctx.config.schedule, tz).deadlineInstant(period),
     daysLeft: workingDaysLeft(ctx, period, now),
     ledgerSent: row?.consolidated_at ? chineseStamp(row.consolidated_at, tz) : null, ledgerVersion: row?.ledger_version ?? 0,
     counts: { total: summary.total, reported: summary.reported, onTime: summary.onTime, late: summary.late, pending: summary.missing.length, bounced },
