@@ -178,7 +178,7 @@ function captionOf(input: PersonTemplateInput): string {
 /** The instruction line under the table: what to fill (the shaded cells), and what 上期进展 is. */
 function instructionsOf(input: PersonTemplateInput): string {
   const last = input.lastPeriodLabel ? `“上期进展”为您${input.lastPeriodLabel}报送的内容，仅供参考（不作为本期报送），可复制到“进展情况”后修改；` : '“上期进展”为您上期报送的内容，仅供参考（不作为本期报送）；';
-  return `填写说明：请在浅黄色底纹的“进展情况”“备注”两栏填写本期进展（单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter）；${last}其他栏目已锁定。填好后保存，作为附件直接回复本邮件即可。`;
+  return `填写说明：请在浅黄色底纹的“进展情况”“备注”两栏填写${input.words?.current ?? '本期'}进展（单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter）；${last}其他栏目已锁定。填好后保存，作为附件直接回复本邮件即可。`;
 }
 
 /** Writes one task row: the fill-in cells shaded and open, 上期进展 locked, the height from the text. */
