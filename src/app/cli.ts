@@ -39,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     registerCredentials(config.mailbox.imap.user, config.mailbox.imap.password);
     registerCredentials(config.mailbox.smtp.user, config.mailbox.smtp.password);
     registerSecret(config.secret);
+    for (const c of config.notify) { registerSecret(c.secret); registerSecret(c.webhook); }
     // Loaded only to run a command: help and usage errors need none of the mail and sheet code.
     const { execute } = await import('./commands.js');
     return await execute(args, config, log);

@@ -38,6 +38,7 @@ function summarizeTick(r: TickReport): string {
     `requests ${r.requests}`, `reminders ${r.reminders}`,
     `sent ${r.flushed?.sent ?? 0}${r.flushed?.retrying ? `, retrying ${r.flushed.retrying}` : ''}${r.flushed?.failed ? `, failed ${r.flushed.failed}` : ''}`,
   ];
+  if (r.notices) parts.push(`group chat notices ${r.notices.posted}${r.notices.waiting ? `, waiting ${r.notices.waiting}` : ''}${r.notices.failed ? `, failed ${r.notices.failed}` : ''}`);
   if (r.flushed?.pausedUntil) parts.push(`sending paused until ${r.flushed.pausedUntil}, ${r.flushed.waiting ?? 0} waiting`);
   return parts.join('; ');
 }

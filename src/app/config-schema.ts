@@ -11,6 +11,7 @@ import {
   period, text, textOr,
 } from './config-fields.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
+import { notifyFields, toNotify } from './config-notify.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -54,6 +55,7 @@ function mailboxFields(mail: boolean) {
 const scheduleFields = mapping({
   first_period: period(), last_period: optPeriod(),
   send_day: intOr(1, 31, 20), deadline_day: intOr(1, 31, 30), reminder_days: intListOr(1, 31, []),
+  status_days: intListOr(1, 31, []),
   send_time: patternOr(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM', '00:00'),
   cron: textOr('*/10 * * * *'),
 });
@@ -77,6 +79,7 @@ function fileFields(mail: boolean) {
     ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
     secret: optText(),
     templates_dir: optText(),
+    notify: notifyFields,
   });
 }
 
@@ -144,10 +147,12 @@ function checkSchedule(s: z.output<typeof scheduleFields>, ctx: Ctx): void {
   if (!clean('send_day') || !clean('deadline_day')) return;
   const { send_day: send, deadline_day: deadline } = s;
   if (send > deadline) problem(ctx, ['send_day'], `must not be after deadline_day (${deadline})`);
-  if (!clean('reminder_days')) return;
-  s.reminder_days.forEach((d, i) => {
-    if (d <= send || d > deadline) problem(ctx, ['reminder_days', i], `must be after send_day (${send}) and not after deadline_day (${deadline})`);
-  });
+  for (const key of ['reminder_days', 'status_days'] as const) {
+    if (!clean(key)) continue;
+    s[key].forEach((d, i) => {
+      if (d <= send || d > deadline) problem(ctx, [key, i], `must be after send_day (${send}) and not after deadline_day (${deadline})`);
+    });
+  }
 }
 
 /** Reports the second and later items whose `key` repeats an earlier clean one. */
@@ -214,11 +219,13 @@ function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undef
 function toConfig(c: FileConfig, file: string) {
   const m = c.mailbox;
   const preset = presetOf(m);
-  const schedule: Schedule & { cron: string } = {
+  const schedule: Schedule & { cron: string; statusDays: number[] } = {
     firstPeriod: c.schedule.first_period, lastPeriod: c.schedule.last_period,
     sendDay: c.schedule.send_day, deadlineDay: c.schedule.deadline_day,
     reminderDays: [...new Set(c.schedule.reminder_days)].sort((a, b) => a - b),
     sendTime: c.schedule.send_time,
+    /** Days of the month the office gets a status mail listing who has not reported. */
+    statusDays: [...new Set(c.schedule.status_days)].sort((a, b) => a - b),
     /** node-cron expression for `run`. */
     cron: c.schedule.cron,
   };
@@ -275,5 +282,7 @@ function toConfig(c: FileConfig, file: string) {
     secret: c.secret,
     /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */
     templatesDir: c.templates_dir === undefined ? undefined : path.resolve(c.templates_dir),
+    /** Group chats told on reminder days and when a ledger is ready; none when absent. */
+    notify: toNotify(c.notify),
   };
 }

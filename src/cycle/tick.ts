@@ -11,6 +11,8 @@ import type { FlushResult } from '../mail/outbox.js';
 import type { OutboxRow } from '../store/store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from '../mail/smtp.js';
+import { dueStatusDay, queueStatusMail } from './office-status.js';
+import { notifyStep, type NotifyResult } from './notify.js';
 import { withTimeout } from './timeout.js';
 
 /** The mail connections a unit of work uses, opened on first use. */
@@ -65,6 +67,8 @@ export interface TickReport {
   reminders: number;
   ledgers: string[];
   flushed?: FlushResult;
+  /** Group-chat notices (only with `notify:`). */
+  notices?: NotifyResult;
   errors: string[];
 }
 
@@ -146,6 +150,8 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
         requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
       });
     }
+    const statusDay = dueStatusDay(ctx);
+    if (statusDay) await queueStatusMail(ctx, statusDay.period, statusDay.day);
     // Not while the mailbox could not be read: replies waiting there belong in the ledger.
     if (report.collected) report.ledgers = await consolidateDue(ctx);
     else log.warn('ledger held back until the collection mailbox can be read');
@@ -153,5 +159,6 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
     prepared();
     await sending;
   }
+  report.notices = await notifyStep(ctx, due);
   return report;
 }
