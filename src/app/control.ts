@@ -22,6 +22,7 @@ export const SOCKET_FILE = 'taizhang.sock';
 export const SOCKET_RECORD = 'taizhang.sock.path';
 /** sun_path holds 108 bytes with the terminating NUL. */
 const SUN_PATH_MAX = 107;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface ControlRequest {
   argv: string[];
@@ -114,13 +115,16 @@ function readRequest(socket: net.Socket): Promise<ControlRequest> {
       const nl = text.indexOf('\n');
       if (nl < 0) return;
       socket.off('data', onData);
+      socket.setTimeout(0);
       try {
         const r = JSON.parse(text.slice(0, nl)) as ControlRequest;
         if (!Array.isArray(r.argv) || !r.argv.every((a) => typeof a === 'string')) throw new Error('control request without argv');
         resolve({ argv: r.argv, logLevel: typeof r.logLevel === 'string' ? r.logLevel : undefined, tty: r.tty === true });
       } catch (err) { fail(err); }
     };
-    const fail = (err: unknown) => { socket.off('data', onData); reject(err); };
+    const fail = (err: unknown) => { socket.off('data', onData); socket.setTimeout(0); reject(err); };
+    // A client that connects and says nothing is dropped.
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => fail(new Error('no control request in time')));
     socket.on('data', onData);
     socket.once('end', () => fail(new Error('control request ended early')));
     socket.once('error', fail);
@@ -164,7 +168,8 @@ export function viaService(dataDir: string, request: ControlRequest, io: Io): Pr
       rest += chunk;
       let nl: number;
       while ((nl = rest.indexOf('\n')) >= 0) {
-        const m = JSON.parse(rest.slice(0, nl)) as { o?: string; e?: string; exit?: number };
+        let m: { o?: string; e?: string; exit?: number } = {};
+        try { m = JSON.parse(rest.slice(0, nl)) as typeof m; } catch { /* not ours: skipped */ }
         rest = rest.slice(nl + 1);
         if (typeof m.o === 'string') io.out(m.o);
         if (typeof m.e === 'string') io.err(m.e);
