@@ -9,7 +9,7 @@ import { Serial } from './serial.js';
 import { openContext, type Context, type Progress } from '../cycle/context.js';
 import { TaizhangError } from '../errors.js';
 import { connectImap } from '../mail/imap.js';
-import type { Clock } from '../mail/outbox.js';
+import { Outbox, type Clock } from '../mail/outbox.js';
 import { withTimeout } from '../cycle/timeout.js';
 import { acquireLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
@@ -177,7 +177,8 @@ export async function runDaemon(config: Config, log: Logger, execute: Execute): 
     store: ctx.store,
     worker: (clock, cmdLog, progress, fn) => work.serial.run(async () => {
       await conn.probeImap(noopTimeoutMs(config));
-      return fn({ ...ctx, clock, log: cmdLog, progress }, conn);
+      // Its own outbox only for its log lines ("mail sent" …), which go to its caller.
+      return fn({ ...ctx, clock, log: cmdLog, progress, outbox: new Outbox(ctx.store, config, cmdLog) }, conn);
     }),
   };
   // Without its socket the service still runs; commands are then refused by the lock, as before.
