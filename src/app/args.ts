@@ -110,6 +110,9 @@ ${optionTable([...spec.options, 'config', 'help'], spec)}
 `;
 }
 
+/** Commands that, while `taizhang run` holds the data folder, are done by it (over its control socket). */
+export const SERVICE_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(['send', 'remind', 'collect', 'consolidate', 'status', 'tick']);
+
 /** Whether the command talks to the mail servers (and so needs the mailbox's passwords). */
 export function needsMail(name: CommandName): boolean {
   return COMMANDS[name].mail;

@@ -12,14 +12,16 @@ import { Store } from '../store/store.js';
 import { backupStore, defaultBackupFile } from '../store/backup.js';
 import { guardDataDir } from '../store/guard.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
-import { runDaemon } from './daemon.js';
+import { runDaemon, type Service } from './daemon.js';
 import { runCheck } from './check.js';
 import type { Args } from './args.js';
+import type { Io } from './io.js';
+import { processIo } from './io.js';
 
-function terminalProgress(): Progress {
-  if (!process.stderr.isTTY) return () => {};
+function terminalProgress(io: Io): Progress {
+  if (!io.tty) return () => {};
   return (label, done, total) => {
-    process.stderr.write(`\r${label}: ${done}/${total}${done >= total ? '\n' : ''}`);
+    io.err(`\r${label}: ${done}/${total}${done >= total ? '\n' : ''}`);
   };
 }
 
@@ -37,6 +39,7 @@ function summarizeTick(r: TickReport): string {
     `requests ${r.requests}`, `reminders ${r.reminders}`,
     `sent ${r.flushed?.sent ?? 0}${r.flushed?.retrying ? `, retrying ${r.flushed.retrying}` : ''}${r.flushed?.failed ? `, failed ${r.flushed.failed}` : ''}`,
   ];
+  if (r.notices) parts.push(`group chat notices ${r.notices.posted}${r.notices.waiting ? `, waiting ${r.notices.waiting}` : ''}${r.notices.failed ? `, failed ${r.notices.failed}` : ''}`);
   if (r.flushed?.pausedUntil) parts.push(`sending paused until ${r.flushed.pausedUntil}, ${r.flushed.waiting ?? 0} waiting`);
   return parts.join('; ');
 }
@@ -49,10 +52,12 @@ function periodArg(args: Args, ctx: Context): string {
   return p;
 }
 
-async function withWorker<T>(config: Config, log: Logger, args: Args, fn: (ctx: Context, conn: Connections) => Promise<T>): Promise<T> {
+async function withWorker<T>(config: Config, log: Logger, args: Args, io: Io, service: Service | undefined, fn: (ctx: Context, conn: Connections) => Promise<T>): Promise<T> {
+  const clock = clockFor(args, config);
+  if (service) return service.worker(clock, log, terminalProgress(io), fn);
   const release = acquireLock(config.dataDir);
   try {
-    const ctx = openContext(config, log, { clock: clockFor(args, config), progress: terminalProgress() });
+    const ctx = openContext(config, log, { clock, progress: terminalProgress(io) });
     const conn = new Connections(ctx);
     try {
       return await fn(ctx, conn);
@@ -66,12 +71,12 @@ async function withWorker<T>(config: Config, log: Logger, args: Args, fn: (ctx: 
 }
 
 /** `backup`: no worker lock (reading is allowed beside a running worker). Prints the copy's path. */
-async function backup(args: Args, config: Config, out: (s: string) => void): Promise<number> {
+async function backup(args: Args, config: Config, io: Io, out: (s: string) => void): Promise<number> {
   const store = Store.open(config.dataDir, { people: config.people });
   try {
     const dest = args.to ?? defaultBackupFile(config.dataDir, clockFor(args, config).now(), config.timezone);
     const r = await backupStore(store, dest, { numbered: args.to === undefined });
-    process.stderr.write(`backup: schema version ${r.version}, ${r.reports} reports, ${r.mails} mails; integrity check ok\n`);
+    io.err(`backup: schema version ${r.version}, ${r.reports} reports, ${r.mails} mails; integrity check ok\n`);
     out(`backup: ${r.file}`);
     return 0;
   } finally {
@@ -79,9 +84,12 @@ async function backup(args: Args, config: Config, out: (s: string) => void): Pro
   }
 }
 
-/** Runs one parsed command with a loaded config; returns the exit code. */
-export async function execute(args: Args, config: Config, log: Logger): Promise<number> {
-  const out = (s: string) => process.stdout.write(`${s}\n`);
+/**
+ * Runs one parsed command with a loaded config, writing to `io`; returns the exit code. Given the
+ * running service, the command works in it (its store, its worker) instead of taking the lock.
+ */
+export async function execute(args: Args, config: Config, log: Logger, io: Io = processIo, service?: Service): Promise<number> {
+  const out = (s: string) => io.out(`${s}\n`);
   // Everything taizhang writes (raw mail, forms, ledgers, the database) is for its own account
   // alone, whatever umask it was started with.
   process.umask(0o077);
@@ -89,25 +97,25 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
   guardDataDir(config.dataDir);
   switch (args.command) {
     case 'backup':
-      return backup(args, config, out);
+      return backup(args, config, io, out);
     case 'status': {
       const now = clockFor(args, config).now();
-      const store = Store.open(config.dataDir, { people: config.people });
+      const store = service?.store ?? Store.open(config.dataDir, { people: config.people });
       try {
         const period = args.period !== undefined ? checkPeriodArg(args.period, config.schedule) : defaultPeriod(config, store, now);
         const s = statusJson(config, store, period, now);
         out(args.json ? JSON.stringify(s, null, 2) : statusText(s, config));
       } finally {
-        store.close();
+        if (!service) store.close();
       }
       return 0;
     }
     case 'run':
-      return runDaemon(config, log);
+      return runDaemon(config, log, execute);
     case 'check':
       return runCheck(config, log, clockFor(args, config).now());
     default:
-      return withWorker(config, log, args, async (ctx, conn) => {
+      return withWorker(config, log, args, io, service, async (ctx, conn) => {
         const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
         switch (args.command) {
           case 'tick': Object.assign(report, await tick(ctx, conn)); break;
@@ -129,9 +137,9 @@ export async function execute(args: Args, config: Config, log: Logger): Promise<
           try { report.flushed = await flushOutbox(ctx, conn); } catch (err) { report.errors.push(`send: ${errorMessage(err)}`); }
         }
         for (const f of report.ledgers) out(`ledger: ${f}`);
-        process.stderr.write(`${args.command}: ${summarizeTick(report)}\n`);
+        io.err(`${args.command}: ${summarizeTick(report)}\n`);
         if (report.errors.length) {
-          for (const e of report.errors) process.stderr.write(`error: ${e}\n`);
+          for (const e of report.errors) io.err(`error: ${e}\n`);
           return 1;
         }
         return 0;

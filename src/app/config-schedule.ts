@@ -17,9 +17,9 @@ const fields = mapping({
   cadence: choiceOr(['monthly', 'weekly', 'quarterly'], 'monthly'),
   first_period: text(), last_period: optText(),
   // Monthly and quarterly: days of the (quarter's last) month.
-  send_day: optInt(1, 31), deadline_day: optInt(1, 31), reminder_days: optIntList(1, 31),
+  send_day: optInt(1, 31), deadline_day: optInt(1, 31), reminder_days: optIntList(1, 31), status_days: optIntList(1, 31),
   // Weekly: ISO weekdays, 1 = Monday … 7 = Sunday.
-  send_weekday: optInt(1, 7), deadline_weekday: optInt(1, 7), reminder_weekdays: optIntList(1, 7),
+  send_weekday: optInt(1, 7), deadline_weekday: optInt(1, 7), reminder_weekdays: optIntList(1, 7), status_weekdays: optIntList(1, 7),
   send_time: patternOr(HHMM, 'must be HH:MM', '00:00'),
   deadline_time: optText(),
   deadline_shift: choiceOr(['none', 'next_workday'], 'none'),
@@ -29,10 +29,13 @@ const fields = mapping({
 });
 
 type Fields = z.output<typeof fields>;
-type DayKeys = { send: 'send_day' | 'send_weekday'; deadline: 'deadline_day' | 'deadline_weekday'; reminders: 'reminder_days' | 'reminder_weekdays' };
+type DayKeys = {
+  send: 'send_day' | 'send_weekday'; deadline: 'deadline_day' | 'deadline_weekday';
+  reminders: 'reminder_days' | 'reminder_weekdays'; status: 'status_days' | 'status_weekdays';
+};
 
-const WEEKLY_KEYS: DayKeys = { send: 'send_weekday', deadline: 'deadline_weekday', reminders: 'reminder_weekdays' };
-const DAY_KEYS: DayKeys = { send: 'send_day', deadline: 'deadline_day', reminders: 'reminder_days' };
+const WEEKLY_KEYS: DayKeys = { send: 'send_weekday', deadline: 'deadline_weekday', reminders: 'reminder_weekdays', status: 'status_weekdays' };
+const DAY_KEYS: DayKeys = { send: 'send_day', deadline: 'deadline_day', reminders: 'reminder_days', status: 'status_days' };
 const keysOf = (c: Cadence) => (c === 'weekly' ? WEEKLY_KEYS : DAY_KEYS);
 /** Defaults: the 20th to the 30th (monthly, quarterly); Monday to Friday (weekly). */
 const DEFAULTS: Record<Cadence, { send: number; deadline: number }> = {
@@ -48,7 +51,7 @@ const PERIOD_PROBLEM: Record<Cadence, string> = {
 function checkCadenceKeys(s: Fields, cadence: Cadence, ctx: Ctx): void {
   const own = keysOf(cadence);
   const other = cadence === 'weekly' ? DAY_KEYS : WEEKLY_KEYS;
-  for (const role of ['send', 'deadline', 'reminders'] as const) {
+  for (const role of ['send', 'deadline', 'reminders', 'status'] as const) {
     if (s[other[role]] === undefined) continue;
     problem(ctx, [other[role]], `is not used by a ${cadence} schedule; use ${own[role]}` +
       (cadence === 'weekly' ? ' (1 = Monday … 7 = Sunday)' : cadence === 'quarterly' ? ' (a day of the quarter\'s last month)' : ''));
@@ -73,9 +76,10 @@ function checkDays(s: Fields, cadence: Cadence, ctx: Ctx): void {
   const send = s[k.send] ?? DEFAULTS[cadence].send;
   const deadline = s[k.deadline] ?? DEFAULTS[cadence].deadline;
   if (send > deadline) problem(ctx, [k.send], `must not be after ${k.deadline} (${deadline})`);
-  if (clean(k.reminders)) {
-    (s[k.reminders] ?? []).forEach((d, i) => {
-      if (d <= send || d > deadline) problem(ctx, [k.reminders, i], `must be after ${k.send} (${send}) and not after ${k.deadline} (${deadline})`);
+  for (const key of [k.reminders, k.status]) {
+    if (!clean(key)) continue;
+    (s[key] ?? []).forEach((d, i) => {
+      if (d <= send || d > deadline) problem(ctx, [key, i], `must be after ${k.send} (${send}) and not after ${k.deadline} (${deadline})`);
     });
   }
   if (s.deadline_time !== undefined && clean('deadline_time')) {
@@ -107,7 +111,7 @@ function checkSchedule(s: Fields, ctx: Ctx): void {
   checkDates(s, ctx);
 }
 
-function toSchedule(s: Fields): Schedule & { cron: string } {
+function toSchedule(s: Fields): Schedule & { cron: string; statusDays: number[] } {
   const k = keysOf(s.cadence);
   const dflt = DEFAULTS[s.cadence];
   const day = (text: string) => parseIsoDate(text)!;
@@ -122,6 +126,8 @@ function toSchedule(s: Fields): Schedule & { cron: string } {
     deadlineShift: s.deadline_shift,
     calendar: s.calendar,
     holidays: s.holidays.map(iso), extraWorkdays: s.extra_workdays.map(iso),
+    /** Days (weekly: weekdays) the office gets a status mail listing who has not reported. */
+    statusDays: [...new Set(s[k.status] ?? [])].sort((a, b) => a - b),
     /** node-cron expression for `run`. */
     cron: s.cron,
   };

@@ -12,6 +12,7 @@ import {
 import { scheduleSchema } from './config-schedule.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
 import { isPasswordHash } from '../web/password.js';
+import { notifyFields, toNotify } from './config-notify.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -82,6 +83,7 @@ function fileFields(mail: boolean) {
     secret: optText(),
     templates_dir: optText(),
     web: webFields.optional(),
+    notify: notifyFields,
   });
 }
 
@@ -246,6 +248,8 @@ function toConfig(c: FileConfig, file: string) {
     secret: c.secret,
     /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */
     templatesDir: c.templates_dir === undefined ? undefined : path.resolve(c.templates_dir),
+    /** Group chats told on reminder days and when a ledger is ready; none when absent. */
+    notify: toNotify(c.notify),
     web: c.web && webConfig(c.web),
   };
 }

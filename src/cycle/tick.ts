@@ -13,6 +13,8 @@ import type { FlushResult } from '../mail/outbox.js';
 import type { OutboxRow } from '../store/store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from '../mail/smtp.js';
+import { dueStatusDay, queueStatusMail } from './office-status.js';
+import { notifyStep, type NotifyResult } from './notify.js';
 import { withTimeout } from './timeout.js';
 
 /** The mail connections a unit of work uses, opened on first use. */
@@ -67,6 +69,8 @@ export interface TickReport {
   reminders: number;
   ledgers: string[];
   flushed?: FlushResult;
+  /** Group-chat notices (only with `notify:`). */
+  notices?: NotifyResult;
   errors: string[];
 }
 
@@ -149,6 +153,8 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
       if (d.requests) report.requests += await queueRequests(ctx, d.period);
       if (d.reminder) report.reminders += await queueReminders(ctx, d.period, d.reminder.slot, { requestedBefore: d.reminder.at });
     }
+    const statusDay = dueStatusDay(ctx);
+    if (statusDay) await queueStatusMail(ctx, statusDay.period, statusDay.slot);
     // Not while the mailbox could not be read: replies waiting there belong in the ledger.
     if (report.collected) report.ledgers = await consolidateDue(ctx);
     else log.warn('ledger held back until the collection mailbox can be read');
@@ -156,5 +162,6 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
     prepared();
     await sending;
   }
+  report.notices = await notifyStep(ctx, due);
   return report;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { TaizhangError } from '../errors.js';
 import { periodWords } from '../core/period.js';
 
-export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
+export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'status';
 
 export interface RenderedMail { subject: string; text: string; html?: string }
 
@@ -31,8 +31,11 @@ export class Templates {
   private load(kind: MailKind): Compiled {
     let c = this.cache.get(kind);
     if (c) return c;
+    // A kind the office's own copy predates (it has none of its files) reads the shipped wording.
+    const own = existsSync(path.join(this.dir, `${kind}.subject.hbs`)) || existsSync(path.join(this.dir, `${kind}.text.hbs`));
+    const dir = own ? this.dir : DEFAULT_TEMPLATES_DIR;
     const read = (part: string, escape: boolean) => {
-      const file = path.join(this.dir, `${kind}.${part}.hbs`);
+      const file = path.join(dir, `${kind}.${part}.hbs`);
       if (!existsSync(file)) return undefined;
       try {
         return this.hb.compile(readFileSync(file, 'utf8'), { noEscape: !escape, strict: false });
@@ -42,7 +45,7 @@ export class Templates {
     };
     const subject = read('subject', false);
     const text = read('text', false);
-    if (!subject || !text) throw new TaizhangError('TEMPLATE', `missing template ${kind}.subject.hbs or ${kind}.text.hbs in ${this.dir}`);
+    if (!subject || !text) throw new TaizhangError('TEMPLATE', `missing template ${kind}.subject.hbs or ${kind}.text.hbs in ${dir}`);
     c = { subject, text, html: read('html', true) };
     this.cache.set(kind, c);
     return c;

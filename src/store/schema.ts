@@ -112,6 +112,19 @@ CREATE TABLE IF NOT EXISTS desk_settled (
   message_row INTEGER PRIMARY KEY, action TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL, person TEXT, period TEXT);
 `;
 
+/**
+ * Group-chat notices (`notify:`, src/cycle/notify.ts): each event is recorded per channel before
+ * it is posted, with the message to post, so that it is posted once, and again after a failure.
+ * `channel` is the platform and a hash of the webhook (never the webhook, which holds its token).
+ */
+const NOTIFY_POSTS = `
+CREATE TABLE IF NOT EXISTS notify_posts (
+  id INTEGER PRIMARY KEY, channel TEXT NOT NULL, event TEXT NOT NULL, period TEXT NOT NULL,
+  message_json TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, next_at TEXT NOT NULL, posted_at TEXT, last_error TEXT,
+  UNIQUE (channel, event));
+`;
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
@@ -121,6 +134,7 @@ const MIGRATIONS: readonly Migration[] = [
   HELD_REPORTS,
   addStrayCopies,
   DESK_TABLES,
+  NOTIFY_POSTS,
 ];
 
 /** The version this code writes and reads. */
