@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { TaizhangError } from '../errors.js';
 
-export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
+export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'unit-request' | 'unit-reminder' | 'unit-receipt';
 
 export interface RenderedMail { subject: string; text: string; html?: string }
 

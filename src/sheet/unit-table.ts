@@ -19,16 +19,15 @@ const TAIZHANG_SHEETS = ['台账', '填报情况'];
 /** Rows above the header searched for the period (`月份：2020年6月`, or a title naming it). */
 const PERIOD_ROWS = 6;
 
-/** The period named in the sheet's first rows, above the table. */
+/** The period named in the sheet's first rows, above the table: a 月份 line first, else any text. */
 function periodOfGrid(g: SheetGrid): string | null {
+  const texts: string[] = [];
   for (let r = 1; r <= Math.min(g.rowCount, PERIOD_ROWS); r++) {
-    for (const c of g.columns(r)) {
-      if (g.master(r, c)) continue;
-      const p = periodFromText(g.text(r, c));
-      if (p) return p;
-    }
+    for (const c of g.columns(r)) if (!g.master(r, c)) texts.push(g.text(r, c));
   }
-  return null;
+  const month = texts.find((t) => /月份\s*[:：]/.test(t));
+  const named = month ? periodFromText(month.slice(month.search(/月份\s*[:：]/))) : null;
+  return named ?? texts.map(periodFromText).find((p) => p !== null) ?? null;
 }
 
 function fromTable(table: LedgerTable, taizhang: boolean, period: string | null): UnitLedgerRead {
