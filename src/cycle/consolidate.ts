@@ -6,6 +6,7 @@ import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
 import { ledgerChanges, markIncluded } from './changes.js';
+import { unitStates } from './unit-status.js';
 
 export interface LedgerBuild {
   period: string;
@@ -41,6 +42,10 @@ export async function buildLedger(ctx: Context, period: string, version: number,
       reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
     })),
     history: { periods: months.map(periodLabel), rows: history },
+    units: unitStates(config, store, period).map((u) => ({
+      name: u.unit.name, email: u.unit.email, statusLabel: u.label, reportedAt: u.reportedAt ? chineseStamp(u.reportedAt, tz) : undefined,
+      sentBy: u.sentBy ?? undefined, reportCount: u.reports, tasks: u.tasks,
+    })),
   });
   const dir = path.join(config.dataDir, 'ledgers', period);
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
@@ -48,6 +53,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);
   writeFileSync(file, buffer, { mode: 0o600 });
   const summary = summarize(states);
+  const units = unitStates(config, store, period);
   const sig = signature(config, ctx.clock.now());
   const mail = ctx.templates.render('ledger', {
     ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
@@ -56,6 +62,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     signedBy: sig.officeName, sentDate: sig.sentDate,
     unchanged: history.filter((h) => h.unchanged).map((h) => ({ no: h.no, task: h.task })),
     changes: update && !preview ? ledgerChanges(ctx, period) : [],
+    units: units.length ? { total: units.length, reported: units.filter((u) => u.status !== 'pending').map((u) => u.unit.name), missing: units.filter((u) => u.status === 'pending').map((u) => u.unit.name) } : null,
   });
   return { period, file, buffer, version, mail, attachmentName };
 }
