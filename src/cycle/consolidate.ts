@@ -31,6 +31,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
   const generatedAt = chineseStamp(ctx.clock.now(), tz);
+  const units = unitStates(config, store, period); // subordinate units (局属单位), when the ledger has any
   const { writeLedgerWorkbook } = await import('../sheet/ledger.js'); // loads exceljs: only when a ledger is built
   const buffer = await writeLedgerWorkbook({
     title: config.ledger.title,
@@ -42,7 +43,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
       reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
     })),
     history: { periods: months.map(periodLabel), rows: history },
-    units: unitStates(config, store, period).map((u) => ({
+    units: units.map((u) => ({
       name: u.unit.name, email: u.unit.email, statusLabel: u.label, reportedAt: u.reportedAt ? chineseStamp(u.reportedAt, tz) : undefined,
       sentBy: u.sentBy ?? undefined, reportCount: u.reports, tasks: u.tasks,
     })),
@@ -53,7 +54,6 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);
   writeFileSync(file, buffer, { mode: 0o600 });
   const summary = summarize(states);
-  const units = unitStates(config, store, period);
   const sig = signature(config, ctx.clock.now());
   const mail = ctx.templates.render('ledger', {
     ...summary, update: update && !preview, preview, version, generatedAt, attachmentName, ledgerTitle: config.ledger.title, periodLabel: periodLabel(period),
