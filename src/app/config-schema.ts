@@ -69,6 +69,9 @@ const webFields = mapping({
   session_minutes: intOr(1, 1440, 30),
 });
 
+/** Subordinate units (局属单位) whose own ledgers are rolled up into this one; optional. */
+const unitList = z.array(mapping({ name: text(), email: lowerEmail() }), { error: 'must be a list' }).optional();
+
 function fileFields(mail: boolean) {
   return mapping({
     timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
@@ -79,7 +82,7 @@ function fileFields(mail: boolean) {
     office_phone: optText(),
     office_contact: optText(),
     people: list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
-    ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
+    ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task'), units: unitList }),
     secret: optText(),
     templates_dir: optText(),
     web: webFields.optional(),
@@ -163,6 +166,7 @@ function checkRoot(c: FileConfig, ctx: Ctx): void {
   dupeIds(ctx, people);
   dupes(ctx, tasks, ['ledger', 'tasks'], 'no');
   if (Array.isArray(c.web?.users)) dupes(ctx, c.web.users, ['web', 'users'], 'name');
+  checkUnits(c, ctx);
   if (people.length > 0 && people.every((_, i) => clean('people', i, 'name'))) {
     const known = new Set(people.map((p) => p.name));
     tasks.forEach((t, i) => {
@@ -174,6 +178,22 @@ function checkRoot(c: FileConfig, ctx: Ctx): void {
     const owners = new Set(tasks.flatMap((t) => t.owners)); // not a search per person: a province has thousands
     people.forEach((p, i) => { if (clean('people', i, 'name') && !owners.has(p.name)) problem(ctx, ['people'], `${p.name} owns no task`); });
   }
+}
+
+/** Units are told apart by name and by address; an address is a unit's or a person's, never both. */
+function checkUnits(c: FileConfig, ctx: Ctx): void {
+  const units = Array.isArray(c.ledger?.units) ? c.ledger.units : [];
+  if (units.length === 0) return;
+  const clean = cleanIn(ctx);
+  dupes(ctx, units, ['ledger', 'units'], 'name');
+  dupes(ctx, units, ['ledger', 'units'], 'email');
+  const people = new Set((Array.isArray(c.people) ? c.people : []).map((p) => p?.email));
+  const own = typeof c.mailbox?.address === 'string' ? c.mailbox.address.toLowerCase() : '';
+  units.forEach((u, i) => {
+    if (!clean('ledger', 'units', i, 'email')) return;
+    if (people.has(u.email)) problem(ctx, ['ledger', 'units', i, 'email'], 'is also a person\'s address (people[].email)');
+    if (u.email === own) problem(ctx, ['ledger', 'units', i, 'email'], 'is the collection mailbox itself');
+  });
 }
 
 function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undefined, address: string) {
@@ -199,6 +219,7 @@ function toConfig(c: FileConfig, file: string) {
     title: c.ledger.title,
     tasks: c.ledger.tasks.map((t) => ({ no: t.no, task: t.task, due: t.due, departments: t.departments, owners: t.owners, requirements: t.requirements, note: t.note }))
       .sort((a, b) => a.no - b.no),
+    ...(c.ledger.units?.length ? { units: c.ledger.units.map((u) => ({ name: u.name, email: u.email })) } : {}),
   };
   return {
     configPath: path.resolve(file),

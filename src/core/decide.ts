@@ -10,6 +10,7 @@ import {
   type Evaluated, type Match, type MonthLookups, type Problem, type ReportMonth,
 } from './reply.js';
 import { fileNotes, type FileNotes } from './notes.js';
+import type { UnitDecision } from './units.js';
 
 export type Outcome = 'accepted' | 'held' | 'confirmed' | 'duplicate' | 'note' | 'rejected' | 'quarantined' | 'machine' | 'bounce';
 
@@ -88,6 +89,8 @@ export interface Decision {
   notes?: FileNotes;
   /** The held report an owner's 确认 applies. */
   confirms?: number;
+  /** A subordinate unit's ledger (units.ts): recorded for the unit, not for a person. */
+  unit?: UnitDecision;
 }
 
 /** An owner's consent: the first line they wrote is 确认 (or 同意) and nothing else. */

@@ -18,6 +18,8 @@ export interface RawTask {
   owners: string;
   remark: string;
   requirements: string;
+  /** 进展情况, when the table has the column (a unit's own ledger; `import` does not use it). */
+  progress?: string;
   /** Where it was read: `表格2 row 3`, `台账 row 14`. */
   at: string;
 }

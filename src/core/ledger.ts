@@ -28,9 +28,19 @@ export interface Person {
   email: string;
 }
 
+/** A subordinate unit (局属单位) that reports its own ledger each period (`ledger.units`). */
+export interface Unit {
+  /** The unit's name, the key its reports are recorded under. */
+  name: string;
+  /** Where it is asked, and whose mail is its report (a unit running taizhang: its collection address). */
+  email: string;
+}
+
 export interface Ledger {
   title: string;
   tasks: Task[];
+  /** Subordinate units rolled up into this ledger (局属单位); none when absent. */
+  units?: Unit[];
 }
 
 /** The columns of the seed's table, in order. */

@@ -7,6 +7,7 @@ import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
 import { changedRows, ledgerChanges, markIncluded, senderName } from './changes.js';
+import { unitStates } from './unit-status.js';
 
 export interface LedgerBuild {
   period: string;
@@ -35,6 +36,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
   const monthly = months.map((m) => (m === period ? rows : mergedFor(ctx, m)));
   const history = buildHistory(config.ledger, monthly);
   const generatedAt = chineseStamp(ctx.clock.now(), tz);
+  const units = unitStates(config, store, period); // subordinate units (局属单位), when the ledger has any
   const { writeLedgerWorkbook } = await import('../sheet/ledger.js'); // loads exceljs: only when a ledger is built
   const buffer = await writeLedgerWorkbook({
     title: config.ledger.title,
@@ -49,6 +51,10 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     })),
     history: { periods: months.map((m) => periodLabel(m, { short: true })), rows: history },
     words: t.words,
+    units: units.map((u) => ({
+      name: u.unit.name, email: u.unit.email, statusLabel: u.label, reportedAt: u.reportedAt ? chineseStamp(u.reportedAt, tz) : undefined,
+      sentBy: u.sentBy ?? undefined, reportCount: u.reports, tasks: u.tasks,
+    })),
   });
   const dir = path.join(config.dataDir, 'ledgers', period);
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
@@ -65,6 +71,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     unchanged: history.filter((h) => h.unchanged).map((h) => ({ no: h.no, task: h.task })),
     changes: update && !preview ? ledgerChanges(ctx, period) : [],
     changedRows: update && !preview ? changedRows(ctx, period, rows) : [],
+    units: units.length ? { total: units.length, reported: units.filter((u) => u.status !== 'pending').map((u) => u.unit.name), missing: units.filter((u) => u.status === 'pending').map((u) => u.unit.name) } : null,
   });
   return { period, rows, file, buffer, version, mail, attachmentName };
 }

@@ -8,6 +8,7 @@ import type { Context } from './context.js';
 import { tasksOf, type Person, type ReportRow } from '../core/ledger.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
+import { queueUnitReminders, queueUnitRequests } from './units.js';
 
 /** The file each person fills in, named so they can find it among their downloads. */
 export function formFileName(period: string, person: Person): string {
@@ -95,7 +96,7 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
     }
   });
   if (queued) ctx.log.info({ period, queued }, 'requests queued');
-  return queued;
+  return queued + await queueUnitRequests(ctx, period);
 }
 
 /**
@@ -129,5 +130,5 @@ export async function queueReminders(ctx: Context, period: string, slot: string,
     }
   });
   if (queued) ctx.log.info({ period, slot, queued }, 'reminders queued');
-  return queued;
+  return queued + await queueUnitReminders(ctx, period, slot, opts);
 }

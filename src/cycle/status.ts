@@ -4,6 +4,7 @@ import type { Config } from '../app/config.js';
 import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
 import type { OutboxRow, Store } from '../store/store.js';
 import { currentPause, type PauseReason } from '../mail/quota.js';
+import { unitStates, unitsJson } from './unit-status.js';
 
 /** Delivery of the month's mail to one person, from the outbox. */
 export function deliveryOf(rows: OutboxRow[]): Delivery {
@@ -55,6 +56,8 @@ export interface StatusJson {
     id: string; name: string; email: string; department: string; status: PersonState['status']; label: string;
     delivery: Delivery; reportedAt: string | null; sentBy: string | null; reports: number;
   }[];
+  /** Subordinate units (局属单位), when the ledger has any: status as for people. */
+  units?: ReturnType<typeof unitsJson>;
   summary: ReturnType<typeof summarize>;
   quarantined: number;
   /** Messages that could not be read at all, kept in quarantine (their senders on the roster were asked to send again). */
@@ -85,6 +88,7 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
       id: s.person.id, name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
       delivery: s.delivery, reportedAt: s.report?.receivedAt ?? null, sentBy: s.sentBy ?? null, reports: s.reportCount,
     })),
+    ...(config.ledger.units?.length ? { units: unitsJson(unitStates(config, store, period)) } : {}),
     summary: summarize(states),
     quarantined: store.countByOutcome('quarantined'),
     unreadable: store.countByOutcome('unreadable'),
@@ -124,6 +128,15 @@ export function statusText(s: StatusJson, config: Config): string {
     const by = p.sentBy ? `（由 ${p.sentBy} 代报）` : '';
     const mail = p.delivery === 'bounced' ? ' [退信]' : p.delivery === 'failed' ? ' [发送失败]' : '';
     lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${mail}`);
+  }
+  if (s.units?.length) {
+    const done = s.units.filter((u) => u.status !== 'pending').length;
+    lines.push('', `局属单位：应报 ${s.units.length} 个，已报 ${done} 个，未报 ${s.units.length - done} 个。`);
+    for (const u of s.units) {
+      const when = u.reportedAt ? ` ${chineseStamp(u.reportedAt, config.timezone)}，${u.tasks} 项任务` : '';
+      const mail = u.delivery === 'bounced' ? ' [退信]' : u.delivery === 'failed' ? ' [发送失败]' : '';
+      lines.push(`  ${u.label.padEnd(4, ' ')}  ${u.name} <${u.email}>${when}${mail}`);
+    }
   }
   if (s.quarantined) lines.push('', `隔离邮件（来源不明，未回复）：${s.quarantined} 封`);
   if (s.unreadable) lines.push('', `无法读取的邮件（已保留在“${config.mailbox.folders.quarantine}”，责任人发来的已回复请其重新发送）：${s.unreadable} 封`);

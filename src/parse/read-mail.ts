@@ -9,6 +9,7 @@ import type * as MailParser from 'mailparser';
 import { createRequire } from 'node:module';
 import { errorMessage, TaizhangError, type ErrorCode } from '../errors.js';
 import type { ReportRow } from '../core/ledger.js';
+import type { UnitLedgerRead } from '../core/units.js';
 import { authFailure, authResultsFields } from '../mail/auth-results.js';
 import { classifyMail } from '../mail/classify.js';
 import { isAttachedMessage, spreadsheetAttachments, type AttachmentLike } from '../mail/attachments.js';
@@ -21,6 +22,12 @@ import { MAX_FILES, type FileResult, type MailAnalysis, type MailJob } from './t
 /** What parsing one spreadsheet gives (attachment.ts `parseAttachment`). */
 export type SheetReader = (buf: Buffer, filename: string) => Promise<
   | { ok: true; workbook: { token: string | null; rows: ReportRow[]; taskTexts?: { no: number; text: string }[] }; kind?: string }
+  | { ok: false; code: ErrorCode; message: string; kind?: string }
+>;
+
+/** What reading a subordinate unit's file as its own ledger gives (unit-attachment.ts). */
+export type UnitSheetReader = (buf: Buffer, filename: string) => Promise<
+  | { ok: true; ledger: UnitLedgerRead; kind?: string }
   | { ok: false; code: ErrorCode; message: string; kind?: string }
 >;
 
@@ -117,8 +124,17 @@ async function parseMime(raw: Buffer): Promise<MailParser.ParsedMail> {
   }
 }
 
+/** A unit's file as its own ledger (no form, no identity: the unit is known by its address). */
+async function readUnitFile(read: UnitSheetReader, content: Buffer, filename: string): Promise<FileResult> {
+  const outcome = await read(content, filename);
+  if (!outcome.ok && outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });
+  const kind = outcome.kind ?? kindOf(content, filename);
+  if (!outcome.ok) return { filename, ok: false, code: outcome.code, kind, message: outcome.message };
+  return { filename, ok: true, token: null, rows: [], format: formatOf(kind, filename), unitLedger: outcome.ledger };
+}
+
 /** Reads a raw message (always as bytes). Throws only on faults of ours and on a message that cannot be parsed at all (MAIL_UNREADABLE); a bad file is a FileResult. */
-export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader): Promise<MailAnalysis> {
+export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader, readUnitSheet?: UnitSheetReader): Promise<MailAnalysis> {
   o.onStage?.('mime');
   const mail = await parseMime(raw);
   const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
@@ -128,7 +144,9 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
     attachments: mail.attachments.map((a) => ({ contentType: a.contentType, content: a.content })),
     ownAddress: o.ownAddress,
   });
-  const sheets = klass.kind === 'human' ? spreadsheetAttachments(await openAttachedMessages(mail.attachments)).slice(0, MAX_FILES) : [];
+  // A unit's files are its own ledger; one running taizhang mails it as machine mail (Auto-Submitted).
+  const unit = !!readUnitSheet && !!from && (o.unitAddresses ?? []).includes(from) && klass.kind !== 'bounce' && klass.kind !== 'own';
+  const sheets = klass.kind === 'human' || unit ? spreadsheetAttachments(await openAttachedMessages(mail.attachments)).slice(0, MAX_FILES) : [];
   const files: FileResult[] = [];
   for (const [i, a] of sheets.entries()) {
     const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes ? tooLarge(o.maxInputBytes) : undefined);
@@ -137,6 +155,10 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
       continue;
     }
     o.onStage?.(`sheet:${i}`);
+    if (unit) {
+      files.push(await readUnitFile(readUnitSheet!, a.content, a.filename));
+      continue;
+    }
     const outcome = await readSheet(a.content, a.filename);
     // Not the file's fault (a bug of ours or of a library): the message is tried again later.
     if (!outcome.ok && outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });

@@ -34,7 +34,7 @@ export interface LedgerTable {
   format: string;
 }
 
-type Field = 'task' | 'due' | 'departments' | 'owners' | 'remark' | 'requirements';
+type Field = 'task' | 'due' | 'departments' | 'owners' | 'remark' | 'requirements' | 'progress';
 interface Header { noCol: number; cols: Partial<Record<Field, number>>; width: number }
 
 /** Which column a header cell names (already passed through normalizeHeader). */
@@ -42,6 +42,7 @@ function fieldOf(h: string): Field | 'no' | null {
   if (h === '序号' || h === '序' || h === '编号') return 'no';
   if (h.startsWith('备注')) return 'remark';
   if (/要求$/.test(h)) return 'requirements';
+  if (h.includes('进展')) return 'progress';
   if (/(责任人|负责人|联系人)$/.test(h)) return 'owners';
   if (/(科室|单位|部门|处室)$/.test(h)) return 'departments';
   if (/(时间|时限|期限|节点)$/.test(h) && !h.includes('进展')) return 'due';
@@ -84,7 +85,7 @@ function cellOf(g: SheetGrid, r: number, c: number | undefined): { text: string;
   return { text: g.text(m.row, m.col), repeat: m.row !== r };
 }
 
-const FIELDS: Field[] = ['task', 'due', 'departments', 'owners', 'remark', 'requirements'];
+const FIELDS: Field[] = ['task', 'due', 'departments', 'owners', 'remark', 'requirements', 'progress'];
 const NOTE = /^\s*(?:说明|注|备注)\s*(?:[:：]|\d|$)/;
 
 /** Walks the grids in order, carrying the header across pages and tables. */
@@ -137,7 +138,7 @@ class TableWalk {
 
   private start(no: number, g: SheetGrid, r: number, at: string): void {
     const h = this.header!;
-    const raw: RawTask = { no, task: '', due: '', departments: '', owners: '', remark: '', requirements: '', at };
+    const raw: RawTask = { no, task: '', due: '', departments: '', owners: '', remark: '', requirements: '', progress: '', at };
     for (const f of FIELDS) raw[f] = cellOf(g, r, h.cols[f]).text;
     const seen = this.byNo.get(no);
     if (seen) {
@@ -154,7 +155,8 @@ class TableWalk {
     for (const f of FIELDS) {
       const c = cellOf(g, r, this.header!.cols[f]);
       if (c.repeat || blank(c.text)) continue;
-      task[f] = blank(task[f]) ? c.text : `${task[f]}\n${c.text}`;
+      const before = task[f] ?? '';
+      task[f] = blank(before) ? c.text : `${before}\n${c.text}`;
     }
   }
 }

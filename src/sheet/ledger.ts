@@ -60,6 +60,18 @@ export interface LedgerHistoryInput {
   rows: LedgerHistoryRow[];
 }
 
+/** One subordinate unit (局属单位): its status and its own ledger's tasks, as the unit wrote them. */
+export interface LedgerUnitInput {
+  name: string;
+  email: string;
+  statusLabel: StatusLabel | string;
+  reportedAt?: string;
+  /** Who sent it when not the unit's address. */
+  sentBy?: string;
+  reportCount: number;
+  tasks: { no: number; task: string; due: string; departments: string; owners: string; progress: string; remark: string }[];
+}
+
 /** Input of {@link writeLedgerWorkbook}. */
 export interface LedgerWorkbookInput {
   title: string;
@@ -74,6 +86,8 @@ export interface LedgerWorkbookInput {
   history: LedgerHistoryInput;
   /** How the period is named (周次, 本周, 上周, 历周进展 for a weekly ledger, see periodWords); a month's by default. */
   words?: LedgerWords;
+  /** Subordinate units: a 局属单位 sheet after 台账, and their rows in 填报情况 (none: neither). */
+  units?: LedgerUnitInput[];
 }
 
 export interface LedgerWords { caption: string; current: string; previous: string; history: string }
@@ -81,6 +95,8 @@ const MONTH_WORDS: LedgerWords = { caption: '月份', current: '本月', previou
 
 /** Sheet names, in order (a monthly ledger's: the third is named by the cadence, see LedgerWords). */
 export const LEDGER_SHEETS = ['台账', '填报情况', '历月进展'] as const;
+/** The sheet of the units' own ledgers, after 台账 when the ledger has units. */
+export const UNITS_SHEET = '局属单位';
 
 const STATUS_FILLS: Record<string, string> = {
   已报送: 'FFE2EFDA',
@@ -159,6 +175,56 @@ function addLedgerSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
   ws.commit();
 }
 
+/** The units' own tasks, grouped under each unit's name, laid out and printed as the 台账 sheet. */
+function addUnitsSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput, units: LedgerUnitInput[]): void {
+  const cols = LEDGER_COLUMNS.length;
+  const ws = wb.addWorksheet(UNITS_SHEET, { pageSetup: landscape(), views: [{ state: 'frozen', xSplit: 0, ySplit: 3, topLeftCell: 'A4', activeCell: 'A4' }] });
+  ws.columns = COLUMN_WIDTHS.map((width) => ({ width }));
+  writeBanner(ws, 1, cols, `${input.title}（局属单位）`, { ...BODY_FONT, size: 16, bold: true }, { center: true, height: 36 });
+  writeBanner(ws, 2, cols, `月份：${input.periodLabel}　　生成时间：${input.generatedAt}`, { ...BODY_FONT }, { height: 22 });
+  headerRow(ws, 3, LEDGER_COLUMNS);
+  let r = 4;
+  for (const u of units) {
+    const when = u.reportedAt ? `，${u.reportedAt}报送` : '';
+    const group = writeBanner(ws, r++, cols, `${u.name}（${u.statusLabel}${when}${u.tasks.length ? `，共${u.tasks.length}项` : ''}）`, { ...BODY_FONT, bold: true }, { height: 22 });
+    group.getCell(1).fill = fill(STATUS_FILLS[u.statusLabel] ?? 'FFE7E6E6');
+    group.getCell(1).border = { top: { style: 'thin' }, bottom: { style: 'thin' }, left: { style: 'thin' }, right: { style: 'thin' } };
+    group.commit();
+    for (const t of u.tasks) {
+      const values: Array<string | number> = [t.no, t.task, t.due, t.progress, t.departments, t.owners, t.remark];
+      const xr = ws.getRow(r++);
+      values.forEach((v, i) => { xr.getCell(i + 1).value = typeof v === 'number' ? v : sheetText(v); });
+      styleTableRow(xr, cols);
+      xr.getCell(1).alignment = { vertical: 'middle', horizontal: 'center' };
+      xr.getCell(3).alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
+      xr.height = rowHeightFor(values.map((v, i) => [String(v), COLUMN_WIDTHS[i]]), 30);
+      xr.commit();
+    }
+  }
+  ws.pageSetup.printArea = `A1:G${Math.max(3, r - 1)}`;
+  ws.pageSetup.printTitlesRow = '1:3';
+  ws.headerFooter = { oddHeader: `&L${hf(input.periodLabel)} 局属单位&R生成时间：${hf(input.generatedAt)}`, oddFooter: '&C第 &P 页，共 &N 页' };
+  ws.commit();
+}
+
+/** The units under the people in 填报情况, with a header of their own; returns the next free row. */
+function addUnitStatusRows(ws: ExcelJS.Worksheet, first: number, units: LedgerUnitInput[]): number {
+  const names = ['局属单位', '报送任务数', '邮箱', '状态', '报送时间', '报送人', '报送次数'];
+  headerRow(ws, first, names);
+  let r = first + 1;
+  for (const u of units) {
+    const row = ws.getRow(r++);
+    const values: Array<string | number> = [u.name, u.tasks.length, u.email, u.statusLabel, u.reportedAt ?? '', u.sentBy ?? '', u.reportCount];
+    values.forEach((v, i) => { row.getCell(i + 1).value = typeof v === 'number' ? v : sheetText(v); });
+    styleTableRow(row, names.length);
+    for (const c of [2, 7]) row.getCell(c).alignment = { vertical: 'middle', horizontal: 'center' };
+    const argb = STATUS_FILLS[u.statusLabel];
+    if (argb) row.getCell(4).fill = fill(argb);
+    row.commit();
+  }
+  return r;
+}
+
 function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void {
   const names = ['责任人', '责任科室', '邮箱', '状态', '报送时间', '代报人', '报送次数'] as const;
   const widths = [12, 18, 30, 12, 20, 12, 10];
@@ -182,10 +248,15 @@ function addPeopleSheet(wb: ExcelJS.Workbook, input: LedgerWorkbookInput): void 
     row.commit();
     r++;
   }
+  if (input.people.length > 0) ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: r - 1, column: names.length } };
+  const units = input.units ?? [];
+  if (units.length > 0) r = addUnitStatusRows(ws, r + 1, units);
   if (input.people.length > 0) {
-    ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: r - 1, column: names.length } };
     const summary = [...counts].map(([label, n]) => `${label}${n}人`).join('，');
-    writeBanner(ws, r + 1, names.length, `${input.periodLabel}共${input.people.length}人：${summary}。${makerLine(input).replace(`　　${(input.words ?? MONTH_WORDS).caption}：${input.periodLabel}`, '')}`, { ...BODY_FONT });
+    const unitCounts = new Map<string, number>();
+    for (const u of units) unitCounts.set(u.statusLabel, (unitCounts.get(u.statusLabel) ?? 0) + 1);
+    const unitSummary = units.length ? `；局属单位共${units.length}个：${[...unitCounts].map(([label, n]) => `${label}${n}个`).join('，')}` : '';
+    writeBanner(ws, r + 1, names.length, `${input.periodLabel}共${input.people.length}人：${summary}${unitSummary}。${makerLine(input).replace(`　　${(input.words ?? MONTH_WORDS).caption}：${input.periodLabel}`, '')}`, { ...BODY_FONT });
   }
   ws.pageSetup.printTitlesRow = '1:1';
   ws.headerFooter = { oddHeader: `&L${hf(input.title)}&R${hf(input.periodLabel)}填报情况`, oddFooter: '&C第 &P 页，共 &N 页' };
@@ -259,6 +330,7 @@ export async function writeLedgerWorkbook(input: LedgerWorkbookInput): Promise<B
   wb.subject = xmlSafe(`${input.title} ${input.periodLabel}`);
   wb.created = new Date();
   addLedgerSheet(wb, input);
+  if (input.units?.length) addUnitsSheet(wb, input, input.units);
   addPeopleSheet(wb, input);
   addHistorySheet(wb, input);
   await wb.commit();

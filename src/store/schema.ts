@@ -125,6 +125,20 @@ CREATE TABLE IF NOT EXISTS notify_posts (
   UNIQUE (channel, event));
 `;
 
+/**
+ * Subordinate units' reports (局属单位, `ledger.units`): each unit's own ledger for a period, its
+ * tasks as rows_json; the latest is current (superseded = 0), as for people. Keyed by ledger id
+ * ('main' for the single `ledger:`) and the unit's name.
+ */
+const UNIT_REPORTS = `
+CREATE TABLE IF NOT EXISTS unit_reports (
+  id INTEGER PRIMARY KEY, ledger TEXT NOT NULL DEFAULT 'main', period TEXT NOT NULL, unit TEXT NOT NULL,
+  message_row INTEGER, sender TEXT NOT NULL, received_at TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0,
+  rows_json TEXT NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS unit_reports_period ON unit_reports (ledger, period, unit);
+CREATE INDEX IF NOT EXISTS unit_reports_message ON unit_reports (message_row);
+`;
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
@@ -135,6 +149,7 @@ const MIGRATIONS: readonly Migration[] = [
   addStrayCopies,
   DESK_TABLES,
   NOTIFY_POSTS,
+  UNIT_REPORTS,
 ];
 
 /** The version this code writes and reads. */
