@@ -27,6 +27,8 @@ export interface IncomingMail {
   subject?: string;
   /** The first line the sender wrote. */
   lead?: string;
+  /** The body as text, for a report typed in it (body-report.ts). */
+  body?: string;
   /** Why the receiving server found the From address forged, if it did. */
   authFail?: string | null;
   /** Message-IDs it refers to, newest last. */

@@ -1,0 +1,148 @@
+/**
+ * Progress typed in a mail's body instead of a form: which lines the sender wrote (not the mail
+ * they quote, their signature or a disclaimer), which of those name a task (by 序号 — "1." "1、"
+ * "第1项" "（一）" — or by its title), and what they wrote for it. Pure.
+ *
+ * The words are kept exactly as written, without the leading marker only; lines before the
+ * first task (a greeting) are not progress, nor is anything from a closing, a signature, a
+ * quote header or a disclaimer on.
+ */
+import { tasksOf, type Ledger, type Person, type ReportRow } from './ledger.js';
+import { chineseNumber, ownLines } from './body-lines.js';
+
+export { isSignatureLine, isStopLine, ownLines } from './body-lines.js';
+
+/** What the body of a reply without a form says. */
+export interface BodyReport {
+  /** The sender's own words (quotes, signature and disclaimers left out), trimmed. */
+  ownText: string;
+  /** The person's own tasks named in the text, in 序号 order, with the words written for each. */
+  rows: ReportRow[];
+  /** 序号 named that are not the person's tasks: not recorded for anyone. */
+  foreign: number[];
+  /** The whole text is one of the no-progress words (本月无进展): it answers for every task. */
+  noProgress: boolean;
+  /** The text names tasks, but only in questions (请问第14项是否由我牵头？): for a person to answer. */
+  question: boolean;
+}
+
+/** The serial number a line starts with, and where its words begin. */
+interface Marker { no: number; rest: number }
+
+const DIGITS = '[0-9０-９]{1,6}';
+const HAN = '[一二三四五六七八九十百零〇两]{1,4}';
+const MARKERS: RegExp[] = [
+  new RegExp(`^(?:第\\s*(${DIGITS}|${HAN})\\s*(?:项|条))[\\s：:，,、.．。]*`, 'u'),
+  new RegExp(`^序号\\s*(${DIGITS})[\\s：:，,、.．。]*`, 'u'),
+  new RegExp(`^[（(]\\s*(${DIGITS}|${HAN})\\s*[)）][\\s：:，,、.．。]*`, 'u'),
+  // "1." but not "1.5万元"; "1、" "1，" "1)" "1）".
+  new RegExp(`^(${DIGITS})\\s*(?:[.．](?![0-9０-９])|[、，,)）：:])[\\s]*`, 'u'),
+  new RegExp(`^(${HAN})\\s*、\\s*`, 'u'),
+];
+
+function toNumber(s: string): number {
+  const ascii = s.replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0));
+  return /^\d+$/.test(ascii) ? Number(ascii) : chineseNumber(s);
+}
+
+function numberMarker(line: string): Marker | null {
+  for (const re of MARKERS) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const no = toNumber(m[1]);
+    if (Number.isInteger(no) && no > 0) return { no, rest: m[0].length };
+  }
+  return null;
+}
+
+/** Letters and digits only, width folded: what a title is compared by. */
+const SKIPPED = /[\s\p{P}\p{S}]/u;
+const bare = (s: string) => [...s.normalize('NFKC')].filter((c) => !SKIPPED.test(c)).join('');
+
+/** Where a line's words begin when it starts with `title` (loosely: width, spaces, punctuation), else -1. */
+function afterTitle(line: string, title: string): number {
+  const want = bare(title);
+  if ([...want].length < 4) return -1; // too short to name a task reliably
+  const chars = [...line];
+  let i = 0;
+  let j = 0;
+  let offset = 0;
+  const wanted = [...want];
+  while (j < wanted.length && i < chars.length) {
+    const c = chars[i].normalize('NFKC');
+    offset += chars[i].length;
+    i++;
+    if (c.split('').every((x) => SKIPPED.test(x))) continue;
+    if (c !== wanted[j]) return -1;
+    j++;
+  }
+  if (j < wanted.length) return -1;
+  // The separator after the title is part of the marker.
+  const sep = /^[\s：:，,、.．。—\-]*/u.exec(line.slice(offset));
+  return offset + (sep ? sep[0].length : 0);
+}
+
+/** The task a line names by its title (the longest title that fits), any task of the ledger. */
+function titleMarker(line: string, ledger: Ledger): Marker | null {
+  let best: { no: number; rest: number; len: number } | null = null;
+  for (const t of ledger.tasks) {
+    const rest = afterTitle(line, t.task);
+    if (rest >= 0 && (!best || t.task.length > best.len)) best = { no: t.no, rest, len: t.task.length };
+  }
+  return best && { no: best.no, rest: best.rest };
+}
+
+const QUESTION = /[？?]\s*$|^请问|是否.*[吗呢]|能否|可否/u;
+/** Punctuation and spaces ignored when a text is compared with the no-progress words. */
+const plain = (s: string) => s.normalize('NFKC').replace(/[\s\p{P}]/gu, '');
+
+/** The text is just one of the no-progress words (本月无进展。). */
+export function isNoProgress(text: string, words: readonly string[]): boolean {
+  const t = plain(text);
+  return t !== '' && words.some((w) => plain(w) === t);
+}
+
+/**
+ * Reads a body for `person`'s report. `words`: the configured no-progress words.
+ * Lines naming a task collect the lines after them (up to the next task, or the end of the
+ * sender's own words); a task named twice keeps both, one after the other.
+ */
+export function readBodyReport(body: string, ledger: Ledger, person: Person, words: readonly string[]): BodyReport {
+  const lines = ownLines(body, person);
+  const ownText = lines.join('\n').trim();
+  const own = new Set(tasksOf(ledger, person.name).map((t) => t.no));
+  const named = new Map<number, string[]>();
+  const questions: boolean[] = [];
+  let current: string[] | null = null;
+  for (const raw of lines) {
+    const line = raw.trimStart();
+    const marker = numberMarker(line) ?? titleMarker(line, ledger);
+    if (marker) {
+      current = named.get(marker.no) ?? [];
+      if (current.length) current.push('');
+      named.set(marker.no, current);
+      const words = line.slice(marker.rest).trimEnd();
+      current.push(words);
+      questions.push(QUESTION.test(words));
+    } else if (current) {
+      current.push(raw.trimEnd());
+    }
+  }
+  const rows: ReportRow[] = [];
+  const foreign: number[] = [];
+  for (const [no, text] of [...named].sort((a, b) => a[0] - b[0])) {
+    const progress = text.join('\n').trim();
+    if (!own.has(no)) {
+      if (progress !== '') foreign.push(no);
+      continue;
+    }
+    if (progress !== '') rows.push({ no, progress, remark: '' });
+  }
+  const question = questions.length > 0 && questions.every(Boolean);
+  return { ownText, rows: question ? [] : rows, foreign: question ? [] : foreign, noProgress: isNoProgress(ownText, words), question };
+}
+
+/** The sender meant to attach the form and did not (已填好，请查收；见附件): today's 请补正. */
+export function mentionsAttachment(text: string): boolean {
+  return /附件|表格|附表|请查收|见附|已填|附上|补表|填好/u.test(text);
+}
