@@ -142,6 +142,11 @@ export function readBodyReport(body: string, ledger: Ledger, person: Person, wor
   return { ownText, rows: question ? [] : rows, foreign: question ? [] : foreign, noProgress: isNoProgress(ownText, words), question };
 }
 
+/** A text that asks something of the office (请问…？). */
+export function looksLikeQuestion(text: string): boolean {
+  return /[？?]|请问|能否|可否|是否/u.test(text);
+}
+
 /** The sender meant to attach the form and did not (已填好，请查收；见附件): today's 请补正. */
 export function mentionsAttachment(text: string): boolean {
   return /附件|表格|附表|请查收|见附|已填|附上|补表|填好/u.test(text);

@@ -6,6 +6,7 @@ import type { MessageRow, Store } from '../store/store.js';
 import { answer, type ApplyContext } from './answer.js';
 import type { Context } from './context.js';
 import { latestAskedPeriod } from './status.js';
+import { forwardToOffice } from './forward.js';
 
 export type { ApplyContext } from './answer.js';
 
@@ -23,6 +24,7 @@ export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, 
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
     heldReport: (mid) => heldByNotice(store, mid),
     formKeyPerson: (key) => store.formKeyPerson(key),
+    currentRows: (period, person) => store.currentReportOf(period, person)?.rows,
   });
 }
 
@@ -85,5 +87,6 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
       }
     }
   });
+  await forwardToOffice(ctx, row, a, d);
   await answer(ctx, row, a, d, plans, isLate);
 }

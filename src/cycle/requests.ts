@@ -8,13 +8,15 @@ import { tasksOf, type Person } from '../core/ledger.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
 
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
 /** The file each person fills in, named so they can find it among their downloads. */
 export function formFileName(period: string, person: Person): string {
   return `台账进展情况-${periodLabel(period)}-${person.name}.xlsx`;
 }
 
 /** The form's identity: from the person's id, so the form still names them after a new address. */
-export function tokenFor(ctx: Context, period: string, person: Person): string {
+export function tokenFor(ctx: Pick<Context, 'config' | 'secret'>, period: string, person: Person): string {
   return makeToken({ ledgerKey: ledgerKeyOf(ctx.config.ledger.title), period, personKey: personKeyOf(person), secret: ctx.secret });
 }
 
@@ -24,7 +26,7 @@ export function tokenFor(ctx: Context, period: string, person: Person): string {
  * the person's tasks (or name, department, deadline) change in the config, the next mail carries
  * a new form with the current tasks.
  */
-export async function personForm(ctx: Context, period: string, person: Person): Promise<Buffer> {
+export async function personForm(ctx: Pick<Context, 'config' | 'secret'>, period: string, person: Person): Promise<Buffer> {
   const input = {
     ledger: { title: ctx.config.ledger.title, tasks: tasksOf(ctx.config.ledger, person.name) }, person, periodLabel: periodLabel(period),
     deadlineText: formatLocalDate(deadlineDate(period, ctx.config.schedule)), token: tokenFor(ctx, period, person),

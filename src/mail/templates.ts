@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { TaizhangError } from '../errors.js';
 
-export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
+export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'forward';
 
 export interface RenderedMail { subject: string; text: string; html?: string }
 
@@ -31,7 +31,10 @@ export class Templates {
     let c = this.cache.get(kind);
     if (c) return c;
     const read = (part: string, escape: boolean) => {
-      const file = path.join(this.dir, `${kind}.${part}.hbs`);
+      // An office's own templates_dir from before a kind existed: that kind's shipped wording.
+      const own = path.join(this.dir, `${kind}.${part}.hbs`);
+      const shipped = path.join(DEFAULT_TEMPLATES_DIR, `${kind}.${part}.hbs`);
+      const file = existsSync(own) || existsSync(path.join(this.dir, `${kind}.text.hbs`)) ? own : shipped;
       if (!existsSync(file)) return undefined;
       try {
         return this.hb.compile(readFileSync(file, 'utf8'), { noEscape: !escape, strict: false });
