@@ -3,7 +3,7 @@ import path from 'node:path';
 import { chineseStamp, deadlineInstant, periodLabel, periodsUpTo } from '../core/calendar.js';
 import { signature } from './signature.js';
 import type { Context } from './context.js';
-import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
+import { buildHistory, mergeRows, sheetStatusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
 import { ledgerChanges, markIncluded } from './changes.js';
 
@@ -37,7 +37,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     generatedAt,
     rows: rows.map((r) => ({ ...r, departments: r.departments, owners: r.owners })),
     people: states.map((s) => ({
-      name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: statusLabel(s),
+      name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: sheetStatusLabel(s),
       reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined, sentBy: s.sentBy, reportCount: s.reportCount,
     })),
     history: { periods: months.map(periodLabel), rows: history },

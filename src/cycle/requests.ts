@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay } from '../core/calendar.js';
+import { deadlineDate, deadlineInstant, formatLocalDate, periodLabel, sameLocalDay } from '../core/calendar.js';
 import { signature } from './signature.js';
 import type { Context } from './context.js';
 import { tasksOf, type Person } from '../core/ledger.js';
@@ -86,8 +86,14 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
 export async function queueReminders(ctx: Context, period: string, slot: string, opts: { requestedBefore?: Date } = {}): Promise<number> {
   const now = ctx.clock.now();
   const reports = ctx.store.currentReports(period);
+  // A partial report (部分填报) is reminded of its empty rows until the deadline.
+  const beforeDeadline = now < deadlineInstant(period, ctx.config.schedule, ctx.config.timezone);
+  const emptyOf = (p: Person) => {
+    const words = new Set((reports.get(p.id)?.rows ?? []).filter((r) => r.progress.trim() !== '').map((r) => r.no));
+    return tasksOf(ctx.config.ledger, p.name).filter((t) => !words.has(t.no));
+  };
   let queued = 0;
-  const people = ctx.config.people.filter((p) => !reports.has(p.id) && !ctx.outbox.has('reminder', period, p.id, slot));
+  const people = ctx.config.people.filter((p) => (!reports.has(p.id) || (beforeDeadline && emptyOf(p).length > 0)) && !ctx.outbox.has('reminder', period, p.id, slot));
   await ctx.store.batch(async (unitDone) => {
     for (const [i, person] of people.entries()) {
       const request = ctx.store.outboxFor('request', period, person.id)[0];
@@ -96,7 +102,11 @@ export async function queueReminders(ctx: Context, period: string, slot: string,
       if (!request || request.state !== 'sent') continue;
       const asked = new Date(request.created_at);
       if (opts.requestedBefore ? asked >= opts.requestedBefore : sameLocalDay(asked, now, ctx.config.timezone)) continue;
-      const data = { ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length };
+      const partial = reports.has(person.id);
+      const data = {
+        ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length,
+        partial, emptyRows: partial ? emptyOf(person).map((t) => ({ no: t.no, task: t.task })) : [],
+      };
       const mail = ctx.templates.render('reminder', data);
       const form = await personForm(ctx, period, person);
       const added = await ctx.outbox.queue({ kind: 'reminder', period, person: person.id, slot }, {

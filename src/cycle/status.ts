@@ -1,6 +1,7 @@
 import { deadlineDate, deadlineInstant, chineseStamp, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
 import type { Config } from '../app/config.js';
-import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import { isPartial, personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import { tasksOf } from '../core/ledger.js';
 import type { OutboxRow, Store } from '../store/store.js';
 import { currentPause, type PauseReason } from '../mail/quota.js';
 
@@ -25,7 +26,7 @@ export function periodStates(config: Config, store: Store, period: string): Pers
       accepted: r && { rows: r.rows, late: r.late === 1, receivedAt: r.received_at, sender: r.sender },
       anyOnTime: t?.anyOnTime ?? false,
       count: t?.count ?? 0,
-    }, deliveryOf(store.outboxOfPerson(period, p.id)));
+    }, deliveryOf(store.outboxOfPerson(period, p.id)), tasksOf(config.ledger, p.name));
   });
 }
 
@@ -50,6 +51,8 @@ export interface StatusJson {
   people: {
     id: string; name: string; email: string; department: string; status: PersonState['status']; label: string;
     delivery: Delivery; reportedAt: string | null; sentBy: string | null; reports: number;
+    /** How many of the person's `tasks` their current report fills: fewer is a partial report (部分填报). */
+    filled: number; tasks: number;
   }[];
   summary: ReturnType<typeof summarize>;
   quarantined: number;
@@ -79,6 +82,7 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
     people: states.map((s) => ({
       id: s.person.id, name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
       delivery: s.delivery, reportedAt: s.report?.receivedAt ?? null, sentBy: s.sentBy ?? null, reports: s.reportCount,
+      filled: s.filled, tasks: s.tasks,
     })),
     summary: summarize(states),
     quarantined: store.countByOutcome('quarantined'),
@@ -110,7 +114,7 @@ export function statusText(s: StatusJson, config: Config): string {
   const lines = [
     `${config.ledger.title}`,
     `${periodLabel(s.period)} 报送情况（截止：${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? '，已截止' : ''}）`,
-    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}），未报 ${s.summary.missing.length} 人。` +
+    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}${s.summary.partial.length ? `；其中部分填报 ${s.summary.partial.length}` : ''}），未报 ${s.summary.missing.length} 人。` +
       (s.ledgerSentAt ? ` 汇总台账已发送（第${s.ledgerVersion}版）。` : ''),
     '',
   ];
@@ -118,7 +122,8 @@ export function statusText(s: StatusJson, config: Config): string {
     const when = p.reportedAt ? ` ${chineseStamp(p.reportedAt, config.timezone)}` : '';
     const by = p.sentBy ? `（由 ${p.sentBy} 代报）` : '';
     const mail = p.delivery === 'bounced' ? ' [退信]' : p.delivery === 'failed' ? ' [发送失败]' : '';
-    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${mail}`);
+    const partial = isPartial(p) ? `（部分填报：已填${p.filled}项，共${p.tasks}项）` : '';
+    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${partial}${mail}`);
   }
   if (s.quarantined) lines.push('', `隔离邮件（来源不明，未回复）：${s.quarantined} 封`);
   if (s.unreadable) lines.push('', `无法读取的邮件（已保留在“${config.mailbox.folders.quarantine}”，责任人发来的已回复请其重新发送）：${s.unreadable} 封`);
