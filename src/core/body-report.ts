@@ -144,7 +144,7 @@ export function readBodyReport(body: string, ledger: Ledger, person: Person, wor
 
 /** A text that asks something of the office (请问…？). */
 export function looksLikeQuestion(text: string): boolean {
-  return /[？?]|请问|能否|可否|是否/u.test(text);
+  return /[？?]|请问|能否|可否|是否|哪里|哪儿|哪个|怎么|如何|什么时候|为什么|吗[\s。！!]*$/mu.test(text);
 }
 
 /** The sender meant to attach the form and did not (已填好，请查收；见附件): today's 请补正. */
