@@ -34,6 +34,6 @@ export async function forwardToOffice(ctx: ApplyContext, row: MessageRow, a: Ana
   });
   await ctx.outbox.queue({ kind: 'forward', period: d.period, person: d.person.id, slot }, {
     to: ctx.config.office.map((o) => ({ name: o.name, address: o.email })), ...mail,
-    attachments: raw ? [{ filename: '原邮件.eml', content: raw, contentType: 'message/rfc822' }] : [],
+    attachments: raw ? [{ filename: '原邮件.eml', content: raw, contentType: 'message/rfc822', contentDisposition: 'attachment' }] : [],
   }, ctx.clock.now());
 }
