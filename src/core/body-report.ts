@@ -78,7 +78,7 @@ function afterTitle(line: string, title: string): number {
   }
   if (j < wanted.length) return -1;
   // The separator after the title is part of the marker.
-  const sep = /^[\s：:，,、.．。—\-]*/u.exec(line.slice(offset));
+  const sep = /^[\s：:，,、.．。—-]*/u.exec(line.slice(offset));
   return offset + (sep ? sep[0].length : 0);
 }
 
