@@ -30,7 +30,8 @@ export async function forwardToOffice(ctx: ApplyContext, row: MessageRow, a: Ana
     personName: d.person.name, department: d.person.department || '未填科室', sender: a.from, subject: a.subject,
     receivedAt: chineseStamp(row.received_at, ctx.config.timezone), periodLabel: periodLabel(d.period),
     text, cut: echo.cut, attached: !!raw, folder: ctx.config.mailbox.folders.rejected,
-    ...signature(ctx.config, ctx.clock.now()), officeName: ctx.config.office.map((o) => o.name).filter((n, i, all) => all.indexOf(n) === i).join('、'),
+    formBack: a.from.toLowerCase() === d.person.email && !!ctx.secret, // as the receipt does (answer.ts)
+    ...signature(ctx.config, ctx.clock.now()), addressee: [...new Set(ctx.config.office.map((o) => o.name))].join('、'),
   });
   await ctx.outbox.queue({ kind: 'forward', period: d.period, person: d.person.id, slot }, {
     to: ctx.config.office.map((o) => ({ name: o.name, address: o.email })), ...mail,

@@ -72,6 +72,15 @@ describe('replies as mail clients write them', () => {
   });
 });
 
+describe('an HTML-only mail', () => {
+  it('is read as lines, the quoted blockquote left out', () => {
+    const html = '<html><head><style>p{}</style></head><body><div>1. 已起草&amp;修改</div><div>2、已公开征求意见<br>共12条</div>'
+      + '<blockquote><div>3. 原通知</div></blockquote></body></html>';
+    const r = read(bodyText(undefined, html));
+    expect(r.rows).toEqual([{ no: 1, progress: '已起草&修改', remark: '' }, { no: 2, progress: '已公开征求意见\n共12条', remark: '' }]);
+  });
+});
+
 describe('what a line names', () => {
   it('every marker form; the words kept exactly, trimmed of the marker only', () => {
     const r = read('1. 甲\n2、乙 \n第3项：丙\n（五）丁\n(七) 戊\n十一、己\n第十二项 庚');
