@@ -26,9 +26,13 @@ const SIGNATURE_STARTS: RegExp[] = [
 /** Disclaimers and confidentiality notices that mail servers append. */
 const DISCLAIMERS = /免责声明|保密声明|保密提示|本邮件(及其附件)?(可能)?(含有|包含|仅供|仅限)|此邮件(及其附件)?.{0,10}(保密|机密)|CONFIDENTIAL|DISCLAIMER|This (e-?mail|message)( and any attachments?)? (is|are|may|contains?)/i;
 
+/** Lines longer than this are never a quote header, closing or signature. */
+const MAX_MARK_LINE = 300;
+
 /** A line from which nothing more is the sender's own words for this mail. */
 export function isStopLine(line: string): boolean {
   const t = line.trim();
+  if (t.length > MAX_MARK_LINE) return false; // headers and closings are short; long lines are words (and cheap to pass)
   return QUOTE_HEADERS.some((re) => re.test(t)) || SIGNATURE_STARTS.some((re) => re.test(t)) || DISCLAIMERS.test(t);
 }
 
@@ -41,7 +45,7 @@ const TITLE_WORDS = /(同志|科长|副科长|主任|副主任|局长|副局长|
  */
 export function isSignatureLine(line: string, person: { name: string; department: string }): boolean {
   const t = line.trim();
-  if (t === '') return false;
+  if (t === '' || t.length > MAX_MARK_LINE) return false;
   if (/^[\w.+-]+@[\w-]+(\.[\w-]+)+$/.test(t)) return true;
   if (/^(谢谢|感谢|多谢|辛苦了?|请审阅|请查收|请审核|请指正|特此报告|以上|妥否)[\s\p{P}]*(请审阅|请查收|请指正)?[\s\p{P}]*$/u.test(t)) return true;
   const name = person.name.replace(/[\s　]/g, '');

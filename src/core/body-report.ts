@@ -59,15 +59,31 @@ function numberMarker(line: string): Marker | null {
 const SKIPPED = /[\s\p{P}\p{S}]/u;
 const bare = (s: string) => [...s.normalize('NFKC')].filter((c) => !SKIPPED.test(c)).join('');
 
-/** Where a line's words begin when it starts with `title` (loosely: width, spaces, punctuation), else -1. */
-function afterTitle(line: string, title: string): number {
-  const want = bare(title);
-  if ([...want].length < 4) return -1; // too short to name a task reliably
-  const chars = [...line];
+/** Titles as compared (see `bare`), by their first character: each line is checked against a few. */
+interface TitleIndex { count: number; byFirst: Map<string, { no: number; wanted: string[] }[]> }
+const titleIndexes = new WeakMap<Ledger['tasks'], TitleIndex>();
+
+function titleIndex(ledger: Ledger): TitleIndex {
+  let index = titleIndexes.get(ledger.tasks);
+  if (index && index.count === ledger.tasks.length) return index;
+  index = { count: ledger.tasks.length, byFirst: new Map() };
+  for (const t of ledger.tasks) {
+    const wanted = [...bare(t.task)];
+    if (wanted.length < 4) continue; // too short to name a task reliably
+    const list = index.byFirst.get(wanted[0]) ?? [];
+    list.push({ no: t.no, wanted });
+    index.byFirst.set(wanted[0], list);
+  }
+  titleIndexes.set(ledger.tasks, index);
+  return index;
+}
+
+/** Where a line's words begin when it starts with the title `wanted` (loosely: width, spaces, punctuation), else -1. */
+function afterTitle(line: string, wanted: string[]): number {
+  const chars = [...line.slice(0, wanted.length * 4 + 40)];
   let i = 0;
   let j = 0;
   let offset = 0;
-  const wanted = [...want];
   while (j < wanted.length && i < chars.length) {
     const c = chars[i].normalize('NFKC');
     offset += chars[i].length;
@@ -84,15 +100,16 @@ function afterTitle(line: string, title: string): number {
 
 /** The task a line names by its title (the longest title that fits), any task of the ledger. */
 function titleMarker(line: string, ledger: Ledger): Marker | null {
+  const first = [...bare(line.slice(0, 8))][0];
   let best: { no: number; rest: number; len: number } | null = null;
-  for (const t of ledger.tasks) {
-    const rest = afterTitle(line, t.task);
-    if (rest >= 0 && (!best || t.task.length > best.len)) best = { no: t.no, rest, len: t.task.length };
+  for (const t of (first && titleIndex(ledger).byFirst.get(first)) || []) {
+    const rest = afterTitle(line, t.wanted);
+    if (rest >= 0 && (!best || t.wanted.length > best.len)) best = { no: t.no, rest, len: t.wanted.length };
   }
   return best && { no: best.no, rest: best.rest };
 }
 
-const QUESTION = /[？?]\s*$|^请问|是否.*[吗呢]|能否|可否/u;
+const QUESTION = /[？?]\s*$|^请问|是否[^\n]{0,60}[吗呢]|能否|可否/u;
 /** Punctuation and spaces ignored when a text is compared with the no-progress words. */
 const plain = (s: string) => s.normalize('NFKC').replace(/[\s\p{P}]/gu, '');
 

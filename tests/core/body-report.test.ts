@@ -169,3 +169,16 @@ describe('the words around the report', () => {
     expect(chineseNumber('甲')).toBeNaN();
   });
 });
+
+describe('hostile bodies', () => {
+  it('a 100,000-character line that looks like the start of a quote header, and 20,000 numbered lines over 2,000 tasks', () => {
+    const long = `On 2020 ${'9'.repeat(99_990)}`;
+    expect(read(long)).toMatchObject({ rows: [], foreign: [] });
+    const big = { title: 't', tasks: Array.from({ length: 2000 }, (_, i) => ({ no: i + 1, task: `加强第${i + 1}项重点工作落实`, due: '', departments: [], owners: [i % 2 ? '甲' : '乙'] })) };
+    const p = { id: '乙', name: '乙', department: '', email: 'b@x.cn' };
+    const body = Array.from({ length: 20_000 }, (_, i) => (i % 2 ? `${(i % 2000) + 1}. 已完成` : `加强第${(i % 2000) + 1}项重点工作落实：已推进`)).join('\n');
+    const r = readBodyReport(body, big, p, []);
+    expect(r.rows).toHaveLength(1000);
+    expect(r.foreign).toHaveLength(1000);
+  });
+});
