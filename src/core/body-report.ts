@@ -59,54 +59,60 @@ function numberMarker(line: string): Marker | null {
 const SKIPPED = /[\s\p{P}\p{S}]/u;
 const bare = (s: string) => [...s.normalize('NFKC')].filter((c) => !SKIPPED.test(c)).join('');
 
-/** Titles as compared (see `bare`), by their first character: each line is checked against a few. */
-interface TitleIndex { count: number; byFirst: Map<string, { no: number; wanted: string[] }[]> }
+/** Titles as compared (see `bare`), by their first {@link KEY} characters: each line is checked against a few. */
+interface TitleIndex { count: number; longest: number; byKey: Map<string, { no: number; bare: string }[]> }
+const KEY = 4; // a title shorter than this is too short to name a task reliably
 const titleIndexes = new WeakMap<Ledger['tasks'], TitleIndex>();
 
 function titleIndex(ledger: Ledger): TitleIndex {
   let index = titleIndexes.get(ledger.tasks);
   if (index && index.count === ledger.tasks.length) return index;
-  index = { count: ledger.tasks.length, byFirst: new Map() };
+  index = { count: ledger.tasks.length, longest: 0, byKey: new Map() };
   for (const t of ledger.tasks) {
-    const wanted = [...bare(t.task)];
-    if (wanted.length < 4) continue; // too short to name a task reliably
-    const list = index.byFirst.get(wanted[0]) ?? [];
-    list.push({ no: t.no, wanted });
-    index.byFirst.set(wanted[0], list);
+    const chars = [...bare(t.task)];
+    if (chars.length < KEY) continue;
+    const key = chars.slice(0, KEY).join('');
+    const list = index.byKey.get(key) ?? [];
+    list.push({ no: t.no, bare: chars.join('') });
+    index.byKey.set(key, list);
+    index.longest = Math.max(index.longest, t.task.length);
   }
   titleIndexes.set(ledger.tasks, index);
   return index;
 }
 
-/** Where a line's words begin when it starts with the title `wanted` (loosely: width, spaces, punctuation), else -1. */
-function afterTitle(line: string, wanted: string[]): number {
-  const chars = [...line.slice(0, wanted.length * 4 + 40)];
-  let i = 0;
-  let j = 0;
+/** The start of a line as titles are compared, with the offset in the line after each character kept. */
+function bareStart(line: string, max: number): { text: string[]; ends: number[] } {
+  const text: string[] = [];
+  const ends: number[] = [];
   let offset = 0;
-  while (j < wanted.length && i < chars.length) {
-    const c = chars[i].normalize('NFKC');
-    offset += chars[i].length;
-    i++;
-    if (c.split('').every((x) => SKIPPED.test(x))) continue;
-    if (c !== wanted[j]) return -1;
-    j++;
+  for (const ch of line.slice(0, max)) {
+    offset += ch.length;
+    for (const c of ch.normalize('NFKC')) {
+      if (SKIPPED.test(c)) continue;
+      text.push(c);
+      ends.push(offset);
+    }
   }
-  if (j < wanted.length) return -1;
-  // The separator after the title is part of the marker.
-  const sep = /^[\s：:，,、.．。—-]*/u.exec(line.slice(offset));
-  return offset + (sep ? sep[0].length : 0);
+  return { text, ends };
 }
 
-/** The task a line names by its title (the longest title that fits), any task of the ledger. */
+/** The task a line starts by naming with its title (the longest title that fits), any task of the ledger. */
 function titleMarker(line: string, ledger: Ledger): Marker | null {
-  const first = [...bare(line.slice(0, 8))][0];
-  let best: { no: number; rest: number; len: number } | null = null;
-  for (const t of (first && titleIndex(ledger).byFirst.get(first)) || []) {
-    const rest = afterTitle(line, t.wanted);
-    if (rest >= 0 && (!best || t.wanted.length > best.len)) best = { no: t.no, rest, len: t.wanted.length };
+  const index = titleIndex(ledger);
+  const start = bareStart(line, index.longest * 2 + 40);
+  const candidates = start.text.length >= KEY ? index.byKey.get(start.text.slice(0, KEY).join('')) : undefined;
+  if (!candidates) return null;
+  const head = start.text.join('');
+  let best: { no: number; len: number } | null = null;
+  for (const t of candidates) {
+    if (head.startsWith(t.bare) && (!best || t.bare.length > best.len)) best = { no: t.no, len: t.bare.length };
   }
-  return best && { no: best.no, rest: best.rest };
+  if (!best) return null;
+  const offset = start.ends[[...head.slice(0, best.len)].length - 1];
+  // The separator after the title is part of the marker.
+  const sep = /^[\s：:，,、.．。—-]*/u.exec(line.slice(offset));
+  return { no: best.no, rest: offset + (sep ? sep[0].length : 0) };
 }
 
 const QUESTION = /[？?]\s*$|^请问|是否[^\n]{0,60}[吗呢]|能否|可否/u;
