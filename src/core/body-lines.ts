@@ -18,7 +18,9 @@ const QUOTE_HEADERS: RegExp[] = [
 const SIGNATURE_STARTS: RegExp[] = [
   /^--\s*$/, // RFC 3676 "-- ", and "--" as clients send it
   /^[-—_=*~·.]{5,}\s*$/, // a rule drawn under the text
-  /^(发自|来自|寄自|Sent from|Get Outlook|从我的).{0,30}$/i, // 发自我的iPhone, 发自网易邮箱大师, 来自QQ邮箱
+  // 发自我的iPhone, 发自网易邮箱大师, 来自QQ邮箱, Sent from my iPhone (not 来自省厅的督导组…)
+  /^(发自|来自|寄自|从)\s*(我的|网易|QQ|腾讯|手机|iPhone|iPad|Android|华为|小米|荣耀|OPPO|vivo|三星|魅族|一加|Outlook|Foxmail|WPS|钉钉|企业微信|移动|电信|联通|139|189|Mail|邮箱)/i,
+  /^(Sent from|Get Outlook)/i,
   /^(此致|敬礼|此致敬礼|顺颂|顺祝|祝好|祝工作顺利|Best|Regards|Best regards|Thanks|Cheers)[\s,，。.!！]*$/i,
   /^此致[\s　]*敬礼/,
 ];

@@ -26,8 +26,12 @@ export interface BodyReport {
   question: boolean;
 }
 
-/** The serial number a line starts with, and where its words begin. */
-interface Marker { no: number; rest: number }
+/**
+ * The serial number a line starts with, and where its words begin. `heading`: written in Chinese
+ * numerals without 第…项 (（一） 一、), which is also how people number their own headings and
+ * sub-points: such lines name a task only in a text that names none otherwise (1. 第1项 第一项 序号1).
+ */
+interface Marker { no: number; rest: number; heading?: boolean }
 
 const DIGITS = '[0-9０-９]{1,6}';
 const HAN = '[一二三四五六七八九十百零〇两]{1,4}';
@@ -50,7 +54,8 @@ function numberMarker(line: string): Marker | null {
     const m = re.exec(line);
     if (!m) continue;
     const no = toNumber(m[1]);
-    if (Number.isInteger(no) && no > 0) return { no, rest: m[0].length };
+    const heading = !/^[0-9０-９]/.test(m[1]) && !m[0].startsWith('第');
+    if (Number.isInteger(no) && no > 0) return { no, rest: m[0].length, heading };
   }
   return null;
 }
@@ -137,9 +142,12 @@ export function readBodyReport(body: string, ledger: Ledger, person: Person, wor
   const named = new Map<number, string[]>();
   const questions: boolean[] = [];
   let current: string[] | null = null;
-  for (const raw of lines) {
+  const markers = lines.map((raw) => numberMarker(raw.trimStart()) ?? titleMarker(raw.trimStart(), ledger));
+  const explicit = markers.some((m) => m && !m.heading);
+  for (const [i, raw] of lines.entries()) {
     const line = raw.trimStart();
-    const marker = numberMarker(line) ?? titleMarker(line, ledger);
+    const found = markers[i];
+    const marker = found && (!found.heading || !explicit) ? found : null;
     if (marker) {
       current = named.get(marker.no) ?? [];
       if (current.length) current.push('');

@@ -38,7 +38,7 @@ describe('replies as mail clients write them', () => {
     expect(r.ownText).not.toContain('0393');
   });
 
-  it('Foxmail (GBK): "1、" and "（七）" markers, a continued line, someone else\'s task named, the address as signature', async () => {
+  it('Foxmail (GBK): "1、" and "第7项" markers, a continued line, someone else\'s task named, the address as signature', async () => {
     const r = read(await fixtureBody('foxmail-body-report.eml'));
     expect(r.rows).toEqual([
       { no: 1, progress: '已起草《濮阳市政府规章制定程序规定》修订稿；', remark: '' },
@@ -83,9 +83,24 @@ describe('an HTML-only mail', () => {
 
 describe('what a line names', () => {
   it('every marker form; the words kept exactly, trimmed of the marker only', () => {
-    const r = read('1. 甲\n2、乙 \n第3项：丙\n（五）丁\n(七) 戊\n十一、己\n第十二项 庚');
-    expect(r.rows.map((x) => [x.no, x.progress])).toEqual([[1, '甲'], [2, '乙'], [3, '丙'], [5, '丁'], [7, '戊'], [11, '己'], [12, '庚']]);
+    const r = read('1. 甲\n2、乙 \n第3项：丙\n序号5：丁\n7）戊\n第十二项 庚');
+    expect(r.rows.map((x) => [x.no, x.progress])).toEqual([[1, '甲'], [2, '乙'], [3, '丙'], [5, '丁'], [7, '戊'], [12, '庚']]);
+    const han = read('（一）甲\n(二) 乙\n十一、丙');
+    expect(han.rows.map((x) => [x.no, x.progress])).toEqual([[1, '甲'], [2, '乙'], [11, '丙']]);
     expect(read('1，已完成。\n２．全角序号').rows.map((x) => [x.no, x.progress])).toEqual([[1, '已完成。'], [2, '全角序号']]);
+  });
+
+  it('（一） and 一、 are the writer\'s own headings and sub-points where tasks are named by Arabic numerals', () => {
+    const r = read('一、本月工作进展\n1. 已完成以下工作：\n（一）起草规定\n（二）征求意见\n2、已提交审议');
+    expect(r.rows).toEqual([
+      { no: 1, progress: '已完成以下工作：\n（一）起草规定\n（二）征求意见', remark: '' },
+      { no: 2, progress: '已提交审议', remark: '' },
+    ]);
+    expect(r.foreign).toEqual([]);
+  });
+
+  it('"来自…" as words is not a phone\'s signature', () => {
+    expect(read('1. 来自省厅的督导组已检查完毕\n来自市局的意见已吸收').rows[0].progress).toBe('来自省厅的督导组已检查完毕\n来自市局的意见已吸收');
   });
 
   it('"1.5万元" is not task 1; a greeting before the first task is not progress', () => {
@@ -131,7 +146,7 @@ describe('what is not the sender\'s words', () => {
 
   it('signatures, closings and disclaimers end it', () => {
     const ends = [
-      '-- ', '--', '发自我的iPhone', '发自网易邮箱大师', 'Sent from my iPhone', '此致', '此致 敬礼', '敬礼！', '谢谢！', '请审阅。',
+      '-- ', '--', '发自我的iPhone', '发自网易邮箱大师', 'Sent from my iPhone', '来自QQ邮箱', '发自我的华为手机', '此致', '此致 敬礼', '敬礼！', '谢谢！', '请审阅。',
       '艾延坤', '政法科 艾延坤', '艾延坤 科长', '电话：0393-8991234', 'aiyankun@example.com',
       '免责声明：本邮件及其附件含有保密信息。', 'This email and any attachments are confidential.',
     ];
