@@ -173,6 +173,16 @@ describe('a partial report', () => {
     expect(l.people.get(P.part.email)).toContain('已报送');
     expect(l.people.get(MA)).toContain('未报送');
   });
+
+  it('after the deadline a partial report is reminded no more; the silent still are, by hand', async () => {
+    const reminders = async (user: string) => (await project.inbox(user)).filter((m) => (m.subject ?? '').startsWith('【提醒】')).length;
+    const before = { wang: await reminders(WANG), ma: await reminders(MA) };
+    expect(before.wang).toBe(2); // 25th and 28th, each naming his empty tasks
+    const r = await project.cli('remind', '--period', '2020-06', '--now', '2020-07-02T09:00:00+08:00');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await reminders(WANG)).toBe(before.wang);
+    expect(await reminders(MA)).toBe(before.ma + 1);
+  });
 });
 
 it('fixtures are bytes as the clients sent them (CRLF)', () => {
