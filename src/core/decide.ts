@@ -102,6 +102,8 @@ export interface Decision {
   body?: BodyRows;
   /** A reply without a form whose text names no task: for the office (forwarded, or kept for the desk). */
   forward?: 'forward' | 'desk';
+  /** The receipt carries the person's form again (a reply without one that could not be recorded). */
+  attachForm?: boolean;
 }
 
 /** What a body report recorded from this mail. */
@@ -211,7 +213,7 @@ function withoutForm(mail: IncomingMail, config: DecideConfig, lookups: DecideLo
   const text = mail.body ?? mail.lead ?? '';
   const br = readBodyReport(text, config.ledger, person, config.noProgressWords ?? []);
   const forward = (why: string): Decision => ({
-    ...base, outcome: 'rejected', folder: 'rejected', forward: config.textReplies ?? 'forward',
+    ...base, outcome: 'rejected', folder: 'rejected', forward: config.textReplies ?? 'forward', attachForm: own,
     logLine: `${why}: ${config.textReplies === 'desk' ? 'kept for the desk' : 'forwarded to the office'}, the sender told so`,
   });
   if (own && (br.rows.length > 0 || br.noProgress)) {
@@ -235,7 +237,7 @@ function withoutForm(mail: IncomingMail, config: DecideConfig, lookups: DecideLo
     }
   }
   if (own && br.foreign.length > 0 && !already) {
-    return { ...reject(problemFor('BODY_FOREIGN'), 'the body names only tasks that are not the sender\'s'), notes: { filename: null, format: null, foreign: br.foreign, renamed: [] } };
+    return { ...reject(problemFor('BODY_FOREIGN'), 'the body names only tasks that are not the sender\'s'), attachForm: true, notes: { filename: null, format: null, foreign: br.foreign, renamed: [] } };
   }
   // After a recorded report: a word of thanks is kept, not answered (a 请补正 would alarm them); a question is for the office.
   if (already) {

@@ -64,8 +64,8 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   const onBehalf = a.from.toLowerCase() !== d.person.email;
   const confirmed = d.outcome === 'confirmed' ? ctx.store.heldReport({ id: d.confirms! }) : undefined;
   const closed = !!ctx.store.period(d.period)?.consolidated_at;
-  // A text the office is to answer: the sender's form again, to fill in on a phone.
-  const form = d.forward && !onBehalf && ctx.secret ? await personForm({ config: ctx.config, secret: ctx.secret }, d.period, d.person) : null;
+  // A text the office is to answer, or lines for others' tasks: the sender's form again, to fill in on a phone.
+  const form = d.attachForm && !onBehalf && ctx.secret ? await personForm({ config: ctx.config, secret: ctx.secret }, d.period, d.person) : null;
   const data = {
     personName: d.person.name, periodLabel: periodLabel(d.period),
     accepted: d.outcome === 'accepted' || d.outcome === 'confirmed', held: d.outcome === 'held',

@@ -96,3 +96,14 @@ it('a report typed in the body: recorded once, the receipt echoing each task', a
   expect(receipt.text).toContain('13. 树立重视法治素养和法治能力的用人导向。\n   进展情况：已完成测试');
   expect(receipt.attachments).toHaveLength(0);
 });
+
+it('lines only for someone else\'s tasks: 请补正 naming them, the form attached again, nothing recorded', async () => {
+  const ctx = context(base);
+  expect(await handle(ctx, '1. 替艾延坤报：已起草')).toMatchObject({ outcome: 'rejected', attachForm: true });
+  const [r] = store.outboxFor('receipt', '2020-06', ma.id);
+  const receipt = await simpleParser(store.outboxRaw(r.id)!);
+  expect(receipt.subject).toBe('【请补正】您的报送未能登记');
+  expect(receipt.text).toContain('邮件正文中第1项不是您负责的任务，所填内容未予登记。');
+  expect(receipt.attachments).toHaveLength(1);
+  expect(store.hasCurrentReport('2020-06', ma.id)).toBe(false);
+});
