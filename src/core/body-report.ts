@@ -152,9 +152,9 @@ export function readBodyReport(body: string, ledger: Ledger, person: Person, wor
       current = named.get(marker.no) ?? [];
       if (current.length) current.push('');
       named.set(marker.no, current);
-      const words = line.slice(marker.rest).trimEnd();
-      current.push(words);
-      questions.push(QUESTION.test(words));
+      const said = line.slice(marker.rest).trimEnd();
+      current.push(said);
+      questions.push(QUESTION.test(said));
     } else if (current) {
       current.push(raw.trimEnd());
     }

@@ -60,6 +60,17 @@ function kindOf(content: Buffer, filename: string): string {
 /** How much of a header block is searched for Authentication-Results (the server's own come first). */
 const MAX_HEADER_SCAN = 256 * 1024;
 
+const NAMED: Record<string, string> = {
+  nbsp: ' ', lt: '<', gt: '>', quot: '"', amp: '&', apos: "'", ldquo: '“', rdquo: '”', lsquo: '‘', rsquo: '’', mdash: '—', ndash: '–', hellip: '…', middot: '·',
+};
+
+/** One HTML character reference as text; an unknown one as written. */
+function entity(whole: string, name: string): string {
+  if (name[0] !== '#') return NAMED[name.toLowerCase()] ?? whole;
+  const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : Number(name.slice(1));
+  return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
+}
+
 /** How much of a body is kept for reading a report typed in it (the sender's own words come first). */
 export const MAX_BODY_CHARS = 100_000;
 
@@ -69,7 +80,7 @@ export function bodyText(text: string | undefined, html: string | undefined): st
   if (!body.trim() && html) {
     body = html.slice(0, 4 * MAX_BODY_CHARS).replace(/<(style|script|head|blockquote)\b[\s\S]*?<\/\1>/gi, '')
       .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n').replace(/<[^>]*>/g, '')
-      .replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+      .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, name: string) => entity(whole, name));
   }
   return body.slice(0, MAX_BODY_CHARS);
 }

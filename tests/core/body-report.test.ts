@@ -74,10 +74,10 @@ describe('replies as mail clients write them', () => {
 
 describe('an HTML-only mail', () => {
   it('is read as lines, the quoted blockquote left out', () => {
-    const html = '<html><head><style>p{}</style></head><body><div>1. 已起草&amp;修改</div><div>2、已公开征求意见<br>共12条</div>'
+    const html = '<html><head><style>p{}</style></head><body><div>1. 已起草&amp;修改&#65292;&ldquo;定稿&rdquo;&#x3002;</div><div>2、已公开征求意见<br>共12条&bogus;</div>'
       + '<blockquote><div>3. 原通知</div></blockquote></body></html>';
     const r = read(bodyText(undefined, html));
-    expect(r.rows).toEqual([{ no: 1, progress: '已起草&修改', remark: '' }, { no: 2, progress: '已公开征求意见\n共12条', remark: '' }]);
+    expect(r.rows).toEqual([{ no: 1, progress: '已起草&修改，“定稿”。', remark: '' }, { no: 2, progress: '已公开征求意见\n共12条&bogus;', remark: '' }]);
   });
 });
 
