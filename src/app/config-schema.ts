@@ -14,6 +14,9 @@ import { providerPreset, type ProviderPreset } from './providers.js';
 import { isPasswordHash } from '../web/password.js';
 import { notifyFields, toNotify } from './config-notify.js';
 
+/** What counts as an explicit "no progress this period" report (`no_progress_words`). */
+export const NO_PROGRESS_WORDS = ['本月无进展', '本期无进展', '无新进展', '暂无进展'] as const;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 
@@ -81,6 +84,10 @@ function fileFields(mail: boolean) {
     office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
     office_phone: optText(),
     office_contact: optText(),
+    // Body reports and text replies (README "Replies without a form").
+    no_progress_words: z.preprocess((v) => (v === null || v === '' ? undefined : v), z.array(text(), { error: 'must be a list of words' })
+      .refine((l) => l.every((w) => w.trim() !== ''), 'must not hold an empty word').default(() => [...NO_PROGRESS_WORDS])),
+    text_replies: z.preprocess((v) => (v === null || v === '' ? undefined : v), z.enum(['forward', 'desk'], { error: 'must be forward or desk' }).default('forward')),
     people: list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
     ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task'), units: unitList }),
     secret: optText(),
@@ -263,6 +270,10 @@ function toConfig(c: FileConfig, file: string) {
     officeContact: c.office_contact,
     /** The 制表单位 of the office's ledger: `ledger.office_name`, else the mailbox's sender name. */
     ledgerMaker: c.ledger.office_name ?? m.sender_name ?? '台账汇总',
+    /** Words that, as a whole body or a form's cell, report no progress for the period. */
+    noProgressWords: c.no_progress_words,
+    /** A reply with no form whose text names no task: forwarded to the office, or kept for the web desk. */
+    textReplies: c.text_replies,
     people,
     ledger,
     /** Key for the file identity's HMAC; generated under data_dir when absent. */

@@ -8,6 +8,7 @@ import type { Context } from './context.js';
 import { latestAskedPeriod } from './status.js';
 import { timingOf } from './timing.js';
 import { applyUnitDecision, decideUnitMessage } from './units.js';
+import { forwardToOffice } from './forward.js';
 
 export type { ApplyContext } from './answer.js';
 
@@ -27,6 +28,7 @@ export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, 
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
     heldReport: (mid) => heldByNotice(store, mid),
     formKeyPerson: (key) => store.formKeyPerson(key),
+    currentRows: (period, person) => store.currentReport(period, person)?.rows,
   });
 }
 
@@ -90,5 +92,6 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
       }
     }
   });
+  await forwardToOffice(ctx, row, a, d);
   await answer(ctx, row, a, d, plans, isLate);
 }

@@ -4,7 +4,7 @@ import { chineseStamp, periodLabel } from '../core/calendar.js';
 import { timingOf } from './timing.js';
 import { signature } from './signature.js';
 import type { Context } from './context.js';
-import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
+import { buildHistory, mergeRows, sheetStatusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
 import { changedRows, ledgerChanges, markIncluded, senderName } from './changes.js';
 import { unitStates } from './unit-status.js';
@@ -45,7 +45,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     maker: config.ledgerMaker,
     rows: rows.map((r) => ({ ...r, departments: r.departments, owners: r.owners })),
     people: states.map((s) => ({
-      name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: statusLabel(s),
+      name: s.person.name, department: s.person.department, email: s.person.email, statusLabel: sheetStatusLabel(s),
       reportedAt: s.report ? chineseStamp(s.report.receivedAt, tz) : undefined,
       sentBy: s.sentBy && senderName(config.people, s.sentBy), reportCount: s.reportCount,
     })),

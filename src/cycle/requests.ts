@@ -10,13 +10,15 @@ import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
 import { queueUnitReminders, queueUnitRequests } from './units.js';
 
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
 /** The file each person fills in, named so they can find it among their downloads. */
 export function formFileName(period: string, person: Person): string {
   return `台账进展情况-${periodLabel(period, { short: true })}-${person.name}.xlsx`;
 }
 
 /** The form's identity: from the person's id, so the form still names them after a new address. */
-export function tokenFor(ctx: Context, period: string, person: Person): string {
+export function tokenFor(ctx: Pick<Context, 'config' | 'secret'>, period: string, person: Person): string {
   return makeToken({ ledgerKey: ledgerKeyOf(ctx.config.ledger.title), period, personKey: personKeyOf(person), secret: ctx.secret });
 }
 
@@ -26,7 +28,7 @@ export function tokenFor(ctx: Context, period: string, person: Person): string {
  * the person's tasks (or name, department, deadline) change in the config, the next mail carries
  * a new form with the current tasks.
  */
-export async function personForm(ctx: Context, period: string, person: Person): Promise<Buffer> {
+export async function personForm(ctx: Pick<Context, 'config' | 'secret' | 'store'>, period: string, person: Person): Promise<Buffer> {
   const t = timingOf(ctx.config.schedule, ctx.config.timezone);
   const last = lastPeriodWords(ctx, period, person);
   const input = {
@@ -56,7 +58,7 @@ export async function personForm(ctx: Context, period: string, person: Person): 
  * The person's own words of the period before `period` (their current report there, rows with
  * progress only), shown in the form's 上期进展. Undefined for the first period.
  */
-function lastPeriodWords(ctx: Context, period: string, person: Person): { period: string; rows: ReportRow[] } | undefined {
+function lastPeriodWords(ctx: Pick<Context, 'config' | 'store'>, period: string, person: Person): { period: string; rows: ReportRow[] } | undefined {
   const periods = timingOf(ctx.config.schedule, ctx.config.timezone).periodsUpTo(period);
   const prev = periods.length > 1 && periods[periods.length - 1] === period ? periods[periods.length - 2] : undefined;
   if (!prev) return undefined;
@@ -106,8 +108,14 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
 export async function queueReminders(ctx: Context, period: string, slot: string, opts: { requestedBefore?: Date } = {}): Promise<number> {
   const now = ctx.clock.now();
   const reports = ctx.store.currentReports(period);
+  // A partial report (部分填报) is reminded of its empty rows until the deadline.
+  const beforeDeadline = now < timingOf(ctx.config.schedule, ctx.config.timezone).deadlineInstant(period);
+  const emptyOf = (p: Person) => {
+    const words = new Set((reports.get(p.id)?.rows ?? []).filter((r) => r.progress.trim() !== '').map((r) => r.no));
+    return tasksOf(ctx.config.ledger, p.name).filter((t) => !words.has(t.no));
+  };
   let queued = 0;
-  const people = ctx.config.people.filter((p) => !reports.has(p.id) && !ctx.outbox.has('reminder', period, p.id, slot));
+  const people = ctx.config.people.filter((p) => (!reports.has(p.id) || (beforeDeadline && emptyOf(p).length > 0)) && !ctx.outbox.has('reminder', period, p.id, slot));
   await ctx.store.batch(async (unitDone) => {
     for (const [i, person] of people.entries()) {
       const request = ctx.store.outboxFor('request', period, person.id)[0];
@@ -116,7 +124,11 @@ export async function queueReminders(ctx: Context, period: string, slot: string,
       if (!request || request.state !== 'sent') continue;
       const asked = new Date(request.created_at);
       if (opts.requestedBefore ? asked >= opts.requestedBefore : sameLocalDay(asked, now, ctx.config.timezone)) continue;
-      const data = { ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length };
+      const partial = reports.has(person.id);
+      const data = {
+        ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length,
+        partial, emptyRows: partial ? emptyOf(person).map((t) => ({ no: t.no, task: t.task })) : [],
+      };
       const mail = ctx.templates.render('reminder', data);
       const form = await personForm(ctx, period, person);
       const added = await ctx.outbox.queue({ kind: 'reminder', period, person: person.id, slot }, {

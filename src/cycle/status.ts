@@ -1,7 +1,8 @@
 import { chineseStamp, formatLocalDate, localParts, periodLabel } from '../core/calendar.js';
 import { timingOf, type Timing } from './timing.js';
 import type { Config } from '../app/config.js';
-import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import { isPartial, personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import { tasksOf } from '../core/ledger.js';
 import type { OutboxRow, Store } from '../store/store.js';
 import { currentPause, type PauseReason } from '../mail/quota.js';
 import { unitStates, unitsJson } from './unit-status.js';
@@ -27,7 +28,7 @@ export function periodStates(config: Config, store: Store, period: string): Pers
       accepted: r && { rows: r.rows, late: r.late === 1, receivedAt: r.received_at, sender: r.sender },
       anyOnTime: t?.anyOnTime ?? false,
       count: t?.count ?? 0,
-    }, deliveryOf(store.outboxOfPerson(period, p.id)));
+    }, deliveryOf(store.outboxOfPerson(period, p.id)), tasksOf(config.ledger, p.name));
   });
 }
 
@@ -55,6 +56,8 @@ export interface StatusJson {
   people: {
     id: string; name: string; email: string; department: string; status: PersonState['status']; label: string;
     delivery: Delivery; reportedAt: string | null; sentBy: string | null; reports: number;
+    /** How many of the person's `tasks` their current report fills: fewer is a partial report (部分填报). */
+    filled: number; tasks: number;
   }[];
   /** Subordinate units (局属单位), when the ledger has any: status as for people. */
   units?: ReturnType<typeof unitsJson>;
@@ -87,6 +90,7 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
     people: states.map((s) => ({
       id: s.person.id, name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
       delivery: s.delivery, reportedAt: s.report?.receivedAt ?? null, sentBy: s.sentBy ?? null, reports: s.reportCount,
+      filled: s.filled, tasks: s.tasks,
     })),
     ...(config.ledger.units?.length ? { units: unitsJson(unitStates(config, store, period)) } : {}),
     summary: summarize(states),
@@ -119,7 +123,7 @@ export function statusText(s: StatusJson, config: Config): string {
   const lines = [
     `${config.ledger.title}`,
     `${periodLabel(s.period)} 报送情况（截止：${deadline}${s.deadlinePassed ? '，已截止' : ''}）`,
-    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}），未报 ${s.summary.missing.length} 人。` +
+    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}${s.summary.partial.length ? `；其中部分填报 ${s.summary.partial.length}` : ''}），未报 ${s.summary.missing.length} 人。` +
       (s.ledgerSentAt ? ` 汇总台账已发送（第${s.ledgerVersion}版）。` : ''),
     '',
   ];
@@ -127,7 +131,8 @@ export function statusText(s: StatusJson, config: Config): string {
     const when = p.reportedAt ? ` ${chineseStamp(p.reportedAt, config.timezone)}` : '';
     const by = p.sentBy ? `（由 ${p.sentBy} 代报）` : '';
     const mail = p.delivery === 'bounced' ? ' [退信]' : p.delivery === 'failed' ? ' [发送失败]' : '';
-    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${mail}`);
+    const partial = isPartial(p) ? `（部分填报：已填${p.filled}项，共${p.tasks}项）` : '';
+    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${partial}${mail}`);
   }
   if (s.units?.length) {
     const done = s.units.filter((u) => u.status !== 'pending').length;

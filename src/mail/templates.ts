@@ -5,7 +5,7 @@ import path from 'node:path';
 import { TaizhangError } from '../errors.js';
 import { periodWords } from '../core/period.js';
 
-export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'status' | 'unit-request' | 'unit-reminder' | 'unit-receipt';
+export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'status' | 'unit-request' | 'unit-reminder' | 'unit-receipt' | 'forward';
 
 export interface RenderedMail { subject: string; text: string; html?: string }
 

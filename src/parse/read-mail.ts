@@ -67,18 +67,37 @@ function kindOf(content: Buffer, filename: string): string {
 /** How much of a header block is searched for Authentication-Results (the server's own come first). */
 const MAX_HEADER_SCAN = 256 * 1024;
 
+const NAMED: Record<string, string> = {
+  nbsp: ' ', lt: '<', gt: '>', quot: '"', amp: '&', apos: "'", ldquo: '“', rdquo: '”', lsquo: '‘', rsquo: '’', mdash: '—', ndash: '–', hellip: '…', middot: '·',
+};
+
+/** One HTML character reference as text; an unknown one as written. */
+function entity(whole: string, name: string): string {
+  if (name[0] !== '#') return NAMED[name.toLowerCase()] ?? whole;
+  const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : Number(name.slice(1));
+  return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
+}
+
+/** How much of a body is kept for reading a report typed in it (the sender's own words come first). */
+export const MAX_BODY_CHARS = 100_000;
+
+/** A mail's text: its text part, else its HTML part as plain lines (quoted blocks left out), at most {@link MAX_BODY_CHARS}. */
+export function bodyText(text: string | undefined, html: string | undefined): string {
+  let body = text ?? '';
+  if (!body.trim() && html) {
+    body = html.slice(0, 4 * MAX_BODY_CHARS).replace(/<(style|script|head|blockquote)\b[\s\S]*?<\/\1>/gi, '')
+      .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n').replace(/<[^>]*>/g, '')
+      .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, name: string) => entity(whole, name));
+  }
+  return body.slice(0, MAX_BODY_CHARS);
+}
+
 /**
  * The first line the sender wrote (a reply's own words come before what it quotes), at most
  * 200 characters: what an owner's "确认" is read from. From the HTML part when there is no text.
  */
 export function leadLine(text: string | undefined, html: string | undefined): string {
-  let body = text ?? '';
-  if (!body.trim() && html) {
-    body = html.slice(0, 64 * 1024).replace(/<(style|script|head)\b[\s\S]*?<\/\1>/gi, '')
-      .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n').replace(/<[^>]*>/g, '')
-      .replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-  }
-  const line = body.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const line = bodyText(text, html).split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? '';
   return line.slice(0, 200);
 }
 
@@ -174,6 +193,7 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
   }
   const analysis: MailAnalysis = {
     lead: leadLine(mail.text, typeof mail.html === 'string' ? mail.html : undefined),
+    body: bodyText(mail.text, typeof mail.html === 'string' ? mail.html : undefined),
     authFail: authFailure(authResultsFields(raw.subarray(0, Math.min(headerEnd(raw), MAX_HEADER_SCAN)).toString('latin1')), from),
     messageId: mail.messageId ? (mail.messageId.startsWith('<') ? mail.messageId : `<${mail.messageId}>`) : null,
     from, subject, date: mail.date ?? null,

@@ -51,6 +51,8 @@ export interface MailAnalysis {
   files: FileResult[];
   /** The first line the sender wrote (see read-mail.ts leadLine). */
   lead?: string;
+  /** The body as text (read-mail.ts bodyText): progress typed in it, or a question, when there is no form. */
+  body?: string;
   /** Why the receiving server's Authentication-Results show the From address forged; null when they do not. */
   authFail?: string | null;
 }

@@ -29,7 +29,7 @@ export interface LedgerRowInput {
 }
 
 /** The report states shown in 填报情况. */
-export type StatusLabel = '已报送' | '逾期报送' | '未报送' | '退信' | '发送失败';
+export type StatusLabel = '已报送' | '部分填报' | '逾期报送' | '逾期报送（部分填报）' | '未报送' | '退信' | '发送失败';
 
 /** One person of the 填报情况 sheet. */
 export interface LedgerPersonInput {
@@ -100,7 +100,9 @@ export const UNITS_SHEET = '局属单位';
 
 const STATUS_FILLS: Record<string, string> = {
   已报送: 'FFE2EFDA',
+  部分填报: 'FFFFE699',
   逾期报送: 'FFFFF2CC',
+  '逾期报送（部分填报）': 'FFFFE699',
   未报送: 'FFFCE4D6',
   退信: 'FFF8CBAD',
   发送失败: 'FFF8CBAD',

@@ -56,6 +56,12 @@ const SAMPLES: [MailKind, string, object][] = [
   ['receipt', 'accepted without echo, confirmed', { ...receiptBase, accepted: true, echo: false, confirmed: true, heldSender: 'a@x.cn', notOwnForm: true }],
   ['receipt', 'rejected', { ...receiptBase, accepted: false, ...problemFor('NO_ATTACHMENT') }],
   ['receipt', 'held', { ...receiptBase, accepted: false, held: true }],
+  ['receipt', 'typed in the body, added to an earlier report', { ...receiptBase, accepted: true, body: { merged: true, noProgress: false }, notes: { foreign: '第3项', inBody: true } }],
+  ['receipt', 'forwarded to the office, form attached', { ...receiptBase, accepted: false, forwarded: true, formAttached: true, notes: undefined }],
+  ['receipt', 'kept for the desk', { ...receiptBase, accepted: false, forwarded: true, deskOnly: true, formAttached: true, notes: undefined }],
+  ['reminder', 'partial', { ...sign, person, periodLabel: '2020年6月', deadline: '2020年6月30日', attachmentName: '表.xlsx', taskCount: 3, partial: true, emptyRows: [{ no: 2, task: '提高公众参与度' }] }],
+  ['forward', 'forward', { ...sign, addressee: '办公室', personName: '马红霞', department: '机关总支', sender: 'ma@x.cn', subject: '回复：请填报', receivedAt: '2020年6月21日 9:00', periodLabel: '2020年6月', text: '请问第14项是否由我牵头？', cut: true, attached: true, folder: '台账-需补正', formBack: true }],
+  ['forward', 'too large to attach', { ...sign, addressee: '办公室', personName: '马红霞', department: '机关总支', sender: 'ma@x.cn', subject: '', receivedAt: '2020年6月21日 9:00', text: '问题', attached: false, folder: '台账-需补正' }],
   ['notice', 'recorded', { ...sign, personName: '艾延坤', periodLabel: '2020年6月', sender: '王群才（办公室，w@x.cn）', receivedAt: '2020年6月21日 9:00', rows, emptyRows: [{ no: 2, task: '提高公众参与度' }], echoCut: true }],
   ['notice', 'held', { ...sign, personName: '艾延坤', periodLabel: '2020年6月', sender: 'w@x.cn', receivedAt: '2020年6月21日 9:00', rows, emptyRows: [], held: true }],
   ['ledger', 'final', ledgerBase],
@@ -95,7 +101,7 @@ describe('wording in the style of an official notice', () => {
   });
 
   it('mails to people name the office\'s contact and phone when configured, and no number when not', () => {
-    for (const [kind, , data] of SAMPLES.filter(([k]) => k !== 'ledger')) {
+    for (const [kind, , data] of SAMPLES.filter(([k]) => k !== 'ledger' && k !== 'forward')) {
       const mail = new Templates().render(kind, data);
       expect(mail.text, kind).toContain('与办公室联系（联系人：张三，电话：0393-1234567）。');
       expect(mail.html, kind).toContain('与办公室联系（联系人：张三，电话：0393-1234567）。');
