@@ -15,7 +15,7 @@ import { periodLabel } from '../src/core/calendar.js';
 import { timingOf } from '../src/cycle/timing.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../src/core/identity.js';
 import { tasksOf, type Person } from '../src/core/ledger.js';
-import { formFileName } from '../src/cycle/requests.js';
+import { formFileName } from '../src/cycle/forms.js';
 import type { Templates } from '../src/mail/templates.js';
 import { writePersonTemplate } from '../src/sheet/template.js';
 import type { Floor } from './bench-report.js';

@@ -14,7 +14,7 @@ import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow, OutboxKind } from '../store/store.js';
 import type { Context } from './context.js';
 import { EchoBudget } from './echo.js';
-import { formFileName, personForm, XLSX_TYPE } from './requests.js';
+import { formFileName, personForm, XLSX_TYPE } from './forms.js';
 
 /** What applying a decision uses of the context (`secret`: to attach a person's form again). */
 export type ApplyContext = Pick<Context, 'config' | 'store' | 'clock' | 'templates' | 'outbox' | 'log'> & Partial<Pick<Context, 'secret'>>;

@@ -13,7 +13,7 @@ import { analyzeMessage, type Analysis } from '../parse/analyze.js';
 import type { MessageRow } from '../store/store.js';
 import { applyDecision } from './apply.js';
 import type { Context } from './context.js';
-import { commonData, personForm } from './requests.js';
+import { commonData, personForm } from './forms.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 

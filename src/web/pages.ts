@@ -4,7 +4,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { periodLabel } from '../core/calendar.js';
 import { personById } from '../core/reply.js';
-import { formFileName, personForm } from '../cycle/requests.js';
+import { formFileName, personForm } from '../cycle/forms.js';
 import { defaultPeriod } from '../cycle/status.js';
 import { messageById, QUARANTINE_OUTCOMES, recentAudit, REJECTED_OUTCOMES, unsettledMessages } from '../store/desk.js';
 import { mailInfo } from './mail-info.js';
