@@ -116,7 +116,7 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
   return { totalMs: total(steps), steps };
 }
 
-/** One IMAP FETCH of the N replies, exceljs loading the N files, N receipt-sized mails pooled. */
+/** One IMAP FETCH of the N replies, loading their files (exceljs; SheetJS for .xls), N receipt-sized mails pooled. */
 export async function collectFloor(stack: StackInfo, config: Config, files: ReplyFile[], templates: Templates, maxConnections: number, folder: string): Promise<Floor & { fetched: number; bytes: number }> {
   const steps: Record<string, number> = {};
   const client = new ImapFlow({ host: stack.imap.host, port: stack.imap.port, secure: false, auth: { user: config.mailbox.address, pass: stack.password }, logger: false });

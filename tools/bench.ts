@@ -7,7 +7,7 @@
  * again just after it (the floor is the mean of the two; see tools/bench-floors.ts):
  *
  *   send tick     vs  exceljs writing N templates + N mails carrying them (one pooled transport)
- *   collect tick  vs  one IMAP FETCH of the N replies + exceljs loading the N files
+ *   collect tick  vs  one IMAP FETCH of the N replies + loading their files (exceljs, SheetJS for .xls)
  *                     + N receipt-sized mails (one pooled transport)
  *   consolidation     (goal: under 5 s)
  *   idle tick         a tick with nothing new on a mailbox holding N processed messages: the IMAP
