@@ -1,63 +1,90 @@
 /**
- * The desk's figures: how long the status page of a month with N people takes to render (login
- * and all, through fastify's inject, no network), and the process's resident memory with the
- * desk up over a store of that size. `npx tsx tools/bench-desk.ts [N]`, or `benchDesk(n)` from
- * the benchmark.
+ * The desk's figures on a real `taizhang run`: the service started over the benchmark's data
+ * (N people, their reports, the ledger) with `web:` configured, a clerk logged in over HTTP, the
+ * status page of the month fetched a few times; its render times and the service's peak
+ * resident memory (VmHWM) just before it is stopped. Called by tools/bench.ts after the ticks.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { loadConfig } from '../src/app/config.js';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseYaml, stringifyYaml } from '../src/app/yaml.js';
-import { Serial } from '../src/app/serial.js';
-import { openContext } from '../src/cycle/context.js';
-import { createLogger } from '../src/logger.js';
 import { hashPassword } from '../src/web/password.js';
-import { buildDesk } from '../src/web/server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+export interface DeskFigures { statusMsMedian: number; statusMsMax: number; runPeakRssMb: number; fetches: number }
 
-export interface DeskFigures { n: number; statusMsMedian: number; statusMsMax: number; rssMb: number }
+const PASSWORD = 'bench-desk-password';
 
-export async function benchDesk(n = 1000, runs = 9): Promise<DeskFigures> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tz-bench-desk-'));
-  const doc = parseYaml(readFileSync(path.join(ROOT, 'config', 'taizhang.example.yaml'), 'utf8')) as Record<string, any>;
-  doc.data_dir = path.join(dir, 'data');
-  doc.people = Array.from({ length: n }, (_, i) => ({ name: `测试员${i + 1}`, department: `第${(i % 20) + 1}科`, email: `p${i + 1}@bench.test` }));
-  doc.ledger.tasks = doc.people.map((p: { name: string }, i: number) => ({ no: i + 1, task: `任务${i + 1}`, due: '10.31', departments: ['测试科'], owners: [p.name] }));
-  doc.web = { listen: '127.0.0.1:8080', users: [{ name: 'clerk', password_hash: await hashPassword('bench-password') }] };
-  const file = path.join(dir, 'c.yaml');
-  writeFileSync(file, stringifyYaml(doc));
-  const config = loadConfig(file, { TAIZHANG_MAIL_PASSWORD: 'x' }, { mail: false });
-  const log = createLogger({ pretty: false });
-  log.level = 'warn';
-  const ctx = openContext(config, log, { clock: { now: () => new Date('2020-06-27T09:00:00+08:00') } });
-  try {
-    ctx.store.markRequestsStarted('2020-06', '2020-06-20T01:00:00.000Z');
-    ctx.store.tx(() => config.people.forEach((p, i) => {
-      if (i % 2 === 0) ctx.store.addReport({ period: '2020-06', person: p.id, messageRow: null, sender: p.email, receivedAt: '2020-06-21T01:00:00.000Z', late: false, rows: [{ no: i + 1, progress: '按计划推进。'.repeat(10), remark: '' }] });
-    }));
-    const app = await buildDesk({ ctx, serial: new Serial(), flush: () => {}, log }, config.web!);
-    const login = await app.inject({ method: 'GET', url: '/login' });
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(login.body)![1];
-    const cookies = Object.fromEntries(login.cookies.map((c) => [c.name, c.value]));
-    const done = await app.inject({ method: 'POST', url: '/login', cookies, payload: { _csrf: csrf, name: 'clerk', password: 'bench-password' } });
-    const session = done.cookies.find((c) => c.name === 'taizhang_session')!.value;
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      const r = await app.inject({ method: 'GET', url: '/l/main/?period=2020-06', cookies: { taizhang_session: session } });
-      times.push(performance.now() - t0);
-      if (r.statusCode !== 200 || !r.body.includes(`测试员${n}`)) throw new Error(`status page failed: ${r.statusCode}`);
-    }
-    await app.close();
-    times.sort((a, b) => a - b);
-    return { n, statusMsMedian: Math.round(times[Math.floor(runs / 2)]), statusMsMax: Math.round(times[runs - 1]), rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024) };
-  } finally {
-    await ctx.close();
-  }
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  benchDesk(Number(process.argv[2] ?? 1000)).then((f) => console.log(JSON.stringify(f)), (err: unknown) => { console.error(err); process.exit(1); });
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]);
+
+/** Logs in as a clerk would: the login page's CSRF token and cookie, then the form. */
+async function login(base: string): Promise<string> {
+  const page = await fetch(`${base}/login`);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+  if (!csrf) throw new Error('bench desk: no CSRF token on the login page');
+  const res = await fetch(`${base}/login`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookiesOf(page).join('; ') },
+    body: new URLSearchParams({ _csrf: csrf, name: 'clerk', password: PASSWORD }).toString(),
+  });
+  const session = cookiesOf(res).find((c) => c.startsWith('taizhang_session='));
+  if (!session) throw new Error(`bench desk: login refused (${res.status})`);
+  return session;
+}
+
+async function waitForDesk(base: string, child: { exitCode: number | null }): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`bench desk: run exited with ${child.exitCode}`);
+    try { if ((await fetch(`${base}/login`)).ok) return; } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+  throw new Error('bench desk: the desk did not answer within 60 s');
+}
+
+/**
+ * Starts `run` on a copy of the bench's config with the desk on, fetches the status page of
+ * `period` `fetches` times (the first one warms up and is counted), and stops the service.
+ */
+export async function measureDesk(o: { bin: string; configFile: string; workDir: string; env: NodeJS.ProcessEnv; period: string; expect: string; fetches?: number }): Promise<DeskFigures> {
+  const fetches = o.fetches ?? 9;
+  const port = await freePort();
+  const doc = parseYaml(readFileSync(o.configFile, 'utf8')) as Record<string, unknown>;
+  doc.web = { listen: `127.0.0.1:${port}`, users: [{ name: 'clerk', password_hash: await hashPassword(PASSWORD) }] };
+  const file = path.join(o.workDir, 'taizhang-desk.yaml');
+  writeFileSync(file, stringifyYaml(doc));
+  const child = spawn(process.execPath, [o.bin, '--config', file, 'run'], { env: { ...o.env, TAIZHANG_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForDesk(base, child);
+    const session = await login(base);
+    const times: number[] = [];
+    for (let i = 0; i < fetches; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/l/main/?period=${o.period}`, { headers: { cookie: session } });
+      const body = await res.text();
+      times.push(performance.now() - t0);
+      if (res.status !== 200 || !body.includes(o.expect)) throw new Error(`bench desk: status page ${res.status} without ${o.expect}`);
+    }
+    const rss = peakRssMb(child.pid!);
+    times.sort((a, b) => a - b);
+    return { statusMsMedian: Math.round(times[Math.floor(fetches / 2)]), statusMsMax: Math.round(times[fetches - 1]), runPeakRssMb: rss, fetches };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
 }

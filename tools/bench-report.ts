@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { DeskFigures } from './bench-desk.js';
 import type { ImapCount } from './imap-count-proxy.js';
 import type { Measured } from './measure.js';
 
@@ -67,6 +68,8 @@ export interface RunFigures {
   loadAverageAtStart: number;
   runtimeMs: number;
   replyMs: number;
+  /** `run` with the desk up over the same data (tools/bench-desk.ts). */
+  desk: DeskFigures;
 }
 
 const ratio = (t: TickRun, f: Floor) => Number((t.wallMs / f.totalMs).toFixed(2));
@@ -99,6 +102,8 @@ export function summarize(f: RunFigures) {
     peakAllProcessesUnder256Mb: all.every((t) => t.treePeakMb < 256),
     consolidationUnder5s: consolidate.wallMs < 5000,
     idleTickImapCommandsConstant: idle.imap.commands.length <= 12 && f.others.every((o) => o.idleImapCommands === idle.imap.commands.length),
+    deskStatusPageUnder300ms: f.desk.statusMsMedian < 300,
+    deskRunUnder256Mb: f.desk.runPeakRssMb < 256,
   };
   const m = machine();
   const rss = (t: TickRun) => `${mb(t.peakRssMb)} MB${t.treePeakMb > t.peakRssMb + 5 ? ` (with child processes ${mb(t.treePeakMb)} MB)` : ''}`;
@@ -106,7 +111,8 @@ export function summarize(f: RunFigures) {
     + `send ${secs(send.wallMs)}s = ${ratio(send, sendF)}× floor ${secs(sendF.totalMs)}s, ${rss(send)} | `
     + `collect ${secs(collect.wallMs)}s = ${ratio(collect, collectF)}× floor ${secs(collectF.totalMs)}s, ${rss(collect)} | `
     + `consolidate ${secs(consolidate.wallMs)}s, ${rss(consolidate)} | `
-    + `nothing-new tick ${secs(idle.wallMs)}s, ${idle.imap.commands.length} IMAP commands, ${rss(idle)}`;
+    + `nothing-new tick ${secs(idle.wallMs)}s, ${idle.imap.commands.length} IMAP commands, ${rss(idle)} | `
+    + `desk status page ${f.desk.statusMsMedian} ms, run ${f.desk.runPeakRssMb} MB`;
   return {
     date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: f.loadAverageAtStart, line,
     smtp: { maxConnections: f.maxConnections, ratePerMinute: 100000 },
@@ -117,6 +123,7 @@ export function summarize(f: RunFigures) {
     otherRuns: f.others,
     benchRuntimeS: secs(f.runtimeMs),
     replyGenerationS: secs(f.replyMs),
+    desk: f.desk,
   };
 }
 
@@ -200,6 +207,8 @@ export function markdown(r: RunResult, ticks: Ticks, sendF: Floor, collectF: Flo
     `Memory < 256 MB in every step: ${yes(g.peakMainProcessUnder256Mb && g.peakAllProcessesUnder256Mb)} (the parse workers are threads of the main process; child processes read only mail that a crashed run was reading). ${memory}`,
     '',
     `The tick with nothing new sends: ${ticks.idle.imap.commands.join(', ')}.`,
+    '',
+    `The desk (\`taizhang run\` with \`web:\` over this data, a clerk logged in over HTTP): the month's status page of ${r.n} people in ${r.desk.statusMsMedian} ms (median of ${r.desk.fetches}; slowest ${r.desk.statusMsMax} ms, the first): under 300 ms: ${yes(g.deskStatusPageUnder300ms)}; the service's peak RSS ${r.desk.runPeakRssMb} MB: under 256 MB: ${yes(g.deskRunUnder256Mb)}.`,
     '',
     `\`${r.line}\``,
     '',

@@ -32,6 +32,7 @@ import { loadConfig } from '../src/app/config.js';
 import { stringifyYaml as stringify } from '../src/app/yaml.js';
 import type { Person } from '../src/core/ledger.js';
 import { Templates } from '../src/mail/templates.js';
+import { measureDesk } from './bench-desk.js';
 import { collectFloor, FLOOR_COPIES, makeReplies, PERIOD, sendFloor, warmMailboxes, withCpu, type StackInfo } from './bench-floors.js';
 import { markdown, mb, meanFloor, otherRuns, secs, summarize, writeFigures, type Floor, type RunResult, type TickRun } from './bench-report.js';
 import { localConfig } from './demo.js';
@@ -195,7 +196,14 @@ async function measureRun(args: Args, stack: StackInfo, stackPid: number, work: 
   check(/collected 0 new/.test(idle.summary), `idle tick found something: ${idle.summary}`);
   const consolidate = await runTick('consolidate', AT.consolidate, tickOpts);
   check(/sent 1\b/.test(consolidate.summary), `consolidation did not send the ledger: ${consolidate.summary}`);
-  return { ticks: { send, collect, idle, consolidate }, sendFloor: sendF, collectFloor: collectF, replyMs };
+
+  say('desk: taizhang run with web: on this data, a clerk logged in, the month\'s status page fetched 9 times');
+  const desk = await measureDesk({
+    bin: BIN, configFile, workDir: work, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password },
+    period: PERIOD, expect: config.people[n - 1].name,
+  });
+  say(`  status page ${desk.statusMsMedian} ms median, ${desk.statusMsMax} ms slowest; run peak ${desk.runPeakRssMb} MB`);
+  return { ticks: { send, collect, idle, consolidate }, sendFloor: sendF, collectFloor: collectF, replyMs, desk };
 }
 
 /** One whole run: a fresh work folder and mail stack, the floors and the ticks. */
