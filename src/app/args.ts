@@ -2,7 +2,7 @@
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { TaizhangError } from '../errors.js';
 
-type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'help';
+type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'ledger' | 'help';
 
 interface CommandSpec {
   /** As listed in the general help. */
@@ -46,7 +46,7 @@ const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 
-export interface Args { config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean }
+export interface Args { config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean; /** `--ledger ID`: one ledger, else all. */ ledger?: string }
 
 const DEFAULT_CONFIG = 'config/taizhang.yaml';
 
@@ -57,6 +57,7 @@ function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
     case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}`];
     case 'json': return ['--json', 'print JSON for programs (输出 JSON)'];
     case 'to': return ['--to FILE', 'where to write the copy, never over an existing file (备份文件路径,不覆盖已有文件); default: backups/taizhang-YYYYMMDD-HHMMSS.sqlite in data_dir. To restore: stop taizhang, copy it over data_dir/taizhang.sqlite, delete taizhang.sqlite-wal and -shm, start (恢复:停止运行,用备份覆盖 taizhang.sqlite,删除 -wal、-shm 文件,再启动)'];
+    case 'ledger': return ['--ledger ID', 'only the ledger with this id (ledgers[].id; main for a single ledger:) (仅处理该台账); default: every ledger. The mailbox is read for all ledgers whatever it says (收件箱始终全部读取)'];
     case 'help': return ['-h, --help', 'show this help (显示帮助)'];
   }
 }
@@ -78,7 +79,7 @@ Commands:
 ${ALL_COMMANDS.map((c) => `  ${c.usage.padEnd(USAGE_WIDTH)}   ${c.summary}`).join('\n')}
 
 Options:
-${optionTable(['config', 'now', 'help'])}
+${optionTable(['config', 'now', 'ledger', 'help'])}
 
 \`taizhang <command> --help\` explains the options of that command (各命令的选项说明).
 `;
@@ -91,7 +92,7 @@ export function commandHelp(name: CommandName): string {
 ${spec.summary}
 
 Options:
-${optionTable([...spec.options, 'config', 'help'], spec)}
+${optionTable([...spec.options, 'ledger', 'config', 'help'], spec)}
 `;
 }
 
@@ -124,7 +125,7 @@ export function parseArgs(argv: string[]): Args {
       strict: true,
       allowPositionals: true,
       options: {
-        config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' }, to: { type: 'string' },
+        config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' }, to: { type: 'string' }, ledger: { type: 'string' },
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -132,7 +133,7 @@ export function parseArgs(argv: string[]): Args {
     throw usageError(err);
   }
   const { values, positionals } = parsed;
-  for (const name of ['config', 'now', 'period', 'to'] as const) {
+  for (const name of ['config', 'now', 'period', 'to', 'ledger'] as const) {
     if (values[name] === '') throw new TaizhangError('USAGE', `--${name} needs a value`);
   }
   const [command, extra] = positionals;
@@ -143,6 +144,6 @@ export function parseArgs(argv: string[]): Args {
   }
   return {
     config: values.config ?? DEFAULT_CONFIG, command, now: values.now, period: values.period,
-    json: values.json ?? false, to: values.to, help: values.help ?? false,
+    json: values.json ?? false, to: values.to, help: values.help ?? false, ledger: values.ledger,
   };
 }

@@ -5,14 +5,16 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Schedule } from '../core/calendar.js';
-import type { Ledger, Person } from '../core/ledger.js';
 import {
   boolOr, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optPeriod, optText, patternOr,
   period, text, textOr,
 } from './config-fields.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
+import { checkRoot, cleanIn, everyone, ledgerScopes, problem, type Ctx, type LedgerScope } from './config-ledgers.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** A ledger's id: it appears in paths, form tokens' keys and `--ledger`. */
+export const LEDGER_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 /**
  * Checks across fields run even when some fields are wrong (`when`), so every problem is told
@@ -58,10 +60,23 @@ const scheduleFields = mapping({
   cron: textOr('*/10 * * * *'),
 });
 
+/** The one schedule schema: the top level's, and a ledger's own, which replaces it as a whole. */
+const schedule = scheduleFields.superRefine(checkSchedule, ALWAYS);
+const officeList = list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address');
+const peopleList = list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person');
+
 const task = mapping({
   no: int(1, 1_000_000), task: text(), due: textOr(''), departments: names(),
   owners: names().refine((o) => !Array.isArray(o) || o.length > 0, 'needs at least one person'),
   requirements: optText(), note: optText(),
+});
+
+const ledgerFields = { title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') };
+
+/** One of several ledgers: its own people, office and schedule, or the top level's. */
+const ledgerEntry = mapping({
+  id: text().refine((id) => LEDGER_ID.test(id), 'must be 1 to 32 of a-z, 0-9, "_" and "-", starting with a letter or digit'),
+  ...ledgerFields, people: peopleList.optional(), office: officeList.optional(), schedule: schedule.optional(),
 });
 
 function fileFields(mail: boolean) {
@@ -69,12 +84,15 @@ function fileFields(mail: boolean) {
     timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
     data_dir: textOr('../data'),
     mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
-    schedule: scheduleFields.superRefine(checkSchedule, ALWAYS),
-    office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
+    // Required unless every ledger of `ledgers` has its own (checkRoot tells).
+    schedule: schedule.optional(),
+    office: officeList.optional(),
     office_phone: optText(),
     office_contact: optText(),
-    people: list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
-    ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') }),
+    people: peopleList.optional(),
+    // One of these two (ledger-scopes.ts).
+    ledger: mapping(ledgerFields).optional(),
+    ledgers: list(ledgerEntry, 'needs at least one ledger').optional(),
     secret: optText(),
     templates_dir: optText(),
   });
@@ -82,7 +100,6 @@ function fileFields(mail: boolean) {
 
 type FileConfig = z.output<ReturnType<typeof fileFields>>;
 type MailboxFile = z.output<ReturnType<typeof mailboxFields>>;
-type Ctx = z.core.$RefinementCtx;
 
 /** The schema of one config file (`file` gives configPath). */
 export function configSchema(file: string, options: { mail: boolean }) {
@@ -92,20 +109,6 @@ export function configSchema(file: string, options: { mail: boolean }) {
 /** What the code reads: the config file's content, checked, with every default filled in. */
 export type Config = z.output<ReturnType<typeof configSchema>>;
 export type Folders = Config['mailbox']['folders'];
-
-/** Whether no problem was found at `at`, inside it or around it: only then is its value the parsed type. */
-function cleanIn(ctx: Ctx) {
-  return (...at: PropertyKey[]) => !ctx.issues.some((iss) => {
-    if (iss.code === 'unrecognized_keys') return false;
-    const p = iss.path ?? [];
-    for (let i = 0; i < Math.min(p.length, at.length); i++) if (p[i] !== at[i]) return false;
-    return true;
-  });
-}
-
-function problem(ctx: Ctx, at: PropertyKey[], message: string): void {
-  ctx.addIssue({ code: 'custom', path: at, message, input: undefined });
-}
 
 type ImapFile = MailboxFile['imap'];
 type SmtpFile = MailboxFile['smtp'];
@@ -150,54 +153,6 @@ function checkSchedule(s: z.output<typeof scheduleFields>, ctx: Ctx): void {
   });
 }
 
-/** Reports the second and later items whose `key` repeats an earlier clean one. */
-function dupes<T>(ctx: Ctx, items: T[], at: PropertyKey[], key: keyof T & string): void {
-  const clean = cleanIn(ctx);
-  const seen = new Set<unknown>();
-  items.forEach((item, i) => {
-    if (!clean(...at, i, key)) return;
-    if (seen.has(item[key])) problem(ctx, [...at, i, key], 'appears twice');
-    seen.add(item[key]);
-  });
-}
-
-/** Ids are unique, an absent one being the name (whose repeats `dupes` reports already). */
-function dupeIds(ctx: Ctx, people: FileConfig['people']): void {
-  const clean = cleanIn(ctx);
-  const seen = new Map<string, boolean>(); // id → given explicitly
-  people.forEach((p, i) => {
-    if (!clean('people', i, 'id') || !clean('people', i, 'name')) return;
-    const explicit = p.id !== undefined;
-    const id = (p.id ?? p.name).trim();
-    if (explicit && id === '') problem(ctx, ['people', i, 'id'], 'must not be blank');
-    else if (seen.has(id) && (explicit || seen.get(id))) problem(ctx, ['people', i, explicit ? 'id' : 'name'], `id "${id}" appears twice (an id defaults to the name)`);
-    if (!seen.has(id)) seen.set(id, explicit);
-  });
-}
-
-/** People and the ledger's owners name each other. */
-function checkRoot(c: FileConfig, ctx: Ctx): void {
-  if (!c || typeof c !== 'object') return;
-  const clean = cleanIn(ctx);
-  const people = Array.isArray(c.people) ? c.people : [];
-  const tasks = Array.isArray(c.ledger?.tasks) ? c.ledger.tasks : [];
-  dupes(ctx, people, ['people'], 'name');
-  dupes(ctx, people, ['people'], 'email');
-  dupeIds(ctx, people);
-  dupes(ctx, tasks, ['ledger', 'tasks'], 'no');
-  if (people.length > 0 && people.every((_, i) => clean('people', i, 'name'))) {
-    const known = new Set(people.map((p) => p.name));
-    tasks.forEach((t, i) => {
-      if (!clean('ledger', 'tasks', i, 'owners')) return;
-      t.owners.forEach((n, j) => { if (!known.has(n)) problem(ctx, ['ledger', 'tasks', i, 'owners', j], `"${n}" is not one of people[].name`); });
-    });
-  }
-  if (tasks.length > 0 && tasks.every((_, i) => clean('ledger', 'tasks', i, 'owners'))) {
-    const owners = new Set(tasks.flatMap((t) => t.owners)); // not a search per person: a province has thousands
-    people.forEach((p, i) => { if (clean('people', i, 'name') && !owners.has(p.name)) problem(ctx, ['people'], `${p.name} owns no task`); });
-  }
-}
-
 function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undefined, address: string) {
   return {
     host: raw.host ?? preset?.host ?? '',
@@ -211,24 +166,26 @@ function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undef
   };
 }
 
+type ScheduleFile = z.output<typeof scheduleFields>;
+export type ConfigSchedule = Schedule & { cron: string };
+export type ConfigLedger = LedgerScope<ConfigSchedule>;
+
+function toSchedule(s: ScheduleFile): ConfigSchedule {
+  return {
+    firstPeriod: s.first_period, lastPeriod: s.last_period,
+    sendDay: s.send_day, deadlineDay: s.deadline_day,
+    reminderDays: [...new Set(s.reminder_days)].sort((a, b) => a - b),
+    sendTime: s.send_time,
+    /** node-cron expression for `run` (the top level's; a ledger's own is not read). */
+    cron: s.cron,
+  };
+}
+
 function toConfig(c: FileConfig, file: string) {
   const m = c.mailbox;
   const preset = presetOf(m);
-  const schedule: Schedule & { cron: string } = {
-    firstPeriod: c.schedule.first_period, lastPeriod: c.schedule.last_period,
-    sendDay: c.schedule.send_day, deadlineDay: c.schedule.deadline_day,
-    reminderDays: [...new Set(c.schedule.reminder_days)].sort((a, b) => a - b),
-    sendTime: c.schedule.send_time,
-    /** node-cron expression for `run`. */
-    cron: c.schedule.cron,
-  };
-  /** `id`: the stable key reports and mail are recorded under; the name unless given. */
-  const people: Person[] = c.people.map((p) => ({ id: (p.id ?? p.name).trim(), name: p.name, department: p.department, email: p.email }));
-  const ledger: Ledger = {
-    title: c.ledger.title,
-    tasks: c.ledger.tasks.map((t) => ({ no: t.no, task: t.task, due: t.due, departments: t.departments, owners: t.owners, requirements: t.requirements, note: t.note }))
-      .sort((a, b) => a.no - b.no),
-  };
+  const ledgers: ConfigLedger[] = ledgerScopes(c, toSchedule, m.sender_name);
+  const [first] = ledgers;
   return {
     configPath: path.resolve(file),
     timezone: c.timezone,
@@ -236,7 +193,7 @@ function toConfig(c: FileConfig, file: string) {
     mailbox: {
       address: m.address,
       /** Display name on outgoing mail. */
-      senderName: m.sender_name ?? c.ledger.office_name ?? '台账汇总',
+      senderName: first.senderName,
       provider: m.provider,
       imap: { ...server(m.imap, preset?.imap, m.address), idle: m.imap.idle ?? preset?.idle ?? true, pollSeconds: m.imap.poll_seconds },
       smtp: {
@@ -264,13 +221,20 @@ function toConfig(c: FileConfig, file: string) {
        */
       selfCopy: m.self_copy,
     },
-    schedule,
-    office: c.office,
+    /**
+     * The first ledger's schedule, office, tasks (`ledger`), as a ledger's own view of the config
+     * has its own (cycle/ledgers.ts); `schedule.cron` is the top level's when there is one.
+     */
+    schedule: c.schedule === undefined ? first.schedule : toSchedule(c.schedule),
+    office: first.office,
     /** Who people may call about the ledger, named in every mail to them; optional. */
     officePhone: c.office_phone,
     officeContact: c.office_contact,
-    people,
-    ledger,
+    /** Everyone of every ledger (the mailbox's roster); a ledger's own view has its own people. */
+    people: everyone(ledgers),
+    ledger: first.ledger,
+    /** Every ledger: the single `ledger:` is one with id `main`. */
+    ledgers,
     /** Key for the file identity's HMAC; generated under data_dir when absent. */
     secret: c.secret,
     /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */

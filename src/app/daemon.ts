@@ -119,7 +119,7 @@ function noopTimeoutMs(config: Config): number {
 }
 
 /** `taizhang run`: tick now and on the cron schedule, answer replies as they arrive, stop on SIGTERM. */
-export async function runDaemon(config: Config, log: Logger): Promise<number> {
+export async function runDaemon(config: Config, log: Logger, only?: string): Promise<number> {
   if (!validate(config.schedule.cron)) throw new TaizhangError('CONFIG_INVALID', `schedule.cron: "${config.schedule.cron}" is not a cron expression`);
   const release = acquireLock(config.dataDir);
   const ctx = openContext(config, log);
@@ -127,7 +127,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<number> {
   const work = new WorkQueue(log);
   const runTick = () => work.push('tick', async () => {
     await conn.probeImap(noopTimeoutMs(config));
-    logTick(log, await tick(ctx, conn));
+    logTick(log, await tick(ctx, conn, only));
   });
   const runCollect = () => work.collectSoon(async () => {
     await conn.probeImap(noopTimeoutMs(config));

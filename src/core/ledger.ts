@@ -28,7 +28,12 @@ export interface Person {
   email: string;
 }
 
+/** The ledger of a single-`ledger:` config, and of everything recorded before ledgers had ids. */
+export const MAIN_LEDGER = 'main';
+
 export interface Ledger {
+  /** `ledgers[].id`; absent or `main` for the single `ledger:` of a config (see MAIN_LEDGER). */
+  id?: string;
   title: string;
   tasks: Task[];
 }

@@ -5,13 +5,14 @@
  */
 import { chineseStamp } from '../core/calendar.js';
 import type { ReportRow } from '../core/ledger.js';
-import type { ReportRecord } from '../store/store.js';
+import type { ReportRecord, Store } from '../store/store.js';
+import { MAIN_LEDGER } from '../core/ledger.js';
 import type { Context } from './context.js';
 
 export interface LedgerChange { name: string; what: string; at: string; sentBy?: string; tasks: string }
 
 /** The meta key holding the last report id a month's sent ledger included. */
-const includedKey = (period: string) => `ledger-included:${period}`;
+const includedKey = (store: Store, period: string) => (store.ledger === MAIN_LEDGER ? `ledger-included:${period}` : `ledger-included:${store.ledger}:${period}`);
 
 /** The 序号 whose words differ between two reports' rows (all filled ones when there was none). */
 function changedTasks(before: ReportRow[] | undefined, after: ReportRow[]): number[] {
@@ -34,7 +35,7 @@ export function ledgerChanges(ctx: Pick<Context, 'config' | 'store'>, period: st
   const { store, config } = ctx;
   const closedAt = store.period(period)?.consolidated_at;
   if (!closedAt) return [];
-  const mark = store.getMeta(includedKey(period));
+  const mark = store.getMeta(includedKey(store, period));
   // A ledger sent before this was recorded: what arrived after it is what changed.
   const included = (r: ReportRecord) => (mark !== undefined ? r.id <= Number(mark) : r.received_at < closedAt);
   const all = store.reportsOf(period);
@@ -60,5 +61,5 @@ export function ledgerChanges(ctx: Pick<Context, 'config' | 'store'>, period: st
 /** Records which reports the ledger just sent included. */
 export function markIncluded(ctx: Pick<Context, 'store'>, period: string): void {
   const ids = ctx.store.reportsOf(period).map((r) => r.id);
-  ctx.store.setMeta(includedKey(period), String(ids.length ? Math.max(...ids) : 0));
+  ctx.store.setMeta(includedKey(ctx.store, period), String(ids.length ? Math.max(...ids) : 0));
 }

@@ -14,6 +14,8 @@ import { fileOwnCopies, isOwnCopy } from './copies.js';
 import { junkSince, leaveInJunk, takenFromJunk } from './junk.js';
 import { answerUnreadable, isUnreadable } from './unreadable.js';
 import { providerPreset } from '../app/providers.js';
+import { ledgerById, ledgerContext } from './ledgers.js';
+import { answerWhichLedger, routeMessage } from './route.js';
 
 export const INBOX = 'INBOX';
 const MAX_ATTEMPTS = 5;
@@ -259,12 +261,19 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error,
   try {
     if (analysis instanceof Error) throw analysis;
     ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
-    const decision = decideMessage(ctx, row, analysis);
+    const route = routeMessage(ctx, analysis);
+    if ('ambiguous' in route) return await whichLedger(ctx, row, analysis, route.ambiguous, source, log);
+    const lctx = ledgerContext(ctx, ledgerById(ctx.config, route.id));
+    const decision = decideMessage(lctx, row, analysis);
     if (source.junk && !takenFromJunk(ctx.store, row, decision)) return leaveInJunk(ctx, row, log, 'not a reply to our mail');
-    await applyDecision(ctx, row, analysis, decision);
+    await applyDecision(lctx, row, analysis, decision);
     const folder = ctx.config.mailbox.folders[decision.folder];
-    ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.id ?? null, period: decision.period ?? null, error: null });
-    log.info({ outcome: decision.outcome, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
+    ctx.store.updateMessage(row.id, {
+      state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.id ?? null, period: decision.period ?? null,
+      ledger: decision.person ? lctx.store.ledger : null, error: null,
+    });
+    const several = ctx.config.ledgers.length > 1 ? { ledger: route.id, ledgerVia: route.via } : {};
+    log.info({ outcome: decision.outcome, ...several, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
     return decision.outcome;
   } catch (err) {
     const attempts = row.attempts + 1;
@@ -284,6 +293,15 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error,
     log.warn({ err, attempts }, 'message not processed; will try again at the next tick');
     return null;
   }
+}
+
+/** A person of several ledgers whose mail does not say which: asked, not recorded (left alone in the junk folder). */
+async function whichLedger(ctx: Context, row: MessageRow, a: Analysis, ids: string[], source: Source, log: Context['log']): Promise<string> {
+  if (source.junk) return leaveInJunk(ctx, row, log, 'matches several ledgers by its sender alone');
+  await answerWhichLedger(ctx, row, a, ids);
+  ctx.store.updateMessage(row.id, { state: 'done', outcome: 'rejected', target_folder: ctx.config.mailbox.folders.rejected, error: null });
+  log.info({ outcome: 'rejected', ledgers: ids, from: a.from }, 'reply not recorded: its sender reports for several ledgers and it names none; asked which');
+  return 'rejected';
 }
 
 /**

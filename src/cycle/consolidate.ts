@@ -6,6 +6,7 @@ import type { Context } from './context.js';
 import { buildHistory, mergeRows, statusLabel, summarize, type MergedRow } from '../core/merge.js';
 import { periodStates } from './status.js';
 import { ledgerChanges, markIncluded } from './changes.js';
+import { ledgerHome } from './ledgers.js';
 
 export interface LedgerBuild {
   period: string;
@@ -42,7 +43,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
     })),
     history: { periods: months.map(periodLabel), rows: history },
   });
-  const dir = path.join(config.dataDir, 'ledgers', period);
+  const dir = path.join(ledgerHome(config), 'ledgers', period);
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
   const attachmentName = `${periodLabel(period)}工作台账汇总${version > 1 ? `（第${version}版）` : ''}.xlsx`;
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);

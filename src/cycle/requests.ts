@@ -5,8 +5,9 @@ import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay } from '../cor
 import { signature } from './signature.js';
 import type { Context } from './context.js';
 import { tasksOf, type Person } from '../core/ledger.js';
-import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
+import { ledgerKeyFor, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
+import { ledgerHome } from './ledgers.js';
 
 /** The file each person fills in, named so they can find it among their downloads. */
 export function formFileName(period: string, person: Person): string {
@@ -15,7 +16,7 @@ export function formFileName(period: string, person: Person): string {
 
 /** The form's identity: from the person's id, so the form still names them after a new address. */
 export function tokenFor(ctx: Context, period: string, person: Person): string {
-  return makeToken({ ledgerKey: ledgerKeyOf(ctx.config.ledger.title), period, personKey: personKeyOf(person), secret: ctx.secret });
+  return makeToken({ ledgerKey: ledgerKeyFor(ctx.config.ledger), period, personKey: personKeyOf(person), secret: ctx.secret });
 }
 
 /**
@@ -31,7 +32,7 @@ export async function personForm(ctx: Context, period: string, person: Person): 
   };
   const shown = { ...input, person: { name: person.name, department: person.department } }; // the address is not on the form
   const content = createHash('sha256').update(JSON.stringify(shown)).digest('hex').slice(0, 12);
-  const dir = path.join(ctx.config.dataDir, 'forms', period);
+  const dir = path.join(ledgerHome(ctx.config), 'forms', period);
   const file = path.join(dir, `${personKeyOf(person)}-${content}.xlsx`);
   if (existsSync(file)) return readFileSync(file);
   // exceljs is loaded when a form is written (30 MB and 0.3 s a run that writes none spares).

@@ -12,6 +12,7 @@ import type { OutboxRow } from '../store/store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from '../mail/smtp.js';
 import { withTimeout } from './timeout.js';
+import { ledgerContexts } from './ledgers.js';
 
 /** The mail connections a unit of work uses, opened on first use. */
 export class Connections {
@@ -118,17 +119,34 @@ export async function collectStep(ctx: Context, conn: Connections, report: TickR
   }
 }
 
+/** One ledger's part of a tick: its requests, reminder and ledger due at the clock's instant. */
+async function ledgerTick(ctx: Context, report: TickReport): Promise<void> {
+  const now = ctx.clock.now();
+  const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
+  const log = ctx.log.child({ ledger: ctx.store.ledger, period: due.period });
+  log.debug({ requests: due.requests, reminderDay: due.reminderDay }, 'ledger due');
+  if (due.requests) report.requests += await queueRequests(ctx, due.period);
+  if (due.reminderDay !== null) {
+    report.reminders += await queueReminders(ctx, due.period, `day-${due.reminderDay}`, {
+      requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
+    });
+  }
+  // Not while the mailbox could not be read: replies waiting there belong in the ledger.
+  if (report.collected) report.ledgers.push(...await consolidateDue(ctx));
+  else log.warn('ledger held back until the collection mailbox can be read');
+}
+
 /**
  * Everything due at the clock's instant, once: collect replies, the month's requests from the
  * send day, the due reminder, the ledger once the deadline has passed (and again after late
  * reports), then send what was queued. Safe to run twice at the same instant.
  */
-export async function tick(ctx: Context, conn: Connections): Promise<TickReport> {
+export async function tick(ctx: Context, conn: Connections, only?: string): Promise<TickReport> {
   const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
   const now = ctx.clock.now();
-  const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
-  const log = ctx.log.child({ period: due.period });
-  log.info({ now: now.toISOString(), requests: due.requests, reminderDay: due.reminderDay }, 'tick');
+  const log = ctx.log;
+  const ledgers = ledgerContexts(ctx, only); // the mailbox is read for all; the rest is per ledger
+  log.info({ now: now.toISOString(), ledgers: ledgers.map((l) => l.store.ledger) }, 'tick');
   // Mail goes out while the rest is prepared (receipts while replies are still being read,
   // requests while further forms are written), and whatever is left once all is queued.
   let prepared!: () => void;
@@ -140,15 +158,7 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   });
   try {
     await collectStep(ctx, conn, report);
-    if (due.requests) report.requests = await queueRequests(ctx, due.period);
-    if (due.reminderDay !== null) {
-      report.reminders = await queueReminders(ctx, due.period, `day-${due.reminderDay}`, {
-        requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
-      });
-    }
-    // Not while the mailbox could not be read: replies waiting there belong in the ledger.
-    if (report.collected) report.ledgers = await consolidateDue(ctx);
-    else log.warn('ledger held back until the collection mailbox can be read');
+    for (const lctx of ledgers) await ledgerTick(lctx, report);
   } finally {
     prepared();
     await sending;

@@ -1,0 +1,49 @@
+/**
+ * Which ledger's view of the context handles an incoming message (core/route.ts decides), and the
+ * answer to a person of several ledgers whose mail does not say which one it is about.
+ */
+import { chineseStamp, periodLabel, periodOf } from '../core/calendar.js';
+import { personByEmail } from '../core/reply.js';
+import { routeReply, type Route } from '../core/route.js';
+import type { Analysis } from '../parse/analyze.js';
+import type { MessageRow } from '../store/store.js';
+import type { Context } from './context.js';
+import { ledgerById, ledgerContext } from './ledgers.js';
+import { signature } from './signature.js';
+import { latestAskedPeriod } from './status.js';
+
+/** The route of a message, by its forms, thread, subject and sender. */
+export function routeMessage(ctx: Context, a: Analysis): Route {
+  const tokens = a.files.flatMap((f) => (f.ok && f.token ? [f.token] : []));
+  return routeReply({ tokens, references: a.references, subject: a.subject, from: a.from }, ctx.config.ledgers,
+    (mid) => ctx.store.outboxByMessageId(mid)?.ledger);
+}
+
+/**
+ * Asks the sender, a person of each of `ids`' ledgers, which ledger the mail is about: a 请补正
+ * naming the ledgers, in the first one's records (it has to be kept under one).
+ */
+export async function answerWhichLedger(ctx: Context, row: MessageRow, a: Analysis, ids: string[]): Promise<void> {
+  const scopes = ids.map((id) => ledgerById(ctx.config, id));
+  const lctx = ledgerContext(ctx, scopes[0]);
+  const person = personByEmail(lctx.config.people, a.from)!;
+  const now = ctx.clock.now();
+  const tz = ctx.config.timezone;
+  const period = latestAskedPeriod(lctx.store, now, tz) ?? periodOf(now, tz);
+  const slot = `msg-${row.id}`;
+  if (lctx.outbox.has('receipt', period, person.id, slot)) return; // answered before a restart
+  const titles = scopes.map((s) => `《${s.title}》`).join('');
+  const mail = lctx.templates.render('receipt', {
+    // No ledger named in the subject: it is the one thing not known.
+    ledgerLabel: '', personName: person.name, periodLabel: '', accepted: false, late: false,
+    receivedAt: chineseStamp(row.received_at, tz), rows: [], emptyRows: [], others: [], onBehalfOf: false, sender: a.from,
+    problem: `您同时是${titles}的责任人，这封邮件未附系统发出的表格，也不是对某一台账通知邮件的回复，主题中也未写明台账名称，系统无法确定您报送的是哪一项台账，未予登记。`,
+    fix: '请直接回复相应台账的填报通知邮件并附上该台账的表格，或在邮件主题中写明台账名称后重新发送。',
+    ...signature(lctx.config, now),
+  });
+  const refs = a.messageId ? [...a.references, a.messageId] : a.references;
+  await lctx.outbox.queue({ kind: 'receipt', period, person: person.id, slot }, {
+    to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
+  }, now);
+  ctx.log.info({ uid: row.uid, ledgers: ids, period: periodLabel(period) }, 'asked which ledger');
+}
