@@ -98,8 +98,9 @@ export function checkRoot<S>(c: RootFile<S>, ctx: Ctx): void {
     if (c.ledger && typeof c.ledger === 'object' && Array.isArray(c.ledger.tasks)) checkTasks(ctx, c.ledger.tasks, top, ['ledger'], ['people'], true);
     return;
   }
-  if (c.ledger !== undefined) problem(ctx, ['ledgers'], 'cannot be used together with ledger: write the ledger under ledgers as well (with id: main, to keep its records)');
-  if (!Array.isArray(c.ledgers)) return;
+  // Told last: a problem at `ledgers` would hide those inside it.
+  const both = () => { if (c.ledger !== undefined) problem(ctx, ['ledgers'], 'cannot be used together with ledger: write the ledger under ledgers as well (with id: main, to keep its records)'); };
+  if (!Array.isArray(c.ledgers)) return both();
   dupes(ctx, c.ledgers, ['ledgers'], 'id');
   const inheritedOwners = new Set<string>();
   let inheriting = false;
@@ -119,6 +120,7 @@ export function checkRoot<S>(c: RootFile<S>, ctx: Ctx): void {
   if (inheriting && c.ledgers.every((l, i) => clean('ledgers', i, 'tasks'))) {
     top.forEach((p, i) => { if (clean('people', i, 'name') && !inheritedOwners.has(p.name)) problem(ctx, ['people'], `${p.name} owns no task in a ledger without people of its own`); });
   }
+  both();
 }
 
 /**
@@ -151,6 +153,7 @@ function toLedger(id: string, l: LedgerFile): Ledger {
 export function ledgerScopes<S, T>(c: RootFile<S>, toSchedule: (s: S) => T, senderName: string | undefined): LedgerScope<T>[] {
   const top = (c.people ?? []).map(toPerson);
   const topSchedule = c.schedule === undefined ? undefined : toSchedule(c.schedule);
+  const several = c.ledgers !== undefined;
   const entries: LedgerEntryFile<S>[] = c.ledgers ?? [{ id: MAIN_LEDGER, ...c.ledger! }];
   return entries.map((l) => {
     const ledger = toLedger(l.id, l);
@@ -161,7 +164,8 @@ export function ledgerScopes<S, T>(c: RootFile<S>, toSchedule: (s: S) => T, send
       people: l.people ? l.people.map(toPerson) : top.filter((p) => owners.has(p.name)),
       office: l.office ?? c.office!,
       schedule: l.schedule === undefined ? topSchedule! : toSchedule(l.schedule),
-      senderName: senderName ?? l.office_name ?? '台账汇总',
+      // A ledger of `ledgers` signs with its own office_name; the single `ledger:` as it always did.
+      senderName: (several ? l.office_name ?? senderName : senderName ?? l.office_name) ?? '台账汇总',
     };
   });
 }
