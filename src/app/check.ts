@@ -33,7 +33,9 @@ export function hintFor(err: unknown, side: 'IMAP' | 'SMTP'): string {
 
 /** `taizhang check`: config is valid (it loaded), IMAP and SMTP log in, the folders exist. */
 export async function runCheck(config: Config, log: Logger): Promise<number> {
-  const findings: Finding[] = [{ ok: true, what: `配置有效 config OK (${config.people.length} people, ${config.ledger.tasks.length} tasks)` }];
+  const ledgers = config.ledgers.length > 1 ? `, ${config.ledgers.length} ledgers: ${config.ledgers.map((l) => l.id).join(', ')}` : '';
+  const tasks = config.ledgers.reduce((n, l) => n + l.ledger.tasks.length, 0);
+  const findings: Finding[] = [{ ok: true, what: `配置有效 config OK (${config.people.length} people, ${tasks} tasks${ledgers})` }];
   let client: Awaited<ReturnType<typeof connectImap>> | undefined;
   try {
     client = await connectImap(config.mailbox.imap, log);

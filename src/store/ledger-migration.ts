@@ -57,19 +57,27 @@ DROP TABLE held_reports;
 ALTER TABLE held_reports_new RENAME TO held_reports;
 `;
 
-/** Reports gain their ledger in place (no key changes); messages the ledger they were decided for. */
-const REPORTS_AND_MESSAGES = `
+/** Reports gain their ledger in place (no key changes). */
+const REPORTS = `
 ALTER TABLE reports ADD COLUMN ledger TEXT NOT NULL DEFAULT 'main';
 DROP INDEX IF EXISTS reports_period;
 CREATE INDEX reports_period ON reports (ledger, period, person);
+`;
+
+/** Messages gain the ledger they were decided for. */
+const MESSAGES = `
 ALTER TABLE messages ADD COLUMN ledger TEXT;
 UPDATE messages SET ledger = 'main' WHERE person IS NOT NULL OR period IS NOT NULL;
 `;
 
-/** Several ledgers: the ledger column in periods, outbox, messages, reports and held_reports, `main` for what exists. */
+const STEPS: [table: string, sql: string][] = [['periods', PERIODS], ['outbox', OUTBOX], ['held_reports', HELD], ['reports', REPORTS], ['messages', MESSAGES]];
+
+/**
+ * Several ledgers: the ledger column in periods, outbox, held_reports, reports and messages,
+ * `main` for what exists. A table that has it already is left as it is (a database stamped with
+ * an older version by hand is migrated again).
+ */
 export function ledgerColumns(db: Database.Database): void {
-  db.exec(PERIODS);
-  db.exec(OUTBOX);
-  db.exec(HELD);
-  db.exec(REPORTS_AND_MESSAGES);
+  const has = db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = 'ledger'").pluck();
+  for (const [table, sql] of STEPS) if (!has.get(table)) db.exec(sql);
 }

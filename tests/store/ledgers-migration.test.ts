@@ -87,3 +87,17 @@ describe('several ledgers in the store', () => {
     });
   });
 });
+
+describe('the ledgers migration again', () => {
+  it('leaves a database that has the ledger columns as it is when stamped with an older version by hand', () => {
+    v6Database();
+    store = Store.open(dir, { people: [{ id: 'ai-01', email: 'ai@x.cn' }] });
+    store.forLedger('safety').markRequestsStarted('2020-06', '2020-06-19T01:00:00.000Z');
+    store.db.pragma('user_version = 6');
+    store.close();
+    store = Store.open(dir, { people: [{ id: 'ai-01', email: 'ai@x.cn' }] });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(store.forLedger('safety').periods()).toHaveLength(1);
+    expect(store.periods()).toHaveLength(1);
+  });
+});
