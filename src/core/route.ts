@@ -32,6 +32,15 @@ function namedInSubject(subject: string | undefined, ledgers: readonly RoutableL
   return named.filter((l) => !named.some((o) => o !== l && norm(o.ledger.title).length > norm(l.ledger.title).length && norm(o.ledger.title).includes(norm(l.ledger.title))));
 }
 
+/**
+ * The other ledgers whose forms the mail also carries (one mail answering two ledgers' requests):
+ * each is decided and answered in its own ledger, besides the one the mail was routed to.
+ */
+export function otherLedgerForms(tokens: readonly TokenFields[], ledgers: readonly RoutableLedger[], routed: string): string[] {
+  const keys = new Set(tokens.map((t) => t.ledgerKey));
+  return ledgers.filter((l) => idOf(l) !== routed && keys.has(ledgerKeyFor(l.ledger))).map(idOf);
+}
+
 export function routeReply(mail: RouteInput, ledgers: readonly RoutableLedger[], sentLedger: (messageId: string) => string | undefined): Route {
   if (ledgers.length === 1) return { id: idOf(ledgers[0]), via: 'only' };
   const sender = mail.from.toLowerCase();

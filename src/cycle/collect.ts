@@ -15,7 +15,7 @@ import { junkSince, leaveInJunk, takenFromJunk } from './junk.js';
 import { answerUnreadable, isUnreadable } from './unreadable.js';
 import { providerPreset } from '../app/providers.js';
 import { ledgerById, ledgerContext } from './ledgers.js';
-import { answerWhichLedger, routeMessage } from './route.js';
+import { alsoApply, alsoForLedgers, routeMessage, whichLedger } from './route.js';
 
 export const INBOX = 'INBOX';
 const MAX_ATTEMPTS = 5;
@@ -262,11 +262,12 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error,
     if (analysis instanceof Error) throw analysis;
     ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
     const route = routeMessage(ctx, analysis);
-    if ('ambiguous' in route) return await whichLedger(ctx, row, analysis, route.ambiguous, source, log);
+    if ('ambiguous' in route) return await whichLedger(ctx, row, analysis, route.ambiguous, source.junk, log);
     const lctx = ledgerContext(ctx, ledgerById(ctx.config, route.id));
     const decision = decideMessage(lctx, row, analysis);
     if (source.junk && !takenFromJunk(ctx.store, row, decision)) return leaveInJunk(ctx, row, log, 'not a reply to our mail');
     await applyDecision(lctx, row, analysis, decision);
+    if (decision.match) for (const id of alsoForLedgers(ctx, analysis, route.id)) await alsoApply(ctx, row, analysis, id, log);
     const folder = ctx.config.mailbox.folders[decision.folder];
     ctx.store.updateMessage(row.id, {
       state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.id ?? null, period: decision.period ?? null,
@@ -293,15 +294,6 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error,
     log.warn({ err, attempts }, 'message not processed; will try again at the next tick');
     return null;
   }
-}
-
-/** A person of several ledgers whose mail does not say which: asked, not recorded (left alone in the junk folder). */
-async function whichLedger(ctx: Context, row: MessageRow, a: Analysis, ids: string[], source: Source, log: Context['log']): Promise<string> {
-  if (source.junk) return leaveInJunk(ctx, row, log, 'matches several ledgers by its sender alone');
-  await answerWhichLedger(ctx, row, a, ids);
-  ctx.store.updateMessage(row.id, { state: 'done', outcome: 'rejected', target_folder: ctx.config.mailbox.folders.rejected, error: null });
-  log.info({ outcome: 'rejected', ledgers: ids, from: a.from }, 'reply not recorded: its sender reports for several ledgers and it names none; asked which');
-  return 'rejected';
 }
 
 /**

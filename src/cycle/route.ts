@@ -4,12 +4,14 @@
  */
 import { chineseStamp, periodLabel, periodOf } from '../core/calendar.js';
 import { personByEmail } from '../core/reply.js';
-import { routeReply, type Route } from '../core/route.js';
+import { otherLedgerForms, routeReply, type Route } from '../core/route.js';
 import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow } from '../store/store.js';
 import type { Context } from './context.js';
 import { ledgerById, ledgerContext } from './ledgers.js';
 import { signature } from './signature.js';
+import { applyDecision, decideMessage } from './apply.js';
+import { leaveInJunk } from './junk.js';
 import { latestAskedPeriod } from './status.js';
 
 /** The route of a message, by its forms, thread, subject and sender. */
@@ -17,6 +19,12 @@ export function routeMessage(ctx: Context, a: Analysis): Route {
   const tokens = a.files.flatMap((f) => (f.ok && f.token ? [f.token] : []));
   return routeReply({ tokens, references: a.references, subject: a.subject, from: a.from }, ctx.config.ledgers,
     (mid) => ctx.store.outboxByMessageId(mid)?.ledger);
+}
+
+/** The ledgers besides `routed` whose forms the message carries. */
+export function alsoForLedgers(ctx: Context, a: Analysis, routed: string): string[] {
+  if (ctx.config.ledgers.length === 1) return [];
+  return otherLedgerForms(a.files.flatMap((f) => (f.ok && f.token ? [f.token] : [])), ctx.config.ledgers, routed);
 }
 
 /**
@@ -46,4 +54,25 @@ export async function answerWhichLedger(ctx: Context, row: MessageRow, a: Analys
     to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
   }, now);
   ctx.log.info({ uid: row.uid, ledgers: ids, period: periodLabel(period) }, 'asked which ledger');
+}
+
+/**
+ * The forms of another ledger in the same mail: decided and answered in that ledger too (its
+ * report, its receipt). The message's folder is the first ledger's outcome's.
+ */
+export async function alsoApply(ctx: Context, row: MessageRow, a: Analysis, id: string, log: Context['log']): Promise<void> {
+  const lctx = ledgerContext(ctx, ledgerById(ctx.config, id));
+  const d = decideMessage(lctx, row, a);
+  if (d.match?.via !== 'file' || !['accepted', 'held', 'rejected'].includes(d.outcome)) return;
+  await applyDecision(lctx, row, a, d);
+  log.info({ outcome: d.outcome, ledger: id, person: d.person?.name, period: d.period ? periodLabel(d.period) : undefined }, `also for another ledger: ${d.logLine}`);
+}
+
+/** A person of several ledgers whose mail does not say which: asked, not recorded (left alone in the junk folder). */
+export async function whichLedger(ctx: Context, row: MessageRow, a: Analysis, ids: string[], inJunk: boolean, log: Context['log']): Promise<string> {
+  if (inJunk) return leaveInJunk(ctx, row, log, 'matches several ledgers by its sender alone');
+  await answerWhichLedger(ctx, row, a, ids);
+  ctx.store.updateMessage(row.id, { state: 'done', outcome: 'rejected', target_folder: ctx.config.mailbox.folders.rejected, error: null });
+  log.info({ outcome: 'rejected', ledgers: ids, from: a.from }, 'reply not recorded: its sender reports for several ledgers and it names none; asked which');
+  return 'rejected';
 }

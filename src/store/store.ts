@@ -393,8 +393,9 @@ export class Store {
     this.prepare("UPDATE held_reports SET state = 'applied', confirmed_by = ? WHERE id = ?").run(confirmedBy, id);
   }
 
-  /** Whether a message's reports were recorded or held already (applying a decision is done once). */
+  /** Whether a message's reports for this ledger were recorded or held already (applying a decision is done once per ledger). */
   messageRecorded(messageRow: number): boolean {
-    return !!this.prepare('SELECT 1 FROM reports WHERE message_row = ? UNION ALL SELECT 1 FROM held_reports WHERE message_row = ? LIMIT 1').get(messageRow, messageRow);
+    return !!this.prepare('SELECT 1 FROM reports WHERE message_row = ? AND ledger = ? UNION ALL SELECT 1 FROM held_reports WHERE message_row = ? AND ledger = ? LIMIT 1')
+      .get(messageRow, this.ledger, messageRow, this.ledger);
   }
 }

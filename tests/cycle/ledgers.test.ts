@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { replyToRequest } from '../../tools/respondent.js';
+import { fillForm, replyToRequest } from '../../tools/respondent.js';
 import { useMailStack } from '../helpers/mail-stack.js';
 import { exampleInstallation, makeProject, type Project } from '../helpers/project.js';
-import { FOLDERS, send, type Parsed } from '../helpers/replies.js';
+import { FOLDERS, formOf, send, type Parsed } from '../helpers/replies.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BIN } from '../helpers/project.js';
@@ -77,6 +77,12 @@ describe('several ledgers, one mailbox', () => {
     await replyToRequest({ smtp: p.smtp, from: AI, original: mainReq.raw, answer: () => ({ progress: '法治：已完成' }) });
     await send(mail(), p, { from: AI, replyTo: safetyReq, subject: '进展情况', attachments: [{ filename: '安全.xlsx', content: await handMadeTable([[1, '安全：已检查']]) }] });
     const unclear = await send(mail(), p, { from: AI, subject: '进展情况', attachments: [{ filename: '表.xlsx', content: await handMadeTable([[1, '不知所属']]) }] });
+    // 马红霞 answers both requests in one mail, both forms attached: each is recorded in its ledger.
+    const forms = await Promise.all((await requests(p, MA)).map(async (r) => {
+      const f = formOf(r);
+      return { filename: `${r.subject!.includes(SAFETY) ? '安全' : '法治'}-${f.filename}`, content: await fillForm(f.content, () => ({ progress: r.subject!.includes(SAFETY) ? '演练：已完成' : '马：法治已办' })) };
+    }));
+    await send(mail(), p, { from: MA, subject: '两个台账的进展', attachments: forms });
     const collected = await p.tick('2020-06-21T09:00:00+08:00');
     expect(collected.code, collected.stderr).toBe(0);
 
@@ -86,7 +92,12 @@ describe('several ledgers, one mailbox', () => {
     expect([m.ledger, s.ledger]).toEqual(['main', 'safety']);
     expect(person(m, '艾延坤').status).toBe('submitted');
     expect(person(s, '艾延坤').status).toBe('submitted');
-    expect(person(s, '马红霞').status).toBe('pending');
+    expect(person(s, '马红霞').status).toBe('submitted');
+    expect(person(m, '马红霞').status).toBe('submitted');
+    expect((await p.inbox(MA)).filter((x) => (x.subject ?? '').startsWith('【回执】')).map((x) => x.subject).sort()).toEqual([
+      '【回执】已收到您《安全生产工作台账》2020年6月的进展情况',
+      `【回执】已收到您《${p.config.ledgers[0].title}》2020年6月的进展情况`,
+    ].sort());
     expect(s.people.map((x: any) => x.name)).toEqual(['艾延坤', '马红霞']);
     const only = JSON.parse((await p.cli('status', '--json', '--ledger', 'safety')).stdout);
     expect(only).toEqual({ ...s, ledger: 'safety' });
@@ -123,10 +134,12 @@ describe('several ledgers, one mailbox', () => {
     };
     const safetyText = await sheet(safetyOffice[0]);
     expect(safetyText).toContain('安全：已检查');
-    expect(safetyText).toContain('马红霞：未报送');
+    expect(safetyText).toContain('演练：已完成');
+    expect(safetyText).not.toContain('马：法治已办');
     expect(safetyText).not.toContain('法治：已完成');
     const mainText = await sheet(mainOffice[0]);
     expect(mainText).toContain('法治：已完成');
+    expect(mainText).toContain('马：法治已办');
     expect(mainText).not.toContain('安全：已检查');
     expect(mainText).not.toContain('不知所属');
 
