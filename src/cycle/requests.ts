@@ -7,11 +7,15 @@ import type { Context } from './context.js';
 import { tasksOf, type Person } from '../core/ledger.js';
 import { ledgerKeyFor, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
-import { ledgerHome } from './ledgers.js';
+import { ledgerHome, severalLedgers } from './ledgers.js';
 
-/** The file each person fills in, named so they can find it among their downloads. */
-export function formFileName(period: string, person: Person): string {
-  return `台账进展情况-${periodLabel(period)}-${person.name}.xlsx`;
+/**
+ * The file each person fills in, named so they can find it among their downloads; with several
+ * ledgers, named by its ledger's title (a person of two gets two forms).
+ */
+export function formFileName(period: string, person: Person, ledgerTitle?: string): string {
+  const what = ledgerTitle ? `${ledgerTitle.replace(/[\\/:*?"<>|\s]+/g, '_')}进展情况` : '台账进展情况';
+  return `${what}-${periodLabel(period)}-${person.name}.xlsx`;
 }
 
 /** The form's identity: from the person's id, so the form still names them after a new address. */
@@ -48,7 +52,7 @@ function commonData(ctx: Context, period: string, person: Person) {
   return {
     person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period),
     deadline: formatLocalDate(deadlineDate(period, ctx.config.schedule)),
-    attachmentName: formFileName(period, person), ...signature(ctx.config, ctx.clock.now()),
+    attachmentName: formFileName(period, person, severalLedgers(ctx.config) ? ctx.config.ledger.title : undefined), ...signature(ctx.config, ctx.clock.now()),
   };
 }
 

@@ -67,6 +67,7 @@ describe('several ledgers, one mailbox', () => {
     const safetyReq = asked.find((m) => m.subject!.includes(SAFETY))!;
     const mainReq = asked.find((m) => m !== safetyReq)!;
     expect(mainReq.subject).toContain(p.config.ledgers[0].title);
+    expect(safetyReq.attachments.map((a) => a.filename)).toEqual(['安全生产工作台账进展情况-2020年6月-艾延坤.xlsx']);
     expect(await requests(p, MA)).toHaveLength(2);
     expect(await requests(p, 'wangquncai@example.com')).toHaveLength(1); // no task in the second ledger
     expect(existsSync(path.join(p.dataDir, 'forms', '2020-06'))).toBe(true);
@@ -102,6 +103,13 @@ describe('several ledgers, one mailbox', () => {
     const only = JSON.parse((await p.cli('status', '--json', '--ledger', 'safety')).stdout);
     expect(only).toEqual({ ...s, ledger: 'safety' });
     expect(only.people.every((x: any) => x.reports <= 1)).toBe(true); // the unclear mail was recorded nowhere
+    // The clerk's text: each ledger under its title.
+    const text = (await p.cli('status', '--now', '2020-06-21T10:00')).stdout;
+    const [mainPart, safetyPart] = text.split(`${SAFETY}\n`);
+    expect(mainPart.startsWith(`${p.config.ledgers[0].title}\n`)).toBe(true);
+    expect(mainPart).toContain('王群才');
+    expect(safetyPart).toContain('应报 2 人，已报 2 人');
+    expect(safetyPart).not.toContain('王群才');
 
     // Receipts name their ledger; the unclear mail is answered asking which ledger, and kept.
     const answers = (await p.inbox(AI)).filter((x) => x.from?.value[0].address === p.mailbox && !(x.subject ?? '').startsWith('【请填报】'));
