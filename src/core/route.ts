@@ -55,7 +55,8 @@ export function routeReply(mail: RouteInput, ledgers: readonly RoutableLedger[],
     const id = sentLedger(ref);
     if (id !== undefined && ids.has(id)) return { id, via: 'thread' };
   }
-  const named = namedInSubject(mail.subject, ledgers);
+  // A title in the subject counts among the sender's own ledgers (a person of one is not sent to another's).
+  const named = namedInSubject(mail.subject, theirs.length ? theirs : ledgers);
   if (named.length === 1) return { id: idOf(named[0]), via: 'subject' };
   if (theirs.length === 1) return { id: idOf(theirs[0]), via: 'sender' };
   if (theirs.length > 1) return { ambiguous: theirs.map(idOf) };

@@ -37,6 +37,8 @@ describe('routeReply', () => {
     expect(routeReply({ tokens: [], references: ['<other@x>'], subject: '回复：安全生产 工作台账 6月', from: 'ai@x.cn' }, both, lookup)).toEqual({ id: 'safety', via: 'subject' });
     expect(routeReply({ tokens: [], references: [], subject: '进展', from: 'MA@x.cn' }, both, lookup)).toEqual({ id: 'safety', via: 'sender' });
     expect(routeReply({ tokens: [], references: [], subject: '进展', from: 'wang@x.cn' }, both, lookup)).toEqual({ id: 'main', via: 'sender' });
+    // A title of a ledger the sender is not in does not take their mail there.
+    expect(routeReply({ tokens: [], references: [], subject: '安全生产工作台账', from: 'wang@x.cn' }, both, lookup)).toEqual({ id: 'main', via: 'sender' });
   });
 
   it('a title inside a longer one: the longer one named wins', () => {
