@@ -53,7 +53,6 @@ export async function answerWhichLedger(ctx: Context, row: MessageRow, a: Analys
   await lctx.outbox.queue({ kind: 'receipt', period, person: person.id, slot }, {
     to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
   }, now);
-  ctx.log.info({ uid: row.uid, ledgers: ids, period: periodLabel(period) }, 'asked which ledger');
 }
 
 /**
