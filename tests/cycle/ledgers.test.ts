@@ -51,7 +51,7 @@ async function handMadeTable(rows: [number, string][]): Promise<Buffer> {
 }
 
 async function requests(p: Project, who: string): Promise<Parsed[]> {
-  return (await p.inbox(who)).filter((m) => (m.subject ?? '').startsWith('【请填报】'));
+  return (await p.inbox(who)).filter((m) => m.from?.value[0].address === p.mailbox && (m.subject ?? '').startsWith('【请填报】'));
 }
 
 const person = (s: any, name: string) => s.people.find((x: any) => x.name === name);
@@ -161,6 +161,23 @@ describe('several ledgers, one mailbox', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no ledger "nope"');
     expect((await p.cli('send', '--ledger', 'nope')).code).toBe(2);
+  });
+
+  it('--ledger acts on that ledger alone: send, consolidate, status', async () => {
+    const p = makeProject(mail(), twoLedgers('one-ledger@office.test'));
+    const sent = await p.cli('send', '--ledger', 'safety', '--now', '2020-06-20T09:00:00+08:00');
+    expect(sent.code, sent.stderr).toBe(0);
+    expect((await requests(p, AI)).map((m) => m.subject)).toEqual([`【请填报】${SAFETY}（2020年6月进展情况）`]);
+    expect(await requests(p, 'wangquncai@example.com')).toHaveLength(0);
+    const main = JSON.parse((await p.cli('status', '--json', '--ledger', 'main', '--now', '2020-06-21')).stdout);
+    expect(main.ledger).toBe('main');
+    expect(main.people.every((x: any) => x.delivery === 'none')).toBe(true);
+    const done = await p.cli('consolidate', '--ledger', 'safety', '--period', '2020-06', '--now', '2020-07-01T09:00:00+08:00');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout.trim().split('\n')).toEqual([`ledger: ${path.join(p.dataDir, 'ledgers', 'safety', 'ledgers', '2020-06', 'ledger-2020-06-v1.xlsx')}`]);
+    const ours = async (who: string) => (await p.inbox(who)).filter((m) => m.from?.value[0].address === p.mailbox);
+    expect((await ours(SAFETY_OFFICE)).map((m) => m.subject)).toEqual([`【台账汇总】${SAFETY}（2020年6月）`]);
+    expect(await ours(p.office)).toHaveLength(0);
   });
 
   it('a single ledger: status --json is today\'s object with "ledger": "main"', async () => {
