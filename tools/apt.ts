@@ -19,7 +19,7 @@ export async function ensureDebianPackages(what: string, packages: readonly stri
   if (process.getuid?.() !== 0) {
     throw new Error(`${what}: not installed (missing ${missing.join(', ')}) and this process is not root; run as root: ${install}`);
   }
-  const check = files.map((f) => `test -x ${f}`).join(' && ');
+  const check = files.map((f) => `test -e ${f}`).join(' && ');
   const script = `${check} && exit 0; apt-get -qq -o DPkg::Lock::Timeout=300 update && ` +
     `apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends ${packages.join(' ')}`;
   log(`${what}: installing (missing ${missing.join(', ')}): ${install}`);

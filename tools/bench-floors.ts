@@ -8,13 +8,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import ExcelJS from 'exceljs';
+import * as XLSX from '@e965/xlsx';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import type { Config } from '../src/app/config.js';
-import { deadlineDate, formatLocalDate, periodLabel } from '../src/core/calendar.js';
+import { periodLabel } from '../src/core/calendar.js';
+import { timingOf } from '../src/cycle/timing.js';
 import { ledgerKeyOf, makeToken, personKeyOf } from '../src/core/identity.js';
 import { tasksOf, type Person } from '../src/core/ledger.js';
-import { formFileName } from '../src/cycle/requests.js';
+import { formFileName } from '../src/cycle/forms.js';
 import type { Templates } from '../src/mail/templates.js';
 import { writePersonTemplate } from '../src/sheet/template.js';
 import type { Floor } from './bench-report.js';
@@ -25,6 +27,15 @@ import { deliverLmtp } from './smtp-relay.js';
 export interface StackInfo { imap: { host: string; port: number }; smtp: { host: string; port: number }; lmtp: { host: string; port: number }; password: string; dir: string }
 
 export const PERIOD = '2020-06';
+
+/**
+ * How the i-th person replies: most with the filled .xlsx; one in eight saves it as .xls (old
+ * Office/WPS) and one in eight types the progress in the mail body: a quarter not .xlsx.
+ */
+export type ReplyKind = 'xlsx' | 'xls' | 'body';
+export const replyKindOf = (i: number): ReplyKind => (i % 8 === 1 ? 'xls' : i % 8 === 5 ? 'body' : 'xlsx');
+/** A reply as the collect floor must at least read it: the file and its format (none for a body). */
+export interface ReplyFile { kind: ReplyKind; content: Buffer | null }
 
 export const progressText = (no: number) => `第${no}项:已召开专题会议研究部署,制定实施方案,各项措施按计划推进。下一步:继续抓好落实。`;
 
@@ -45,7 +56,7 @@ function smtpPool(stack: StackInfo, user: string, maxConnections: number) {
 function requestData(config: Config, person: Person) {
   return {
     person, ledgerTitle: config.ledger.title, periodLabel: periodLabel(PERIOD),
-    deadline: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+    deadline: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
     attachmentName: formFileName(PERIOD, person), officeName: config.mailbox.senderName, sentDate: '2020年6月20日',
     tasks: tasksOf(config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') })),
   };
@@ -85,7 +96,7 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
     const out: Buffer[] = [];
     for (const person of config.people) {
       out.push(await writePersonTemplate({
-        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: formatLocalDate(deadlineDate(PERIOD, config.schedule)),
+        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
         token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person), secret }),
       }));
     }
@@ -105,8 +116,8 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
   return { totalMs: total(steps), steps };
 }
 
-/** One IMAP FETCH of the N replies, exceljs loading the N files, N receipt-sized mails pooled. */
-export async function collectFloor(stack: StackInfo, config: Config, files: Buffer[], templates: Templates, maxConnections: number, folder: string): Promise<Floor & { fetched: number; bytes: number }> {
+/** One IMAP FETCH of the N replies, loading their files (exceljs; SheetJS for .xls), N receipt-sized mails pooled. */
+export async function collectFloor(stack: StackInfo, config: Config, files: ReplyFile[], templates: Templates, maxConnections: number, folder: string): Promise<Floor & { fetched: number; bytes: number }> {
   const steps: Record<string, number> = {};
   const client = new ImapFlow({ host: stack.imap.host, port: stack.imap.port, secure: false, auth: { user: config.mailbox.address, pass: stack.password }, logger: false });
   client.on('error', () => {});
@@ -121,8 +132,11 @@ export async function collectFloor(stack: StackInfo, config: Config, files: Buff
     }
   });
   await client.logout();
-  await timeStep(steps, 'xlsx load', async () => {
-    for (const f of files) await new ExcelJS.Workbook().xlsx.load(f as unknown as ArrayBuffer);
+  await timeStep(steps, 'sheet load', async () => {
+    for (const f of files) {
+      if (f.kind === 'xlsx') await new ExcelJS.Workbook().xlsx.load(f.content as unknown as ArrayBuffer);
+      else if (f.kind === 'xls') XLSX.read(f.content, { type: 'buffer', cellFormula: false, cellHTML: false });
+    }
   });
   const transport = smtpPool(stack, config.mailbox.address, maxConnections);
   await timeStep(steps, 'smtp', () => Promise.all(config.people.map((person) => {
@@ -139,27 +153,30 @@ export async function collectFloor(stack: StackInfo, config: Config, files: Buff
 }
 
 /** Each person fills the form they were sent and replies to the request; delivered over LMTP. */
-export async function makeReplies(stack: StackInfo, config: Config): Promise<Buffer[]> {
+export async function makeReplies(stack: StackInfo, config: Config): Promise<ReplyFile[]> {
   const db = new Database(path.join(config.dataDir, 'taizhang.sqlite'), { readonly: true });
   const requests = new Map((db.prepare("SELECT person, message_id, subject FROM outbox WHERE kind = 'request' AND period = ?").all(PERIOD) as { person: string; message_id: string; subject: string }[]).map((r) => [r.person, r]));
   db.close();
   // Builds each message without sending it: nodemailer's stream transport, buffered (a Buffer).
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
-  const files: Buffer[] = [];
+  const files: ReplyFile[] = [];
   const pending = new Set<Promise<void>>();
   // Each form is kept as `<person key>-<content hash>.xlsx`.
   const formDir = path.join(config.dataDir, 'forms', PERIOD);
   const formFiles = new Map(readdirSync(formDir).map((n) => [n.split('-')[0], path.join(formDir, n)]));
-  for (const person of config.people) {
+  for (const [i, person] of config.people.entries()) {
     const req = requests.get(person.id);
     if (!req) throw new Error(`no request was queued for ${person.id}`);
     const form = readFileSync(formFiles.get(personKeyOf(person)) ?? path.join(formDir, 'missing.xlsx'));
-    const filled = await fillForm(form, (no) => ({ progress: progressText(no) }));
-    files.push(filled);
+    const kind = replyKindOf(i);
+    const filled = kind === 'body' ? null : await fillForm(form, (no) => ({ progress: progressText(no) }));
+    const content = filled && kind === 'xls' ? asXls(filled) : filled;
+    files.push({ kind, content });
+    const body = tasksOf(config.ledger, person.name).map((t) => `${t.no}. ${progressText(t.no)}`).join('\n');
     const { message } = await composer.sendMail({
       from: { name: person.name, address: person.email }, to: config.mailbox.address, subject: `回复:${req.subject}`,
-      text: '已填写,请查收。', inReplyTo: req.message_id, references: [req.message_id],
-      attachments: [{ filename: formFileName(PERIOD, person), content: filled }],
+      text: kind === 'body' ? `${body}\n\n${person.name}` : '已填写,请查收。', inReplyTo: req.message_id, references: [req.message_id],
+      attachments: content ? [{ filename: formFileName(PERIOD, person).replace(/\.xlsx$/, `.${kind}`), content }] : [],
     });
     while (pending.size >= 8) await Promise.race(pending);
     const p: Promise<void> = deliverLmtp(stack.lmtp, message as Buffer, [config.mailbox.address], person.email).finally(() => pending.delete(p));
@@ -167,4 +184,9 @@ export async function makeReplies(stack: StackInfo, config: Config): Promise<Buf
   }
   await Promise.all(pending);
   return files;
+}
+
+/** The filled form saved as Excel 97-2003 (.xls, BIFF8), as old Office and WPS save by default. */
+function asXls(xlsx: Buffer): Buffer {
+  return XLSX.write(XLSX.read(xlsx, { type: 'buffer' }), { type: 'buffer', bookType: 'xls' }) as Buffer;
 }

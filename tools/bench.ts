@@ -7,7 +7,7 @@
  * again just after it (the floor is the mean of the two; see tools/bench-floors.ts):
  *
  *   send tick     vs  exceljs writing N templates + N mails carrying them (one pooled transport)
- *   collect tick  vs  one IMAP FETCH of the N replies + exceljs loading the N files
+ *   collect tick  vs  one IMAP FETCH of the N replies + loading their files (exceljs, SheetJS for .xls)
  *                     + N receipt-sized mails (one pooled transport)
  *   consolidation     (goal: under 5 s)
  *   idle tick         a tick with nothing new on a mailbox holding N processed messages: the IMAP
@@ -173,13 +173,13 @@ async function measureRun(args: Args, stack: StackInfo, stackPid: number, work: 
   check(new RegExp(`requests ${n};`).test(send.summary) && new RegExp(`sent ${n}\\b`).test(send.summary), `send tick did not queue and send ${n} requests: ${send.summary}`);
   const sendF = meanFloor([sendBefore, await sendFloorNow()]);
 
-  say('replies: each person fills the form and replies (delivered over LMTP, not timed)');
+  say('replies: each person replies, 3 in 4 with the filled .xlsx, 1 in 8 as .xls, 1 in 8 typed in the body (delivered over LMTP, not timed)');
   const tr = performance.now();
   const files = await makeReplies(stack, config);
   const replyMs = performance.now() - tr;
   say(`  ${n} replies in ${secs(replyMs)} s`);
 
-  say('collect floor: one IMAP FETCH of the N replies + exceljs loading the N files + N receipt-sized mails (pooled)');
+  say('collect floor: one IMAP FETCH of the N replies + loading their files (exceljs for .xlsx, SheetJS for .xls; a body reply has none) + N receipt-sized mails (pooled)');
   const collectFloorIn = async (folder: string) => {
     const f = await floor('collect', stackPid, () => collectFloor(stack, config, files, templates, args.maxConnections, folder));
     check(f.fetched === n, `collect floor fetched ${f.fetched} messages from ${folder}, expected ${n}`);

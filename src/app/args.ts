@@ -1,8 +1,9 @@
 /** The command line's words: commands, options, their help, and parsing them. */
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { TaizhangError } from '../errors.js';
+import { parsePeriod } from '../core/period.js';
 
-type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'ledger' | 'help';
+type OptionName = 'config' | 'now' | 'period' | 'json' | 'to' | 'help' | 'ledger' | 'requirements' | 'print';
 
 interface CommandSpec {
   /** As listed in the general help. */
@@ -38,27 +39,42 @@ const COMMANDS = {
     usage: 'consolidate [--period YYYY-MM]', summary: 'build the ledger and mail it to the office now (立即汇总台账并发给办公室)', options: ['period', 'now'], mail: true,
     periodDefault: THIS_MONTH,
   },
-  check: { usage: 'check', summary: 'validate the config, log in to IMAP and SMTP, create folders (检查配置、登录邮箱、创建文件夹)', options: [], mail: true },
+  check: { usage: 'check', summary: 'validate the config, log in to IMAP and SMTP, create folders (检查配置、登录邮箱、创建文件夹)', options: ['now'], mail: true },
   backup: {
     usage: 'backup [--to FILE]', summary: 'copy the database consistently, also while run is up; prints the copy\'s path (备份数据库,运行中亦可)', options: ['to'], mail: false,
+  },
+  import: {
+    usage: 'import FILE.docx|FILE.xlsx [--ledger ID] [--requirements FILE.docx] [--print]',
+    summary: 'read the office\'s own ledger table into the config, saying what changes (导入办公室现有台账到配置文件)', options: ['ledger', 'requirements', 'print'], mail: false,
+  },
+  passwd: {
+    usage: 'passwd', summary: 'read a password from standard input and print its hash for web.users (生成网页登录密码的散列值)', options: [], mail: false,
   },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
 
-export interface Args { config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean; /** `--ledger ID`: one ledger, else all. */ ledger?: string }
+export interface Args {
+  config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean;
+  /** `--ledger ID`: one ledger, else all (import: the ledger to write). import: the ledger file, the 方案 with the 任务要求, print instead of writing. */
+  file?: string; ledger?: string; requirements?: string; print?: boolean;
+}
 
 const DEFAULT_CONFIG = 'config/taizhang.yaml';
+
+const IMPORT_LEDGER: [string, string] = ['--ledger ID', 'which ledger to write (写入哪个台账): the single ledger: when there is one (id main); in a ledgers: list, the entry with this id, added when new; --ledger ID on a single-ledger config moves that ledger under ledgers: as id main and adds ID'];
 
 function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
   switch (name) {
     case 'config': return ['--config FILE', `the configuration file (配置文件), default: ${DEFAULT_CONFIG}`];
     case 'now': return ['--now ISO-8601', 'act as if it were this instant (按此时刻执行): 2020-06-20T09:00:00+08:00, or 2020-06-20 / 2020-06-20T09:00 in the configured time zone; default: now'];
-    case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}`];
+    case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}; a weekly schedule's periods are ISO weeks, YYYY-Www (周次, e.g. 2020-W27), a quarterly one's YYYY-Qn (季度, e.g. 2020-Q3)`];
     case 'json': return ['--json', 'print JSON for programs (输出 JSON)'];
     case 'to': return ['--to FILE', 'where to write the copy, never over an existing file (备份文件路径,不覆盖已有文件); default: backups/taizhang-YYYYMMDD-HHMMSS.sqlite in data_dir. To restore: stop taizhang, copy it over data_dir/taizhang.sqlite, delete taizhang.sqlite-wal and -shm, start (恢复:停止运行,用备份覆盖 taizhang.sqlite,删除 -wal、-shm 文件,再启动)'];
-    case 'ledger': return ['--ledger ID', 'only the ledger with this id (ledgers[].id; main for a single ledger:) (仅处理该台账); default: every ledger. The mailbox is read for all ledgers whatever it says (收件箱始终全部读取)'];
+    case 'ledger': return spec?.usage.startsWith('import') ? IMPORT_LEDGER : ['--ledger ID', 'only the ledger with this id (ledgers[].id; main for a single ledger:) (仅处理该台账); default: every ledger. The mailbox is read for all ledgers whatever it says (收件箱始终全部读取)'];
     case 'help': return ['-h, --help', 'show this help (显示帮助)'];
+    case 'requirements': return ['--requirements FILE.docx', 'the 方案 whose items "(六)完善政府立法程序。任务要求:…" give each task its 任务要求, matched by title (按任务名称填入任务要求)'];
+    case 'print': return ['--print', 'print the ledger as YAML and write nothing (只输出,不写入配置文件)'];
   }
 }
 
@@ -92,9 +108,12 @@ export function commandHelp(name: CommandName): string {
 ${spec.summary}
 
 Options:
-${optionTable([...spec.options, 'ledger', 'config', 'help'], spec)}
+${optionTable([...new Set<OptionName>([...spec.options, 'ledger', 'config', 'help'])], spec)}
 `;
 }
+
+/** Commands that, while `taizhang run` holds the data folder, are done by it (over its control socket). */
+export const SERVICE_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(['send', 'remind', 'collect', 'consolidate', 'status', 'tick']);
 
 /** Whether the command talks to the mail servers (and so needs the mailbox's passwords). */
 export function needsMail(name: CommandName): boolean {
@@ -125,25 +144,32 @@ export function parseArgs(argv: string[]): Args {
       strict: true,
       allowPositionals: true,
       options: {
-        config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' }, to: { type: 'string' }, ledger: { type: 'string' },
+        config: { type: 'string' }, now: { type: 'string' }, period: { type: 'string' }, to: { type: 'string' },
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        ledger: { type: 'string' }, requirements: { type: 'string' }, print: { type: 'boolean' },
       },
     });
   } catch (err) {
     throw usageError(err);
   }
   const { values, positionals } = parsed;
-  for (const name of ['config', 'now', 'period', 'to', 'ledger'] as const) {
+  for (const name of ['config', 'now', 'period', 'to', 'ledger', 'requirements'] as const) {
     if (values[name] === '') throw new TaizhangError('USAGE', `--${name} needs a value`);
   }
-  const [command, extra] = positionals;
+  const [command, ...rest] = positionals;
+  // Only import takes a file; for every other command a word after it is a mistake.
+  const file = command === 'import' ? rest.shift() : undefined;
+  const extra = rest[0];
   if (extra !== undefined) throw new TaizhangError('USAGE', `unexpected argument ${extra}`);
   if (command !== undefined && !isCommand(command)) throw new TaizhangError('USAGE', `unknown command "${command}" (try --help)`);
-  if (values.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.period)) {
-    throw new TaizhangError('USAGE', `--period must be YYYY-MM, got "${values.period}"`);
+  // Whether it fits the schedule's cadence is checked once the config is read.
+  if (values.period !== undefined && !parsePeriod(values.period)) {
+    const form = /W/i.test(values.period) ? 'YYYY-Www (an ISO week that exists)' : /Q/i.test(values.period) ? 'YYYY-Qn (1 to 4)' : 'YYYY-MM';
+    throw new TaizhangError('USAGE', `--period must be ${form}, got "${values.period}"`);
   }
   return {
     config: values.config ?? DEFAULT_CONFIG, command, now: values.now, period: values.period,
-    json: values.json ?? false, to: values.to, help: values.help ?? false, ledger: values.ledger,
+    json: values.json ?? false, to: values.to, help: values.help ?? false,
+    file, ledger: values.ledger, requirements: values.requirements, print: values.print ?? false,
   };
 }

@@ -3,8 +3,10 @@ import { errorMessage, TaizhangError } from '../errors.js';
 import { connectImap, ensureFolders, sentFolderOf } from '../mail/imap.js';
 import { scrubSecrets, type Logger } from '../logger.js';
 import { createSmtpTransport } from '../mail/smtp.js';
+import { localParts } from '../core/calendar.js';
+import { calendarWarning } from '../cycle/workdays.js';
 
-interface Finding { ok: boolean; what: string; hint?: string }
+interface Finding { ok: boolean; what: string; hint?: string; warning?: boolean }
 
 /** Explains a connection or login failure in plain Chinese and English (the most specific cause first). */
 export function hintFor(err: unknown, side: 'IMAP' | 'SMTP'): string {
@@ -32,10 +34,16 @@ export function hintFor(err: unknown, side: 'IMAP' | 'SMTP'): string {
 }
 
 /** `taizhang check`: config is valid (it loaded), IMAP and SMTP log in, the folders exist. */
-export async function runCheck(config: Config, log: Logger): Promise<number> {
+export async function runCheck(config: Config, log: Logger, now = new Date()): Promise<number> {
   const ledgers = config.ledgers.length > 1 ? `, ${config.ledgers.length} ledgers: ${config.ledgers.map((l) => l.id).join(', ')}` : '';
   const tasks = config.ledgers.reduce((n, l) => n + l.ledger.tasks.length, 0);
   const findings: Finding[] = [{ ok: true, what: `配置有效 config OK (${config.people.length} people, ${tasks} tasks${ledgers})` }];
+  // From 1 November, next year's holidays should be known: a warning, not a failure (each ledger's own calendar).
+  const gaps = new Set(config.ledgers.map((l) => calendarWarning(l.schedule, localParts(now, config.timezone))).filter((g): g is string => !!g));
+  for (const gap of gaps) {
+    findings.push({ ok: true, warning: true, what: 'schedule.calendar', hint: gap });
+    log.warn(gap);
+  }
   let client: Awaited<ReturnType<typeof connectImap>> | undefined;
   try {
     client = await connectImap(config.mailbox.imap, log);
@@ -65,7 +73,7 @@ export async function runCheck(config: Config, log: Logger): Promise<number> {
   if (smtp.user.toLowerCase() !== config.mailbox.address.toLowerCase()) {
     findings.push({ ok: false, what: 'mailbox.smtp.user', hint: '发件账号与 mailbox.address 不一致,163 等邮箱会以 553 拒发。 SMTP user differs from mailbox.address: providers reject such mail (553).' });
   }
-  for (const f of findings) process.stdout.write(`${f.ok ? '✔' : '✘'} ${f.what}${f.hint ? `\n    ${f.hint}` : ''}\n`);
+  for (const f of findings) process.stdout.write(`${f.warning ? '!' : f.ok ? '✔' : '✘'} ${f.what}${f.hint ? `\n    ${f.hint}` : ''}\n`);
   const bad = findings.filter((f) => !f.ok).length;
   if (bad) throw new TaizhangError('INTERNAL', `check found ${bad} problem(s)`);
   return 0;

@@ -54,6 +54,23 @@ const month = () => z.string({ error: (iss) => (iss.input === undefined ? 'is re
 export const period = () => z.preprocess(toText, month());
 export const optPeriod = () => z.preprocess(toText, month().optional());
 
+/** A list of whole numbers, absent when not given (a schedule tells which cadence a key is for). */
+export const optIntList = (min: number, max: number) => z.preprocess(blank, z.array(
+  z.preprocess(toNumber, whole(min, max, false)),
+  { error: 'must be a list of numbers' },
+).optional());
+
+/** One of `choices`, with a default. */
+export const choiceOr = <T extends string>(choices: readonly [T, ...T[]], dflt: T) => z.preprocess(toText, z.enum(choices, {
+  error: (iss) => (iss.input === undefined ? 'is required' : `must be one of: ${choices.join(', ')}`),
+}).default(dflt as never));
+export const optChoice = <T extends string>(choices: readonly [T, ...T[]]) => z.preprocess(toText, z.enum(choices, {
+  error: () => `must be one of: ${choices.join(', ')}`,
+}).optional());
+
+/** A list of texts (dates, checked by whoever knows what they mean), empty when absent. */
+export const textList = () => z.preprocess(blank, z.array(z.preprocess(toText, z.string({ error: 'must be text' })), { error: 'must be a list' }).default(() => []));
+
 /** A list of names, or one string split on 、, commas or spaces. */
 export const names = () => z.preprocess(toNames, z.custom<string[]>(
   (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
@@ -105,4 +122,27 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length][b.length];
+}
+
+/** A refinement's context: where its problems are added. */
+export type Ctx = z.core.$RefinementCtx;
+
+/**
+ * Checks across fields run even when some fields are wrong (`when`), so every problem is told
+ * at once; they look only at fields without a problem of their own (`clean`).
+ */
+export const ALWAYS = { when: () => true };
+
+/** Whether no problem was found at `at`, inside it or around it: only then is its value the parsed type. */
+export function cleanIn(ctx: Ctx) {
+  return (...at: PropertyKey[]) => !ctx.issues.some((iss) => {
+    if (iss.code === 'unrecognized_keys') return false;
+    const p = iss.path ?? [];
+    for (let i = 0; i < Math.min(p.length, at.length); i++) if (p[i] !== at[i]) return false;
+    return true;
+  });
+}
+
+export function problem(ctx: Ctx, at: PropertyKey[], message: string): void {
+  ctx.addIssue({ code: 'custom', path: at, message, input: undefined });
 }

@@ -3,24 +3,8 @@
  * own people, office and schedule or the top level's. Checks that tell every problem with its
  * path, and the frozen per-ledger shape (LedgerScope) the rest of the code reads.
  */
-import type { z } from 'zod';
 import { MAIN_LEDGER, type Ledger, type Person } from '../core/ledger.js';
-
-export type Ctx = z.core.$RefinementCtx;
-
-/** Whether no problem was found at `at`, inside it or around it: only then is its value the parsed type. */
-export function cleanIn(ctx: Ctx) {
-  return (...at: PropertyKey[]) => !ctx.issues.some((iss) => {
-    if (iss.code === 'unrecognized_keys') return false;
-    const p = iss.path ?? [];
-    for (let i = 0; i < Math.min(p.length, at.length); i++) if (p[i] !== at[i]) return false;
-    return true;
-  });
-}
-
-export function problem(ctx: Ctx, at: PropertyKey[], message: string): void {
-  ctx.addIssue({ code: 'custom', path: at, message, input: undefined });
-}
+import { cleanIn, problem, type Ctx } from './config-fields.js';
 
 /** `ledgers[1].people` */
 function pathText(at: PropertyKey[]): string {
@@ -41,9 +25,13 @@ function dupes<T>(ctx: Ctx, items: T[], at: PropertyKey[], key: keyof T & string
 interface PersonFile { id?: string; name: string; department: string; email: string }
 interface TaskFile { no: number; task: string; due: string; departments: string[]; owners: string[]; requirements?: string; note?: string }
 interface OfficeFile { name: string; email: string }
-interface LedgerFile { title: string; office_name?: string; tasks: TaskFile[] }
+interface UnitFile { name: string; email: string }
+interface LedgerFile { title: string; office_name?: string; tasks: TaskFile[]; units?: UnitFile[] }
 interface LedgerEntryFile<S> extends LedgerFile { id: string; people?: PersonFile[]; office?: OfficeFile[]; schedule?: S }
-interface RootFile<S> { people?: PersonFile[]; office?: OfficeFile[]; schedule?: S; ledger?: LedgerFile; ledgers?: LedgerEntryFile<S>[] }
+interface RootFile<S> {
+  people?: PersonFile[]; office?: OfficeFile[]; schedule?: S; ledger?: LedgerFile; ledgers?: LedgerEntryFile<S>[];
+  mailbox?: { address?: unknown };
+}
 
 /** Ids are unique, an absent one being the name (whose repeats `dupes` reports already). */
 function dupeIds(ctx: Ctx, people: PersonFile[], at: PropertyKey[]): void {
@@ -85,11 +73,44 @@ function checkTasks(ctx: Ctx, tasks: TaskFile[], people: PersonFile[], at: Prope
   }
 }
 
+/**
+ * Units are told apart by name and by address within their ledger; an address is a unit's or a
+ * person's, never both, and a unit's of one ledger only (its ledger's mail is recognised by it).
+ */
+function checkUnits<S>(c: RootFile<S>, ctx: Ctx): void {
+  const entries: { units: UnitFile[]; at: PropertyKey[] }[] = [];
+  if (c.ledger && typeof c.ledger === 'object' && Array.isArray(c.ledger.units)) entries.push({ units: c.ledger.units, at: ['ledger', 'units'] });
+  if (Array.isArray(c.ledgers)) {
+    c.ledgers.forEach((l, i) => { if (l && typeof l === 'object' && Array.isArray(l.units)) entries.push({ units: l.units, at: ['ledgers', i, 'units'] }); });
+  }
+  if (entries.every((e) => e.units.length === 0)) return;
+  const clean = cleanIn(ctx);
+  const people = new Set<unknown>();
+  for (const list of [c.people, ...(Array.isArray(c.ledgers) ? c.ledgers.map((l) => l?.people) : [])]) {
+    if (Array.isArray(list)) for (const p of list) people.add(p?.email);
+  }
+  const own = typeof c.mailbox?.address === 'string' ? c.mailbox.address.toLowerCase() : '';
+  const ledgerOf = new Map<string, number>();
+  entries.forEach(({ units, at }, n) => {
+    dupes(ctx, units, at, 'name');
+    dupes(ctx, units, at, 'email');
+    units.forEach((u, i) => {
+      if (!clean(...at, i, 'email')) return;
+      if (people.has(u.email)) problem(ctx, [...at, i, 'email'], 'is also a person\'s address (people[].email)');
+      if (u.email === own) problem(ctx, [...at, i, 'email'], 'is the collection mailbox itself');
+      const first = ledgerOf.get(u.email);
+      if (first !== undefined && first !== n) problem(ctx, [...at, i, 'email'], 'is a unit of another ledger too: a unit\'s address may be in one ledger only');
+      if (first === undefined) ledgerOf.set(u.email, n);
+    });
+  });
+}
+
 const INHERITED = ['people', 'office', 'schedule'] as const;
 
 /** People, offices and the ledgers name each other; `ledger` or `ledgers`, not both. */
 export function checkRoot<S>(c: RootFile<S>, ctx: Ctx): void {
   if (!c || typeof c !== 'object') return;
+  checkUnits(c, ctx);
   const top = Array.isArray(c.people) ? c.people : [];
   if (Array.isArray(c.people)) checkPeople(ctx, top, ['people']);
   if (c.ledgers === undefined) {
@@ -137,6 +158,8 @@ export interface LedgerScope<S> {
   schedule: S;
   /** Display name on its outgoing mail and their signature. */
   senderName: string;
+  /** The 制表单位 of its office workbook: its `office_name`, else the mailbox's sender name. */
+  maker: string;
 }
 
 const toPerson = (p: PersonFile): Person => ({ id: (p.id ?? p.name).trim(), name: p.name, department: p.department, email: p.email });
@@ -146,6 +169,7 @@ function toLedger(id: string, l: LedgerFile): Ledger {
     id, title: l.title,
     tasks: l.tasks.map((t) => ({ no: t.no, task: t.task, due: t.due, departments: t.departments, owners: t.owners, requirements: t.requirements, note: t.note }))
       .sort((a, b) => a.no - b.no),
+    ...(l.units?.length ? { units: l.units.map((u) => ({ name: u.name, email: u.email })) } : {}),
   };
 }
 
@@ -166,6 +190,7 @@ export function ledgerScopes<S, T>(c: RootFile<S>, toSchedule: (s: S) => T, send
       schedule: l.schedule === undefined ? topSchedule! : toSchedule(l.schedule),
       // A ledger of `ledgers` signs with its own office_name; the single `ledger:` as it always did.
       senderName: (several ? l.office_name ?? senderName : senderName ?? l.office_name) ?? '台账汇总',
+      maker: l.office_name ?? senderName ?? '台账汇总',
     };
   });
 }

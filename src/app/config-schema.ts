@@ -4,23 +4,23 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { Schedule } from '../core/calendar.js';
 import {
-  boolOr, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optPeriod, optText, patternOr,
-  period, text, textOr,
+  ALWAYS, boolOr, cleanIn, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optText, patternOr, problem,
+  text, textOr, type Ctx,
 } from './config-fields.js';
+import { scheduleSchema } from './config-schedule.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
-import { checkRoot, cleanIn, everyone, ledgerScopes, problem, type Ctx, type LedgerScope } from './config-ledgers.js';
+import { isPasswordHash } from '../web/password.js';
+import { notifyFields, toNotify } from './config-notify.js';
+import { checkRoot as checkLedgers, everyone, ledgerScopes, type LedgerScope } from './config-ledgers.js';
+
+/** What counts as an explicit "no progress this period" report (`no_progress_words`). */
+export const NO_PROGRESS_WORDS = ['本月无进展', '本期无进展', '无新进展', '暂无进展'] as const;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** A ledger's id: it appears in paths, form tokens' keys and `--ledger`. */
 export const LEDGER_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
-/**
- * Checks across fields run even when some fields are wrong (`when`), so every problem is told
- * at once; they look only at fields without a problem of their own (`clean`).
- */
-const ALWAYS = { when: () => true };
 
 function isTimeZone(tz: string): boolean {
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
@@ -53,30 +53,38 @@ function mailboxFields(mail: boolean) {
   });
 }
 
-const scheduleFields = mapping({
-  first_period: period(), last_period: optPeriod(),
-  send_day: intOr(1, 31, 20), deadline_day: intOr(1, 31, 30), reminder_days: intListOr(1, 31, []),
-  send_time: patternOr(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM', '00:00'),
-  cron: textOr('*/10 * * * *'),
-});
-
-/** The one schedule schema: the top level's, and a ledger's own, which replaces it as a whole. */
-const schedule = scheduleFields.superRefine(checkSchedule, ALWAYS);
-const officeList = list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address');
-const peopleList = list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person');
-
 const task = mapping({
   no: int(1, 1_000_000), task: text(), due: textOr(''), departments: names(),
   owners: names().refine((o) => !Array.isArray(o) || o.length > 0, 'needs at least one person'),
   requirements: optText(), note: optText(),
 });
 
-const ledgerFields = { title: text(), office_name: optText(), tasks: list(task, 'needs at least one task') };
+/** `web:` the clerk's desk, served by `run`; off when absent. */
+const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const webFields = mapping({
+  listen: patternOr(LISTEN, 'must be HOST:PORT, e.g. 127.0.0.1:8080', '127.0.0.1:8080')
+    .refine((l) => { const port = Number(LISTEN.exec(l)?.[2]); return port >= 1 && port <= 65535; }, 'the port must be from 1 to 65535'),
+  users: list(mapping({
+    name: text(),
+    password_hash: text().refine(isPasswordHash, 'must be a hash printed by `taizhang passwd` (scrypt$N$r$p$salt$hash)'),
+  }), 'needs at least one user'),
+  /** Cookies only over HTTPS even without a proxy's X-Forwarded-Proto (a TLS-terminating proxy elsewhere). */
+  secure_cookie: boolOr(false),
+  /** A session ends after this many minutes without a request. */
+  session_minutes: intOr(1, 1440, 30),
+});
 
-/** One of several ledgers: its own people, office and schedule, or the top level's. */
+/** Subordinate units (局属单位) whose own ledgers are rolled up into this one; optional. */
+const unitList = z.array(mapping({ name: text(), email: lowerEmail() }), { error: 'must be a list' }).optional();
+
+const officeList = list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address');
+const peopleList = list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person');
+const ledgerFields = { title: text(), office_name: optText(), tasks: list(task, 'needs at least one task'), units: unitList };
+
+/** One of several ledgers: its own people, office and schedule (the one schedule schema), or the top level's. */
 const ledgerEntry = mapping({
   id: text().refine((id) => LEDGER_ID.test(id), 'must be 1 to 32 of a-z, 0-9, "_" and "-", starting with a letter or digit'),
-  ...ledgerFields, people: peopleList.optional(), office: officeList.optional(), schedule: schedule.optional(),
+  ...ledgerFields, people: peopleList.optional(), office: officeList.optional(), schedule: scheduleSchema.optional(),
 });
 
 function fileFields(mail: boolean) {
@@ -84,17 +92,23 @@ function fileFields(mail: boolean) {
     timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
     data_dir: textOr('../data'),
     mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
-    // Required unless every ledger of `ledgers` has its own (checkRoot tells).
-    schedule: schedule.optional(),
+    // Required unless every ledger of `ledgers` has its own (config-ledgers.ts tells).
+    schedule: scheduleSchema.optional(),
     office: officeList.optional(),
     office_phone: optText(),
     office_contact: optText(),
+    // Body reports and text replies (README "Replies without a form").
+    no_progress_words: z.preprocess((v) => (v === null || v === '' ? undefined : v), z.array(text(), { error: 'must be a list of words' })
+      .refine((l) => l.every((w) => w.trim() !== ''), 'must not hold an empty word').default(() => [...NO_PROGRESS_WORDS])),
+    text_replies: z.preprocess((v) => (v === null || v === '' ? undefined : v), z.enum(['forward', 'desk'], { error: 'must be forward or desk' }).default('forward')),
     people: peopleList.optional(),
-    // One of these two (ledger-scopes.ts).
+    // One of these two (config-ledgers.ts).
     ledger: mapping(ledgerFields).optional(),
     ledgers: list(ledgerEntry, 'needs at least one ledger').optional(),
     secret: optText(),
     templates_dir: optText(),
+    web: webFields.optional(),
+    notify: notifyFields,
   });
 }
 
@@ -138,18 +152,17 @@ function checkMailbox(m: MailboxFile, ctx: Ctx): void {
   }
 }
 
-function checkSchedule(s: z.output<typeof scheduleFields>, ctx: Ctx): void {
+/** People, offices and ledgers name each other (config-ledgers.ts); the desk's users are told apart. */
+function checkRoot(c: FileConfig, ctx: Ctx): void {
+  if (!c || typeof c !== 'object') return;
+  checkLedgers(c, ctx);
+  if (!Array.isArray(c.web?.users)) return;
   const clean = cleanIn(ctx);
-  if (!s || typeof s !== 'object') return;
-  if (clean('first_period') && clean('last_period') && s.last_period && s.last_period < s.first_period) {
-    problem(ctx, ['last_period'], 'is before first_period');
-  }
-  if (!clean('send_day') || !clean('deadline_day')) return;
-  const { send_day: send, deadline_day: deadline } = s;
-  if (send > deadline) problem(ctx, ['send_day'], `must not be after deadline_day (${deadline})`);
-  if (!clean('reminder_days')) return;
-  s.reminder_days.forEach((d, i) => {
-    if (d <= send || d > deadline) problem(ctx, ['reminder_days', i], `must be after send_day (${send}) and not after deadline_day (${deadline})`);
+  const seen = new Set<string>();
+  c.web.users.forEach((u, i) => {
+    if (!clean('web', 'users', i, 'name')) return;
+    if (seen.has(u.name)) problem(ctx, ['web', 'users', i, 'name'], 'appears twice');
+    seen.add(u.name);
   });
 }
 
@@ -166,25 +179,13 @@ function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undef
   };
 }
 
-type ScheduleFile = z.output<typeof scheduleFields>;
-export type ConfigSchedule = Schedule & { cron: string };
+export type ConfigSchedule = z.output<typeof scheduleSchema>;
 export type ConfigLedger = LedgerScope<ConfigSchedule>;
-
-function toSchedule(s: ScheduleFile): ConfigSchedule {
-  return {
-    firstPeriod: s.first_period, lastPeriod: s.last_period,
-    sendDay: s.send_day, deadlineDay: s.deadline_day,
-    reminderDays: [...new Set(s.reminder_days)].sort((a, b) => a - b),
-    sendTime: s.send_time,
-    /** node-cron expression for `run` (the top level's; a ledger's own is not read). */
-    cron: s.cron,
-  };
-}
 
 function toConfig(c: FileConfig, file: string) {
   const m = c.mailbox;
   const preset = presetOf(m);
-  const ledgers: ConfigLedger[] = ledgerScopes(c, toSchedule, m.sender_name);
+  const ledgers: ConfigLedger[] = ledgerScopes(c, (s) => s, m.sender_name);
   const [first] = ledgers;
   return {
     configPath: path.resolve(file),
@@ -225,11 +226,17 @@ function toConfig(c: FileConfig, file: string) {
      * The first ledger's schedule, office, tasks (`ledger`), as a ledger's own view of the config
      * has its own (cycle/ledgers.ts); `schedule.cron` is the top level's when there is one.
      */
-    schedule: c.schedule === undefined ? first.schedule : toSchedule(c.schedule),
+    schedule: c.schedule ?? first.schedule,
     office: first.office,
     /** Who people may call about the ledger, named in every mail to them; optional. */
     officePhone: c.office_phone,
     officeContact: c.office_contact,
+    /** The 制表单位 of the office's ledger: `ledger.office_name`, else the mailbox's sender name. */
+    ledgerMaker: first.maker,
+    /** Words that, as a whole body or a form's cell, report no progress for the period. */
+    noProgressWords: c.no_progress_words,
+    /** A reply with no form whose text names no task: forwarded to the office, or kept for the web desk. */
+    textReplies: c.text_replies,
     /** Everyone of every ledger (the mailbox's roster); a ledger's own view has its own people. */
     people: everyone(ledgers),
     ledger: first.ledger,
@@ -239,5 +246,19 @@ function toConfig(c: FileConfig, file: string) {
     secret: c.secret,
     /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */
     templatesDir: c.templates_dir === undefined ? undefined : path.resolve(c.templates_dir),
+    /** Group chats told on reminder days and when a ledger is ready; none when absent. */
+    notify: toNotify(c.notify),
+    web: c.web && webConfig(c.web),
+  };
+}
+
+function webConfig(w: NonNullable<FileConfig['web']>) {
+  const m = LISTEN.exec(w.listen)!;
+  return {
+    host: m[1].replace(/^\[|\]$/g, ''),
+    port: Number(m[2]),
+    users: w.users.map((u) => ({ name: u.name, passwordHash: u.password_hash })),
+    secureCookie: w.secure_cookie,
+    sessionMinutes: w.session_minutes,
   };
 }

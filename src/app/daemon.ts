@@ -1,27 +1,44 @@
 import { schedule, validate } from 'node-cron';
 import type { ImapFlow } from 'imapflow';
+import { Writable } from 'node:stream';
+import { parseArgs, SERVICE_COMMANDS, type Args } from './args.js';
 import type { Config } from './config.js';
-import { openContext } from '../cycle/context.js';
+import { listenControl, type ControlHandler } from './control.js';
+import { reportFailure, type Io } from './io.js';
+import { Serial } from './serial.js';
+import { openContext, type Context, type Progress } from '../cycle/context.js';
 import { TaizhangError } from '../errors.js';
 import { connectImap } from '../mail/imap.js';
+import { Outbox, type Clock } from '../mail/outbox.js';
 import { withTimeout } from '../cycle/timeout.js';
 import { acquireLock } from '../store/lock.js';
-import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { createLogger, type Logger } from '../logger.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
+
+/**
+ * The running service, to a command that came over its control socket: its store, and its
+ * worker, which runs the command's work in turn with the ticks, on the same connections.
+ */
+export interface Service {
+  store: Store;
+  worker<T>(clock: Clock, log: Logger, progress: Progress, fn: (ctx: Context, conn: Connections) => Promise<T>): Promise<T>;
+}
+
+/** Runs a parsed command (commands.ts `execute`, handed in: commands.ts starts the daemon). */
+export type Execute = (args: Args, config: Config, log: Logger, io: Io, service: Service) => Promise<number>;
 
 const HEARTBEAT_MS = 10 * 60_000;
 const STOP_GRACE_MS = 10_000;
 
-/** Serializes units of work: a tick and a collection never overlap. */
+/** Serializes units of work: a tick, a collection, a command and the desk's actions never overlap. */
 class WorkQueue {
-  private tail: Promise<void> = Promise.resolve();
   private pendingCollect = false;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, readonly serial = new Serial()) {}
 
   push(name: string, fn: () => Promise<void>): Promise<void> {
-    this.tail = this.tail.then(fn).catch((err) => this.log.error({ err, unit: name }, 'unit of work failed'));
-    return this.tail;
+    return this.serial.run(fn).catch((err) => this.log.error({ err, unit: name }, 'unit of work failed'));
   }
 
   /** Coalesces bursts of "new mail" into one collection. */
@@ -31,7 +48,7 @@ class WorkQueue {
     void this.push('collect', async () => { this.pendingCollect = false; await fn(); });
   }
 
-  idle(): Promise<void> { return this.tail; }
+  idle(): Promise<void> { return this.serial.run(async () => {}); }
 }
 
 /**
@@ -118,13 +135,55 @@ function noopTimeoutMs(config: Config): number {
   return Math.min(30_000, Math.max(5_000, config.mailbox.imap.pollSeconds * 1000));
 }
 
+/** A logger writing a command's lines to its client's stderr, at the client's level. */
+function clientLogger(level: string | undefined, io: Io): Logger {
+  const destination = new Writable({ write(chunk: Buffer, _enc, done) { io.err(chunk.toString('utf8')); done(); } });
+  return createLogger({ level: level ?? 'info', destination });
+}
+
+/** Answers the control socket: the command runs here as the command line would run it. */
+function controlHandler(config: Config, log: Logger, execute: Execute, service: Service): ControlHandler {
+  return async (request, io) => {
+    const clientLog = clientLogger(request.logLevel, io);
+    let args: Args;
+    try {
+      args = parseArgs(request.argv);
+      if (!args.command || args.help || !SERVICE_COMMANDS.has(args.command)) {
+        throw new TaizhangError('USAGE', `${args.command ?? 'this'} is not run through the service`);
+      }
+    } catch (err) {
+      return reportFailure(err, io, clientLog);
+    }
+    log.info({ command: args.command, argv: request.argv }, 'command through the control socket');
+    let code: number;
+    try {
+      code = await execute(args, config, clientLog, io, service);
+    } catch (err) {
+      code = reportFailure(err, io, clientLog);
+    }
+    log.info({ command: args.command, exitCode: code }, 'command done');
+    return code;
+  };
+}
+
 /** `taizhang run`: tick now and on the cron schedule, answer replies as they arrive, stop on SIGTERM. */
-export async function runDaemon(config: Config, log: Logger, only?: string): Promise<number> {
+export async function runDaemon(config: Config, log: Logger, execute: Execute, only?: string): Promise<number> {
   if (!validate(config.schedule.cron)) throw new TaizhangError('CONFIG_INVALID', `schedule.cron: "${config.schedule.cron}" is not a cron expression`);
   const release = acquireLock(config.dataDir);
   const ctx = openContext(config, log);
   const conn = new Connections(ctx);
   const work = new WorkQueue(log);
+  const service: Service = {
+    store: ctx.store,
+    worker: (clock, cmdLog, progress, fn) => work.serial.run(async () => {
+      await conn.probeImap(noopTimeoutMs(config));
+      // Its own outbox only for its log lines ("mail sent" …), which go to its caller.
+      return fn({ ...ctx, clock, log: cmdLog, progress, outbox: new Outbox(ctx.store, config, cmdLog) }, conn);
+    }),
+  };
+  // Without its socket the service still runs; commands are then refused by the lock, as before.
+  const control = await listenControl(config.dataDir, controlHandler(config, log, execute, service), (err) => log.warn({ err }, 'control socket'))
+    .catch((err: unknown) => { log.error({ err }, 'cannot open the control socket: commands cannot run while the service runs'); return null; });
   const runTick = () => work.push('tick', async () => {
     await conn.probeImap(noopTimeoutMs(config));
     logTick(log, await tick(ctx, conn, only));
@@ -135,10 +194,15 @@ export async function runDaemon(config: Config, log: Logger, only?: string): Pro
     await collectStep(ctx, conn, report);
     if (report.collected?.fetched || ctx.store.pendingOutboxCount()) await flushOutbox(ctx, conn);
   });
+  const desk = config.web ? await openDesk(config.web, { ctx, serial: work.serial, log: log.child({ component: 'desk' }), flush: () => { void work.push('desk-send', async () => { await flushOutbox(ctx, conn); }); } }).catch(async (err: unknown) => {
+    await ctx.close();
+    release();
+    throw err;
+  }) : null;
   const watcher = new InboxWatcher(config, log.child({ component: 'watch' }), runCollect);
   const cronTask = schedule(config.schedule.cron, () => { void runTick(); }, { timezone: config.timezone, noOverlap: true });
   const heartbeat = setInterval(() => log.info({ pendingMail: ctx.store.pendingOutboxCount() }, 'heartbeat'), HEARTBEAT_MS);
-  log.info({ cron: config.schedule.cron, timezone: config.timezone }, 'taizhang running');
+  log.info({ cron: config.schedule.cron, timezone: config.timezone, control: control?.path }, 'taizhang running');
   void runTick();
   const watching = watcher.start();
 
@@ -148,17 +212,26 @@ export async function runDaemon(config: Config, log: Logger, only?: string): Pro
     process.once('SIGINT', () => stop('SIGINT'));
   });
   clearInterval(heartbeat);
+  control?.close();
+  await desk?.close();
   await cronTask.stop();
   await watcher.stop();
   // Finish the unit of work in hand, or abandon it after a grace period (an interrupted send is
   // settled at the next start by the Sent folder).
   await withTimeout(work.idle(), STOP_GRACE_MS, 'grace period over').catch((err) => log.warn({ err }, 'abandoning the unit of work in hand'));
+  control?.drop();
   await watching.catch(() => {});
   await conn.close();
   await ctx.close();
   release();
   log.info('stopped');
   return 0;
+}
+
+/** The desk (web) is loaded only when configured: fastify costs every other command its start-up time. */
+async function openDesk(web: NonNullable<Config['web']>, deps: import('../web/server.js').DeskDeps) {
+  const { startDesk } = await import('../web/server.js');
+  return startDesk(deps, web);
 }
 
 function logTick(log: Logger, r: TickReport): void {

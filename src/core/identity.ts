@@ -8,6 +8,8 @@
  *
  *     TZ-<ledgerKey: 6 hex>-<YYYYMM>-<personKey: 8 hex>-<tag: 10 hex>
  *
+ * (a weekly or quarterly ledger's period is written YYYYWww or YYYYQn: `2020W27`, `2020Q3`)
+ *
  * The person key is derived from the person's configured id ({@link personKeyOf}); forms written
  * before ids existed carry one derived from the address ({@link addressKeyOf}), still accepted.
  *     TZ-3fa91c-202006-0b1e55ed-8d2c41a7f0
@@ -32,7 +34,7 @@ export const IDENTITY_SHEET = '_taizhang';
 export interface TokenFields {
   /** 6 lower-case hex digits, see {@link ledgerKeyOf}. */
   ledgerKey: string;
-  /** The reporting month, `YYYY-MM`. */
+  /** The reporting period: `YYYY-MM`, `YYYY-Www` or `YYYY-Qn`. */
   period: string;
   /** 8 lower-case hex digits, see {@link personKeyOf} (and {@link addressKeyOf}). */
   personKey: string;
@@ -46,7 +48,7 @@ export interface TokenInput extends TokenFields {
 
 const LEDGER_KEY_RE = /^[0-9a-f]{6}$/;
 const PERSON_KEY_RE = /^[0-9a-f]{8}$/;
-const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2]|W(?:0[1-9]|[1-4]\d|5[0-3])|Q[1-4])$/;
 const TAG_HEX = 10;
 const DOMAIN = 'TZ1';
 
@@ -55,7 +57,7 @@ const DOMAIN = 'TZ1';
  * The lookbehind keeps `XTZ-…` (a token glued to a longer word) from matching at an odd place;
  * the lookahead rejects a longer hex run so that a tag cannot be silently truncated.
  */
-const TOKEN_SCAN_RE = /(?<![0-9A-Za-z])TZ-([0-9a-f]{6})-(\d{4})(\d{2})-([0-9a-f]{8})-([0-9a-f]{10})(?![0-9a-f])/gi;
+const TOKEN_SCAN_RE = /(?<![0-9A-Za-z])TZ-([0-9a-f]{6})-(\d{4})(\d{2}|W\d{2}|Q\d)-([0-9a-f]{8})-([0-9a-f]{10})(?![0-9a-f])/gi;
 
 /**
  * The ledger key: the first 6 hex digits of sha256 of the title (NFKC-normalised, surrounding
@@ -136,7 +138,7 @@ export function makeToken(input: TokenInput): string {
   if (!LEDGER_KEY_RE.test(ledgerKey)) throw new TaizhangError('INTERNAL', `ledgerKey must be 6 lower-case hex digits, got ${JSON.stringify(ledgerKey)}`);
   if (!PERSON_KEY_RE.test(personKey)) throw new TaizhangError('INTERNAL', `personKey must be 8 lower-case hex digits, got ${JSON.stringify(personKey)}`);
   const m = PERIOD_RE.exec(period);
-  if (!m) throw new TaizhangError('INTERNAL', `period must be YYYY-MM, got ${JSON.stringify(period)}`);
+  if (!m) throw new TaizhangError('INTERNAL', `period must be YYYY-MM, YYYY-Www or YYYY-Qn, got ${JSON.stringify(period)}`);
   if (typeof secret !== 'string' || secret.length === 0) throw new TaizhangError('INTERNAL', 'token secret is empty');
   const yyyymm = `${m[1]}${m[2]}`;
   return `TZ-${ledgerKey}-${yyyymm}-${personKey}-${tagOf(ledgerKey, yyyymm, personKey, secret)}`;
@@ -172,17 +174,17 @@ export function findTokenCandidates(text: string, max = 20): TokenCandidate[] {
   TOKEN_SCAN_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
   while (out.length < max && (m = TOKEN_SCAN_RE.exec(hay)) !== null) {
-    const month = Number(m[3]);
-    if (month < 1 || month > 12) continue;
+    const within = m[3].toUpperCase(); // month "06", week "W27", quarter "Q3"
+    if (!PERIOD_RE.test(`${m[2]}-${within}`)) continue;
     const ledgerKey = m[1].toLowerCase();
     const personKey = m[4].toLowerCase();
     const tag = m[5].toLowerCase();
     out.push({
       ledgerKey,
-      period: `${m[2]}-${m[3]}`,
+      period: `${m[2]}-${within}`,
       personKey,
       tag,
-      token: `TZ-${ledgerKey}-${m[2]}${m[3]}-${personKey}-${tag}`,
+      token: `TZ-${ledgerKey}-${m[2]}${within}-${personKey}-${tag}`,
     });
   }
   return out;

@@ -31,11 +31,21 @@ export interface Person {
 /** The ledger of a single-`ledger:` config, and of everything recorded before ledgers had ids. */
 export const MAIN_LEDGER = 'main';
 
+/** A subordinate unit (局属单位) that reports its own ledger each period (`ledger.units`). */
+export interface Unit {
+  /** The unit's name, the key its reports are recorded under. */
+  name: string;
+  /** Where it is asked, and whose mail is its report (a unit running taizhang: its collection address). */
+  email: string;
+}
+
 export interface Ledger {
   /** `ledgers[].id`; absent or `main` for the single `ledger:` of a config (see MAIN_LEDGER). */
   id?: string;
   title: string;
   tasks: Task[];
+  /** Subordinate units rolled up into this ledger (局属单位); none when absent. */
+  units?: Unit[];
 }
 
 /** The columns of the seed's table, in order. */

@@ -20,7 +20,24 @@ export interface PersonState {
   reportCount: number;
   /** Set when somebody else sent the report on this person's behalf. */
   sentBy?: string;
+  /** How many of the person's tasks their current report fills (progress not empty), of `tasks`. */
+  filled: number;
+  /** How many tasks the person has in the ledger. */
+  tasks: number;
 }
+
+/** A report that leaves some of the person's tasks empty (部分填报); status stays submitted or late. */
+export function isPartial(s: Pick<PersonState, 'status' | 'filled' | 'tasks'>): boolean {
+  return s.status !== 'pending' && s.filled < s.tasks;
+}
+
+/** The label of the 填报情况 sheet: 部分填报 for a partial report on time, 逾期报送（部分填报） for a late one. */
+export function sheetStatusLabel(s: Pick<PersonState, 'status' | 'delivery' | 'filled' | 'tasks'>): string {
+  if (!isPartial(s)) return statusLabel(s);
+  return s.status === 'late' ? `${STATUS_LABEL.late}（${PARTIAL_LABEL}）` : PARTIAL_LABEL;
+}
+
+export const PARTIAL_LABEL = '部分填报';
 
 export const NOT_REPORTED = '未报送';
 export const NOT_FILLED = '未填写';
@@ -34,11 +51,15 @@ export function statusLabel(s: Pick<PersonState, 'status' | 'delivery'>): string
   return STATUS_LABEL[s.status];
 }
 
-export function personState(person: Person, reports: { accepted?: AcceptedReport; anyOnTime: boolean; count: number }, delivery: Delivery): PersonState {
+/** `own`: the person's tasks, to count how many their report fills (none given: counted as complete). */
+export function personState(person: Person, reports: { accepted?: AcceptedReport; anyOnTime: boolean; count: number }, delivery: Delivery, own?: readonly Task[]): PersonState {
   const status: PersonStatus = reports.accepted ? (reports.anyOnTime ? 'submitted' : 'late') : 'pending';
   const sender = reports.accepted?.sender.toLowerCase();
+  const words = new Set((reports.accepted?.rows ?? []).filter((r) => r.progress.trim() !== '').map((r) => r.no));
+  const tasks = own?.length ?? 0;
   return {
-    person, status, delivery, report: reports.accepted, reportCount: reports.count,
+    person, status, delivery, report: reports.accepted, reportCount: reports.count, tasks,
+    filled: own ? own.filter((t) => words.has(t.no)).length : reports.accepted ? tasks : 0,
     sentBy: sender && sender !== person.email.toLowerCase() ? reports.accepted!.sender : undefined,
   };
 }
@@ -116,6 +137,8 @@ export interface Summary {
   onTime: number;
   late: number;
   missing: string[];
+  /** Names of those whose report leaves some of their tasks empty (部分填报). */
+  partial: string[];
   bounced: string[];
   departments: { name: string; total: number; reported: number }[];
 }
@@ -135,6 +158,7 @@ export function summarize(states: PersonState[]): Summary {
     onTime: states.filter((s) => s.status === 'submitted').length,
     late: states.filter((s) => s.status === 'late').length,
     missing: states.filter((s) => s.status === 'pending').map((s) => s.person.name),
+    partial: states.filter(isPartial).map((s) => s.person.name),
     bounced: states.filter((s) => s.delivery === 'bounced' || s.delivery === 'failed').map((s) => s.person.name),
     departments: [...depts.values()],
   };

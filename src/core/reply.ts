@@ -5,6 +5,7 @@
 import type { ErrorCode } from '../errors.js';
 import { tasksOf, type Ledger, type Person, type ReportRow, type Task } from './ledger.js';
 import { personKeysOf, type TokenFields } from './identity.js';
+import { parsePeriod, periodWords } from './period.js';
 
 export type MatchVia = 'file' | 'thread' | 'sender';
 
@@ -142,11 +143,13 @@ export function referencedIds(inReplyTo: string | undefined, references: string 
 
 export interface Problem { problem: string; fix: string }
 
-/** What the person is told when a file cannot be used, by error code and the file's kind. */
-export function problemFor(code: ErrorCode | 'NO_ATTACHMENT' | 'NOT_FILLED' | 'NOT_OURS' | 'CLOSED', kind?: string): Problem {
+/** What the person is told when a file cannot be used, by error code and the file's kind (CLOSED: the period's). */
+export function problemFor(code: ErrorCode | 'NO_ATTACHMENT' | 'NOT_FILLED' | 'NOT_OURS' | 'CLOSED' | 'BODY_FOREIGN', kind?: string, period?: string): Problem {
   switch (code) {
+    case 'BODY_FOREIGN':
+      return { problem: '邮件正文中列出的任务均不是您负责的任务，未予登记。', fix: '请在邮件正文中按您负责任务的序号逐项写明进展情况（如“1. ……”）后回复，或在本邮件所附表格中填写后回复并附上该表格。' };
     case 'CLOSED':
-      return { problem: '该月汇总台账已报送办公室，您此前报送的内容保持不变，本次未作改动。', fix: '如确需更正已报送的内容，请在邮件主题中注明“更正”二字后重新发送，汇总台账将随之更新并告知办公室。' };
+      return { problem: `${periodWords(period && parsePeriod(period)?.cadence || 'monthly').that}汇总台账已报送办公室，您此前报送的内容保持不变，本次未作改动。`, fix: '如确需更正已报送的内容，请在邮件主题中注明“更正”二字后重新发送，汇总台账将随之更新并告知办公室。' };
     case 'NO_ATTACHMENT':
       return { problem: '邮件中没有找到填写后的表格附件。', fix: '请在原通知邮件所附表格的“进展情况”栏填写后保存，直接回复本邮件并添加该表格为附件。' };
     case 'NOT_FILLED':

@@ -4,7 +4,7 @@
  *
  * The form's identity first (its ledger key; the sender's own form before a colleague's), then
  * the thread (the newest of our mails it refers to), then a ledger title the subject names, then
- * the sender's address when it belongs to one ledger only. A person of several ledgers whose
+ * the sender's address when it belongs to one ledger only (a person's, or a subordinate unit's). A person of several ledgers whose
  * mail says none of these is asked which ledger it is: never guessed.
  */
 import { ledgerKeyFor, personKeysOf, type TokenFields } from './identity.js';
@@ -45,8 +45,10 @@ export function routeReply(mail: RouteInput, ledgers: readonly RoutableLedger[],
   if (ledgers.length === 1) return { id: idOf(ledgers[0]), via: 'only' };
   const sender = mail.from.toLowerCase();
   const byKey = new Map(ledgers.map((l) => [ledgerKeyFor(l.ledger), idOf(l)]));
-  const theirs = ledgers.filter((l) => personByEmail(l.people, sender));
-  const senderKeys = new Set(theirs.flatMap((l) => personKeysOf(personByEmail(l.people, sender)!)));
+  // A unit's mail (局属单位) belongs to the ledger the unit reports to (an address is one ledger's unit only).
+  const isUnit = (l: RoutableLedger) => (l.ledger.units ?? []).some((u) => u.email.toLowerCase() === sender);
+  const theirs = ledgers.filter((l) => personByEmail(l.people, sender) || isUnit(l));
+  const senderKeys = new Set(theirs.flatMap((l) => { const p = personByEmail(l.people, sender); return p ? personKeysOf(p) : []; }));
   const forms = mail.tokens.filter((t) => byKey.has(t.ledgerKey));
   const form = forms.find((t) => senderKeys.has(t.personKey)) ?? forms[0];
   if (form) return { id: byKey.get(form.ledgerKey)!, via: 'file' };

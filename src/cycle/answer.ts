@@ -5,6 +5,7 @@
  * what the sender wrote, and each such address, like each owner, gets a few mails a day at most.
  */
 import { chineseStamp, localParts, periodLabel, zonedInstant } from '../core/calendar.js';
+import { periodWords } from '../core/period.js';
 import { signature } from './signature.js';
 import type { Decision, PlannedReport } from '../core/decide.js';
 import { serialList } from '../core/notes.js';
@@ -13,9 +14,10 @@ import type { Analysis } from '../parse/analyze.js';
 import type { MessageRow, OutboxKind } from '../store/store.js';
 import type { Context } from './context.js';
 import { EchoBudget } from './echo.js';
+import { formFileName, personForm, XLSX_TYPE } from './forms.js';
 
-/** What applying a decision uses of the context. */
-export type ApplyContext = Pick<Context, 'config' | 'store' | 'clock' | 'templates' | 'outbox' | 'log'>;
+/** What applying a decision uses of the context (`secret`: to attach a person's form again). */
+export type ApplyContext = Pick<Context, 'config' | 'store' | 'clock' | 'templates' | 'outbox' | 'log'> & Partial<Pick<Context, 'secret'>>;
 
 /** Receipts a day to one address outside the roster, and notices a day to one owner. */
 export const DAILY_LIMIT = 5;
@@ -63,14 +65,19 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   const onBehalf = a.from.toLowerCase() !== d.person.email;
   const confirmed = d.outcome === 'confirmed' ? ctx.store.heldReport({ id: d.confirms! }) : undefined;
   const closed = !!ctx.store.period(d.period)?.consolidated_at;
+  // A text the office is to answer, or lines for others' tasks: the sender's form again, to fill in on a phone.
+  const form = d.attachForm && !onBehalf && ctx.secret ? await personForm({ config: ctx.config, secret: ctx.secret, store: ctx.store }, d.period, d.person) : null;
   const data = {
-    personName: d.person.name, periodLabel: periodLabel(d.period),
+    words: periodWords(ctx.config.schedule.cadence), personName: d.person.name, periodLabel: periodLabel(d.period),
     accepted: d.outcome === 'accepted' || d.outcome === 'confirmed', held: d.outcome === 'held',
     // Late by the rule status uses: no on-time report of the person's for the month (a correction
     // after the ledger went out of a report that came in time stays on time).
     late: (d.outcome === 'accepted' || d.outcome === 'confirmed') && isLate(d.period) && !ctx.store.reportTally(d.period).get(d.person.id)?.anyOnTime,
     receivedAt: chineseStamp(row.received_at, ctx.config.timezone),
-    rows: confirmed ? confirmed.rows.map((r) => ({ no: r.no, task: taskName(ctx, r.no), progress: echo?.take(r.progress), remark: echo?.take(r.remark) })) : rowsOf(main, echo),
+    rows: confirmed ? confirmed.rows.map((r) => ({ no: r.no, task: taskName(ctx, r.no), progress: echo?.take(r.progress), remark: echo?.take(r.remark) }))
+      : d.body ? d.body.rows.map((r) => ({ no: r.no, task: r.task, progress: echo?.take(r.progress), remark: '' })) : rowsOf(main, echo),
+    body: d.body && { merged: d.body.merged, noProgress: d.body.noProgress },
+    forwarded: !!d.forward, deskOnly: d.forward === 'desk', formAttached: !!form,
     emptyRows: main?.report.empty.map((t) => ({ no: t.no, task: t.task })) ?? [],
     echo: !!echo, onBehalfOf: onBehalf, sender: a.from, problem: d.problem?.problem, fix: d.problem?.fix,
     movedFrom: d.movedFrom && periodLabel(d.movedFrom.period), movedByForm: d.movedFrom?.via === 'file',
@@ -84,7 +91,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
     echoCut: false,
     ...signature(ctx.config, ctx.clock.now()),
     notes: d.notes && {
-      format: d.notes.format, filename: d.notes.filename,
+      format: d.notes.format, filename: d.notes.filename, inBody: !d.notes.format && !d.notes.filename,
       foreign: serialList(d.notes.foreign), renamed: serialList(d.notes.renamed),
     },
   };
@@ -93,6 +100,7 @@ async function receipt(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decis
   const refs = a.messageId ? [...a.references, a.messageId] : a.references;
   await ctx.outbox.queue({ kind: 'receipt', period: d.period, person: d.person.id, slot }, {
     to: [{ address: a.from }], ...mail, inReplyTo: a.messageId ?? undefined, references: refs,
+    attachments: form ? [{ filename: formFileName(d.period, d.person), content: form, contentType: XLSX_TYPE }] : undefined,
   }, ctx.clock.now());
 }
 
@@ -111,7 +119,7 @@ async function notice(ctx: ApplyContext, row: MessageRow, a: Analysis, p: Planne
   const echo = new EchoBudget();
   const rows = rowsOf(p, echo);
   const mail = ctx.templates.render('notice', {
-    personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
+    words: periodWords(ctx.config.schedule.cadence), personName: p.person.name, periodLabel: periodLabel(p.period), held: !!p.hold,
     sender: senderLabel(ctx, a.from), receivedAt: chineseStamp(row.received_at, ctx.config.timezone),
     rows, echoCut: echo.cut, emptyRows: p.report.empty.map((t) => ({ no: t.no, task: t.task })),
     ...signature(ctx.config, ctx.clock.now()),

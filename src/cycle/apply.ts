@@ -6,23 +6,29 @@ import type { MessageRow, Store } from '../store/store.js';
 import { answer, type ApplyContext } from './answer.js';
 import type { Context } from './context.js';
 import { latestAskedPeriod } from './status.js';
+import { timingOf } from './timing.js';
+import { applyUnitDecision, decideUnitMessage } from './units.js';
+import { forwardToOffice } from './forward.js';
 
 export type { ApplyContext } from './answer.js';
 
 /** What to do with one analysed message, by what the store holds. Reads state, changes nothing. */
 export function decideMessage(ctx: Pick<Context, 'config' | 'store' | 'clock'>, row: MessageRow, a: Analysis): Decision {
   const { config, store } = ctx;
+  const unit = decideUnitMessage(ctx, row, a); // a subordinate unit's ledger (局属单位)
+  if (unit) return unit;
   return decide(a, config, {
     isDuplicate: () => !!store.duplicateOf(row),
     sentMail: (mid) => {
       const o = store.outboxByMessageId(mid);
       return o && { period: o.period, person: o.person || null };
     },
-    openPeriod: () => latestAskedPeriod(store, ctx.clock.now(), config.timezone),
+    openPeriod: () => latestAskedPeriod(store, ctx.clock.now(), timingOf(config.schedule, config.timezone)),
     closed: (period) => !!store.period(period)?.consolidated_at,
     hasCurrentReport: (period, email) => store.hasCurrentReport(period, email),
     heldReport: (mid) => heldByNotice(store, mid),
     formKeyPerson: (key) => store.formKeyPerson(key),
+    currentRows: (period, person) => store.currentReport(period, person)?.rows,
   });
 }
 
@@ -56,6 +62,7 @@ export function plannedReports(d: Decision): PlannedReport[] {
 /** Records what the decision says and queues the answers. Idempotent per message. */
 export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analysis, d: Decision): Promise<void> {
   const { store } = ctx;
+  if (d.unit) return applyUnitDecision(ctx, row, a, d.unit);
   if (d.outcome === 'bounce' && a.class.kind === 'bounce') return recordBounce(ctx, a.class);
   // Late means it arrived after the ledger went out; one that arrived before but is read only now
   // (the mailbox was unreachable, a retry) is on time, and the office gets an updated ledger.
@@ -85,5 +92,6 @@ export async function applyDecision(ctx: ApplyContext, row: MessageRow, a: Analy
       }
     }
   });
+  await forwardToOffice(ctx, row, a, d);
   await answer(ctx, row, a, d, plans, isLate);
 }

@@ -20,7 +20,7 @@ export function ledgerConfig(config: Config, scope: ConfigLedger): Config {
   let view = byId.get(scope.id);
   if (!view) {
     view = Object.freeze({
-      ...config, ledger: scope.ledger, people: scope.people, office: scope.office, schedule: { ...scope.schedule, cron: config.schedule.cron },
+      ...config, ledger: scope.ledger, people: scope.people, office: scope.office, schedule: { ...scope.schedule, cron: config.schedule.cron }, ledgerMaker: scope.maker,
       mailbox: Object.freeze({ ...config.mailbox, senderName: scope.senderName }),
     });
     byId.set(scope.id, view);

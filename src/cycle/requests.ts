@@ -1,60 +1,9 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { deadlineDate, formatLocalDate, periodLabel, sameLocalDay } from '../core/calendar.js';
-import { signature } from './signature.js';
+import { sameLocalDay } from '../core/calendar.js';
+import { timingOf } from './timing.js';
 import type { Context } from './context.js';
 import { tasksOf, type Person } from '../core/ledger.js';
-import { ledgerKeyFor, makeToken, personKeyOf } from '../core/identity.js';
-import { FILE_MODE, privateDir } from '../store/files.js';
-import { ledgerHome, severalLedgers } from './ledgers.js';
-
-/**
- * The file each person fills in, named so they can find it among their downloads; with several
- * ledgers, named by its ledger's title (a person of two gets two forms).
- */
-export function formFileName(period: string, person: Person, ledgerTitle?: string): string {
-  const what = ledgerTitle ? `${ledgerTitle.replace(/[\\/:*?"<>|\s]+/g, '_')}进展情况` : '台账进展情况';
-  return `${what}-${periodLabel(period)}-${person.name}.xlsx`;
-}
-
-/** The form's identity: from the person's id, so the form still names them after a new address. */
-export function tokenFor(ctx: Context, period: string, person: Person): string {
-  return makeToken({ ledgerKey: ledgerKeyFor(ctx.config.ledger), period, personKey: personKeyOf(person), secret: ctx.secret });
-}
-
-/**
- * The person's form for the month, written once and kept while its content stays the same, so a
- * reminder attaches the same file. The file is named by a hash of everything the form shows: when
- * the person's tasks (or name, department, deadline) change in the config, the next mail carries
- * a new form with the current tasks.
- */
-export async function personForm(ctx: Context, period: string, person: Person): Promise<Buffer> {
-  const input = {
-    ledger: { title: ctx.config.ledger.title, tasks: tasksOf(ctx.config.ledger, person.name) }, person, periodLabel: periodLabel(period),
-    deadlineText: formatLocalDate(deadlineDate(period, ctx.config.schedule)), token: tokenFor(ctx, period, person),
-  };
-  const shown = { ...input, person: { name: person.name, department: person.department } }; // the address is not on the form
-  const content = createHash('sha256').update(JSON.stringify(shown)).digest('hex').slice(0, 12);
-  const dir = path.join(ledgerHome(ctx.config), 'forms', period);
-  const file = path.join(dir, `${personKeyOf(person)}-${content}.xlsx`);
-  if (existsSync(file)) return readFileSync(file);
-  // exceljs is loaded when a form is written (30 MB and 0.3 s a run that writes none spares).
-  const { writePersonTemplate } = await import('../sheet/template.js');
-  const buf = await writePersonTemplate(input);
-  privateDir(dir);
-  writeFileSync(`${file}.tmp`, buf, { mode: FILE_MODE });
-  renameSync(`${file}.tmp`, file); // whole or not at all: a later mail attaches what is there
-  return buf;
-}
-
-function commonData(ctx: Context, period: string, person: Person) {
-  return {
-    person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period),
-    deadline: formatLocalDate(deadlineDate(period, ctx.config.schedule)),
-    attachmentName: formFileName(period, person, severalLedgers(ctx.config) ? ctx.config.ledger.title : undefined), ...signature(ctx.config, ctx.clock.now()),
-  };
-}
+import { commonData, personForm } from './forms.js';
+import { queueUnitReminders, queueUnitRequests } from './units.js';
 
 /** Queues the month's request to every person who has not had one. Returns how many were queued. */
 export async function queueRequests(ctx: Context, period: string): Promise<number> {
@@ -79,7 +28,7 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
     }
   });
   if (queued) ctx.log.info({ period, queued }, 'requests queued');
-  return queued;
+  return queued + await queueUnitRequests(ctx, period);
 }
 
 /**
@@ -89,8 +38,14 @@ export async function queueRequests(ctx: Context, period: string): Promise<numbe
 export async function queueReminders(ctx: Context, period: string, slot: string, opts: { requestedBefore?: Date } = {}): Promise<number> {
   const now = ctx.clock.now();
   const reports = ctx.store.currentReports(period);
+  // A partial report (部分填报) is reminded of its empty rows until the deadline.
+  const beforeDeadline = now < timingOf(ctx.config.schedule, ctx.config.timezone).deadlineInstant(period);
+  const emptyOf = (p: Person) => {
+    const words = new Set((reports.get(p.id)?.rows ?? []).filter((r) => r.progress.trim() !== '').map((r) => r.no));
+    return tasksOf(ctx.config.ledger, p.name).filter((t) => !words.has(t.no));
+  };
   let queued = 0;
-  const people = ctx.config.people.filter((p) => !reports.has(p.id) && !ctx.outbox.has('reminder', period, p.id, slot));
+  const people = ctx.config.people.filter((p) => (!reports.has(p.id) || (beforeDeadline && emptyOf(p).length > 0)) && !ctx.outbox.has('reminder', period, p.id, slot));
   await ctx.store.batch(async (unitDone) => {
     for (const [i, person] of people.entries()) {
       const request = ctx.store.outboxFor('request', period, person.id)[0];
@@ -99,7 +54,11 @@ export async function queueReminders(ctx: Context, period: string, slot: string,
       if (!request || request.state !== 'sent') continue;
       const asked = new Date(request.created_at);
       if (opts.requestedBefore ? asked >= opts.requestedBefore : sameLocalDay(asked, now, ctx.config.timezone)) continue;
-      const data = { ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length };
+      const partial = reports.has(person.id);
+      const data = {
+        ...commonData(ctx, period, person), taskCount: tasksOf(ctx.config.ledger, person.name).length,
+        partial, emptyRows: partial ? emptyOf(person).map((t) => ({ no: t.no, task: t.task })) : [],
+      };
       const mail = ctx.templates.render('reminder', data);
       const form = await personForm(ctx, period, person);
       const added = await ctx.outbox.queue({ kind: 'reminder', period, person: person.id, slot }, {
@@ -113,5 +72,5 @@ export async function queueReminders(ctx: Context, period: string, slot: string,
     }
   });
   if (queued) ctx.log.info({ period, slot, queued }, 'reminders queued');
-  return queued;
+  return queued + await queueUnitReminders(ctx, period, slot, opts);
 }

@@ -2,7 +2,8 @@
  * Which ledger's view of the context handles an incoming message (core/route.ts decides), and the
  * answer to a person of several ledgers whose mail does not say which one it is about.
  */
-import { chineseStamp, periodLabel, periodOf } from '../core/calendar.js';
+import { chineseStamp, periodLabel } from '../core/calendar.js';
+import { timingOf } from './timing.js';
 import { personByEmail } from '../core/reply.js';
 import { otherLedgerForms, routeReply, type Route } from '../core/route.js';
 import type { Analysis } from '../parse/analyze.js';
@@ -37,7 +38,8 @@ export async function answerWhichLedger(ctx: Context, row: MessageRow, a: Analys
   const person = personByEmail(lctx.config.people, a.from)!;
   const now = ctx.clock.now();
   const tz = ctx.config.timezone;
-  const period = latestAskedPeriod(lctx.store, now, tz) ?? periodOf(now, tz);
+  const timing = timingOf(lctx.config.schedule, tz);
+  const period = latestAskedPeriod(lctx.store, now, timing) ?? timing.periodAt(now);
   const slot = `msg-${row.id}`;
   if (lctx.outbox.has('receipt', period, person.id, slot)) return; // answered before a restart
   const titles = scopes.map((s) => `《${s.title}》`).join('');

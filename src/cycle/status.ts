@@ -1,8 +1,11 @@
-import { deadlineDate, deadlineInstant, chineseStamp, formatLocalDate, localParts, periodLabel, periodOf, periodsUpTo } from '../core/calendar.js';
+import { chineseStamp, formatLocalDate, localParts, periodLabel } from '../core/calendar.js';
+import { timingOf, type Timing } from './timing.js';
 import type { Config } from '../app/config.js';
-import { personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import { isPartial, personState, statusLabel, summarize, type Delivery, type PersonState } from '../core/merge.js';
+import { tasksOf } from '../core/ledger.js';
 import type { OutboxRow, Store } from '../store/store.js';
 import { currentPause, type PauseReason } from '../mail/quota.js';
+import { unitStates, unitsJson } from './unit-status.js';
 
 /** Delivery of the month's mail to one person, from the outbox. */
 export function deliveryOf(rows: OutboxRow[]): Delivery {
@@ -25,20 +28,23 @@ export function periodStates(config: Config, store: Store, period: string): Pers
       accepted: r && { rows: r.rows, late: r.late === 1, receivedAt: r.received_at, sender: r.sender },
       anyOnTime: t?.anyOnTime ?? false,
       count: t?.count ?? 0,
-    }, deliveryOf(store.outboxOfPerson(period, p.id)));
+    }, deliveryOf(store.outboxOfPerson(period, p.id)), tasksOf(config.ledger, p.name));
   });
 }
 
-/** The latest month, up to `now`'s, whose requests went out: what a reply with nothing else to go by is for. */
-export function latestAskedPeriod(store: Store, now: Date, tz: string): string | null {
-  const current = periodOf(now, tz);
-  return store.periods().filter((p) => p.requests_at && p.period <= current).map((p) => p.period).pop() ?? null;
+/**
+ * The latest period, up to `now`'s (or the next one, once its requests went out early, before a
+ * holiday), whose requests went out: what a reply with nothing else to go by is for.
+ */
+export function latestAskedPeriod(store: Store, now: Date, t: Timing): string | null {
+  const current = t.latestOpened(now);
+  return store.periods().filter((p) => p.requests_at && t.owns(p.period) && p.period <= current).map((p) => p.period).pop() ?? null;
 }
 
-/** The period `status` shows by default: the latest one asked for, else this month. */
+/** The period `status` shows by default: the latest one asked for, else this one. */
 export function defaultPeriod(config: Config, store: Store, now: Date): string {
-  return latestAskedPeriod(store, now, config.timezone)
-    ?? periodsUpTo(periodOf(now, config.timezone), config.schedule).pop() ?? config.schedule.firstPeriod;
+  const t = timingOf(config.schedule, config.timezone);
+  return latestAskedPeriod(store, now, t) ?? t.periodsUpTo(t.periodAt(now)).pop() ?? config.schedule.firstPeriod;
 }
 
 export interface StatusJson {
@@ -50,7 +56,11 @@ export interface StatusJson {
   people: {
     id: string; name: string; email: string; department: string; status: PersonState['status']; label: string;
     delivery: Delivery; reportedAt: string | null; sentBy: string | null; reports: number;
+    /** How many of the person's `tasks` their current report fills: fewer is a partial report (部分填报). */
+    filled: number; tasks: number;
   }[];
+  /** Subordinate units (局属单位), when the ledger has any: status as for people. */
+  units?: ReturnType<typeof unitsJson>;
   summary: ReturnType<typeof summarize>;
   quarantined: number;
   /** Messages that could not be read at all, kept in quarantine (their senders on the roster were asked to send again). */
@@ -68,18 +78,21 @@ export function statusJson(config: Config, store: Store, period: string, now: Da
   const states = periodStates(config, store, period);
   const pause = currentPause(store, now);
   const row = store.period(period);
-  const deadline = deadlineDate(period, config.schedule);
+  const t = timingOf(config.schedule, config.timezone);
+  const deadline = t.deadlineDate(period);
   const two = (n: number) => String(n).padStart(2, '0');
   return {
     period,
     deadline: `${deadline.year}-${two(deadline.month)}-${two(deadline.day)}`,
-    deadlinePassed: now >= deadlineInstant(period, config.schedule, config.timezone),
+    deadlinePassed: now >= t.deadlineInstant(period),
     ledgerSentAt: row?.consolidated_at ?? null,
     ledgerVersion: row?.ledger_version ?? 0,
     people: states.map((s) => ({
       id: s.person.id, name: s.person.name, email: s.person.email, department: s.person.department, status: s.status, label: statusLabel(s),
       delivery: s.delivery, reportedAt: s.report?.receivedAt ?? null, sentBy: s.sentBy ?? null, reports: s.reportCount,
+      filled: s.filled, tasks: s.tasks,
     })),
+    ...(config.ledger.units?.length ? { units: unitsJson(unitStates(config, store, period)) } : {}),
     summary: summarize(states),
     quarantined: store.countByOutcome('quarantined'),
     unreadable: store.countByOutcome('unreadable'),
@@ -106,11 +119,11 @@ function pauseLine(s: StatusJson, tz: string): string | null {
 
 /** The status as the clerk reads it, in Chinese. */
 export function statusText(s: StatusJson, config: Config): string {
-  const d = s.deadline.split('-').map(Number);
+  const deadline = timingOf(config.schedule, config.timezone).deadlineText(s.period);
   const lines = [
     `${config.ledger.title}`,
-    `${periodLabel(s.period)} 报送情况（截止：${formatLocalDate({ year: d[0], month: d[1], day: d[2] })}${s.deadlinePassed ? '，已截止' : ''}）`,
-    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}），未报 ${s.summary.missing.length} 人。` +
+    `${periodLabel(s.period)} 报送情况（截止：${deadline}${s.deadlinePassed ? '，已截止' : ''}）`,
+    `应报 ${s.summary.total} 人，已报 ${s.summary.reported} 人（按时 ${s.summary.onTime}，逾期 ${s.summary.late}${s.summary.partial.length ? `；其中部分填报 ${s.summary.partial.length}` : ''}），未报 ${s.summary.missing.length} 人。` +
       (s.ledgerSentAt ? ` 汇总台账已发送（第${s.ledgerVersion}版）。` : ''),
     '',
   ];
@@ -118,7 +131,17 @@ export function statusText(s: StatusJson, config: Config): string {
     const when = p.reportedAt ? ` ${chineseStamp(p.reportedAt, config.timezone)}` : '';
     const by = p.sentBy ? `（由 ${p.sentBy} 代报）` : '';
     const mail = p.delivery === 'bounced' ? ' [退信]' : p.delivery === 'failed' ? ' [发送失败]' : '';
-    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${mail}`);
+    const partial = isPartial(p) ? `（部分填报：已填${p.filled}项，共${p.tasks}项）` : '';
+    lines.push(`  ${p.label.padEnd(4, ' ')}  ${p.name}（${p.department}） <${p.email}>${when}${by}${partial}${mail}`);
+  }
+  if (s.units?.length) {
+    const done = s.units.filter((u) => u.status !== 'pending').length;
+    lines.push('', `局属单位：应报 ${s.units.length} 个，已报 ${done} 个，未报 ${s.units.length - done} 个。`);
+    for (const u of s.units) {
+      const when = u.reportedAt ? ` ${chineseStamp(u.reportedAt, config.timezone)}，${u.tasks} 项任务` : '';
+      const mail = u.delivery === 'bounced' ? ' [退信]' : u.delivery === 'failed' ? ' [发送失败]' : '';
+      lines.push(`  ${u.label.padEnd(4, ' ')}  ${u.name} <${u.email}>${when}${mail}`);
+    }
   }
   if (s.quarantined) lines.push('', `隔离邮件（来源不明，未回复）：${s.quarantined} 封`);
   if (s.unreadable) lines.push('', `无法读取的邮件（已保留在“${config.mailbox.folders.quarantine}”，责任人发来的已回复请其重新发送）：${s.unreadable} 封`);

@@ -1,5 +1,7 @@
 import type { ImapFlow } from 'imapflow';
-import { dueWork, reminderInstant } from '../core/calendar.js';
+import { localParts } from '../core/calendar.js';
+import { timingOf } from './timing.js';
+import { warnCalendarGap } from './workdays.js';
 import { collect, type CollectResult } from './collect.js';
 import { consolidateDue } from './consolidate.js';
 import type { Context } from './context.js';
@@ -11,6 +13,9 @@ import type { FlushResult } from '../mail/outbox.js';
 import type { OutboxRow } from '../store/store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from '../mail/smtp.js';
+import { dueStatusDay, queueStatusMail } from './office-status.js';
+import { notifyLedgers, type NotifyResult } from './notify.js';
+import type { DueWork } from '../core/calendar.js';
 import { withTimeout } from './timeout.js';
 import { ledgerContexts } from './ledgers.js';
 
@@ -66,6 +71,8 @@ export interface TickReport {
   reminders: number;
   ledgers: string[];
   flushed?: FlushResult;
+  /** Group-chat notices (only with `notify:`). */
+  notices?: NotifyResult;
   errors: string[];
 }
 
@@ -119,21 +126,25 @@ export async function collectStep(ctx: Context, conn: Connections, report: TickR
   }
 }
 
-/** One ledger's part of a tick: its requests, reminder and ledger due at the clock's instant. */
-async function ledgerTick(ctx: Context, report: TickReport): Promise<void> {
+/** One ledger's part of a tick: its requests, reminder, status mail and ledger due at the clock's instant, on its own cadence. */
+async function ledgerTick(ctx: Context, report: TickReport): Promise<readonly DueWork[]> {
   const now = ctx.clock.now();
-  const due = dueWork(now, ctx.config.schedule, ctx.config.timezone);
-  const log = ctx.log.child({ ledger: ctx.store.ledger, period: due.period });
-  log.debug({ requests: due.requests, reminderDay: due.reminderDay }, 'ledger due');
-  if (due.requests) report.requests += await queueRequests(ctx, due.period);
-  if (due.reminderDay !== null) {
-    report.reminders += await queueReminders(ctx, due.period, `day-${due.reminderDay}`, {
-      requestedBefore: reminderInstant(due.period, due.reminderDay, ctx.config.schedule, ctx.config.timezone),
-    });
+  const timing = timingOf(ctx.config.schedule, ctx.config.timezone);
+  const due = timing.due(now);
+  const log = ctx.log.child({ ledger: ctx.store.ledger, period: timing.periodAt(now) });
+  log.info({ open: due.map((d) => ({ period: d.period, reminder: d.reminder?.slot ?? null })) }, 'ledger due');
+  warnCalendarGap(ctx.config.schedule, localParts(now, ctx.config.timezone), log);
+  // Usually one open period; two while a deadline moved past a holiday overlaps the next send day.
+  for (const d of due) {
+    if (d.requests) report.requests += await queueRequests(ctx, d.period);
+    if (d.reminder) report.reminders += await queueReminders(ctx, d.period, d.reminder.slot, { requestedBefore: d.reminder.at });
   }
+  const statusDay = dueStatusDay(ctx);
+  if (statusDay) await queueStatusMail(ctx, statusDay.period, statusDay.slot);
   // Not while the mailbox could not be read: replies waiting there belong in the ledger.
   if (report.collected) report.ledgers.push(...await consolidateDue(ctx));
   else log.warn('ledger held back until the collection mailbox can be read');
+  return due;
 }
 
 /**
@@ -147,6 +158,7 @@ export async function tick(ctx: Context, conn: Connections, only?: string): Prom
   const log = ctx.log;
   const ledgers = ledgerContexts(ctx, only); // the mailbox is read for all; the rest is per ledger
   log.info({ now: now.toISOString(), ledgers: ledgers.map((l) => l.store.ledger) }, 'tick');
+  const dues: { ctx: Context; due: readonly DueWork[] }[] = [];
   // Mail goes out while the rest is prepared (receipts while replies are still being read,
   // requests while further forms are written), and whatever is left once all is queued.
   let prepared!: () => void;
@@ -158,10 +170,11 @@ export async function tick(ctx: Context, conn: Connections, only?: string): Prom
   });
   try {
     await collectStep(ctx, conn, report);
-    for (const lctx of ledgers) await ledgerTick(lctx, report);
+    for (const lctx of ledgers) dues.push({ ctx: lctx, due: await ledgerTick(lctx, report) });
   } finally {
     prepared();
     await sending;
   }
+  report.notices = await notifyLedgers(ctx, dues);
   return report;
 }

@@ -5,7 +5,8 @@
  * form again. The sender is taken from the raw header, since the message could not be parsed.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { chineseStamp, periodLabel, periodOf } from '../core/calendar.js';
+import { chineseStamp, periodLabel } from '../core/calendar.js';
+import { timingOf } from './timing.js';
 import { signature } from './signature.js';
 import type { Person } from '../core/ledger.js';
 import { TaizhangError } from '../errors.js';
@@ -53,9 +54,10 @@ export async function answerUnreadable(ctx: ApplyContext, row: MessageRow): Prom
   if (!person) return { from, person };
   const now = ctx.clock.now();
   const tz = ctx.config.timezone;
-  const period = latestAskedPeriod(ctx.store, now, tz) ?? periodOf(now, tz);
+  const t = timingOf(ctx.config.schedule, tz);
+  const period = latestAskedPeriod(ctx.store, now, t) ?? t.periodAt(now);
   const mail = ctx.templates.render('receipt', {
-    personName: person.name, periodLabel: periodLabel(period), accepted: false, late: false,
+    words: t.words, personName: person.name, periodLabel: periodLabel(period), accepted: false, late: false,
     receivedAt: chineseStamp(row.received_at, tz), rows: [], emptyRows: [], others: [],
     onBehalfOf: false, sender: from, ...UNREADABLE_PROBLEM, ...signature(ctx.config, now),
   });

@@ -6,7 +6,7 @@ export interface OutgoingMail {
   subject: string;
   text: string;
   html?: string;
-  attachments?: { filename: string; content: Buffer; contentType?: string }[];
+  attachments?: { filename: string; content: Buffer; contentType?: string; contentDisposition?: 'attachment' | 'inline' }[];
   inReplyTo?: string;
   references?: string[];
 }
@@ -28,7 +28,7 @@ export function composeRaw(mail: OutgoingMail, from: { name: string; address: st
     subject: mail.subject,
     text: mail.text,
     html: mail.html,
-    attachments: mail.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })),
+    attachments: mail.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, contentDisposition: a.contentDisposition })),
     messageId,
     date,
     // Base64 for every text part: Chinese text is under half the size it is in quoted-printable.

@@ -3,8 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { TaizhangError } from '../errors.js';
+import { periodWords } from '../core/period.js';
 
-export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
+export type MailKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'status' | 'unit-request' | 'unit-reminder' | 'unit-receipt' | 'forward';
 
 export interface RenderedMail { subject: string; text: string; html?: string }
 
@@ -30,8 +31,11 @@ export class Templates {
   private load(kind: MailKind): Compiled {
     let c = this.cache.get(kind);
     if (c) return c;
+    // A kind the office's own copy predates (it has none of its files) reads the shipped wording.
+    const own = existsSync(path.join(this.dir, `${kind}.subject.hbs`)) || existsSync(path.join(this.dir, `${kind}.text.hbs`));
+    const dir = own ? this.dir : DEFAULT_TEMPLATES_DIR;
     const read = (part: string, escape: boolean) => {
-      const file = path.join(this.dir, `${kind}.${part}.hbs`);
+      const file = path.join(dir, `${kind}.${part}.hbs`);
       if (!existsSync(file)) return undefined;
       try {
         return this.hb.compile(readFileSync(file, 'utf8'), { noEscape: !escape, strict: false });
@@ -41,14 +45,16 @@ export class Templates {
     };
     const subject = read('subject', false);
     const text = read('text', false);
-    if (!subject || !text) throw new TaizhangError('TEMPLATE', `missing template ${kind}.subject.hbs or ${kind}.text.hbs in ${this.dir}`);
+    if (!subject || !text) throw new TaizhangError('TEMPLATE', `missing template ${kind}.subject.hbs or ${kind}.text.hbs in ${dir}`);
     c = { subject, text, html: read('html', true) };
     this.cache.set(kind, c);
     return c;
   }
 
+  /** `words` (本月/本周/本季度 …, see periodWords) are a month's unless the data names others. */
   render(kind: MailKind, data: object): RenderedMail {
     const c = this.load(kind);
+    data = { words: periodWords('monthly'), ...data };
     try {
       return {
         subject: c.subject(data).replace(/\s+/g, ' ').trim(),

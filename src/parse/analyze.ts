@@ -8,7 +8,7 @@ export type { FileResult };
 
 /** What reading a message uses of the run's context (a cycle Context is one). */
 export interface ReadContext {
-  config: { mailbox: { address: string } };
+  config: { mailbox: { address: string }; ledger?: { units?: readonly { email: string }[] } };
   secret: string;
   pool: ParsePool;
 }
@@ -21,6 +21,8 @@ export interface ReadContext {
  */
 export async function analyzeMessage(ctx: ReadContext, rawPath: string, pool: ParsePool = ctx.pool): Promise<Analysis> {
   const request: ReadMailRequest & { failed: NonNullable<ReadMailRequest['failed']> } = { ownAddress: ctx.config.mailbox.address, secret: ctx.secret, failed: {} };
+  const units = ctx.config.ledger?.units?.map((u) => u.email.toLowerCase()) ?? [];
+  if (units.length) request.unitAddresses = units;
   for (;;) {
     const outcome = await pool.readMail(rawPath, request);
     if (outcome.ok) {

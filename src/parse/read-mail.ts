@@ -9,6 +9,7 @@ import type * as MailParser from 'mailparser';
 import { createRequire } from 'node:module';
 import { errorMessage, TaizhangError, type ErrorCode } from '../errors.js';
 import type { ReportRow } from '../core/ledger.js';
+import type { UnitLedgerRead } from '../core/units.js';
 import { authFailure, authResultsFields } from '../mail/auth-results.js';
 import { classifyMail } from '../mail/classify.js';
 import { isAttachedMessage, spreadsheetAttachments, type AttachmentLike } from '../mail/attachments.js';
@@ -21,6 +22,12 @@ import { MAX_FILES, type FileResult, type MailAnalysis, type MailJob } from './t
 /** What parsing one spreadsheet gives (attachment.ts `parseAttachment`). */
 export type SheetReader = (buf: Buffer, filename: string) => Promise<
   | { ok: true; workbook: { token: string | null; rows: ReportRow[]; taskTexts?: { no: number; text: string }[] }; kind?: string }
+  | { ok: false; code: ErrorCode; message: string; kind?: string }
+>;
+
+/** What reading a subordinate unit's file as its own ledger gives (unit-attachment.ts). */
+export type UnitSheetReader = (buf: Buffer, filename: string) => Promise<
+  | { ok: true; ledger: UnitLedgerRead; kind?: string }
   | { ok: false; code: ErrorCode; message: string; kind?: string }
 >;
 
@@ -60,18 +67,37 @@ function kindOf(content: Buffer, filename: string): string {
 /** How much of a header block is searched for Authentication-Results (the server's own come first). */
 const MAX_HEADER_SCAN = 256 * 1024;
 
+const NAMED: Record<string, string> = {
+  nbsp: ' ', lt: '<', gt: '>', quot: '"', amp: '&', apos: "'", ldquo: '“', rdquo: '”', lsquo: '‘', rsquo: '’', mdash: '—', ndash: '–', hellip: '…', middot: '·',
+};
+
+/** One HTML character reference as text; an unknown one as written. */
+function entity(whole: string, name: string): string {
+  if (name[0] !== '#') return NAMED[name.toLowerCase()] ?? whole;
+  const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : Number(name.slice(1));
+  return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
+}
+
+/** How much of a body is kept for reading a report typed in it (the sender's own words come first). */
+export const MAX_BODY_CHARS = 100_000;
+
+/** A mail's text: its text part, else its HTML part as plain lines (quoted blocks left out), at most {@link MAX_BODY_CHARS}. */
+export function bodyText(text: string | undefined, html: string | undefined): string {
+  let body = text ?? '';
+  if (!body.trim() && html) {
+    body = html.slice(0, 4 * MAX_BODY_CHARS).replace(/<(style|script|head|blockquote)\b[\s\S]*?<\/\1>/gi, '')
+      .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n').replace(/<[^>]*>/g, '')
+      .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, name: string) => entity(whole, name));
+  }
+  return body.slice(0, MAX_BODY_CHARS);
+}
+
 /**
  * The first line the sender wrote (a reply's own words come before what it quotes), at most
  * 200 characters: what an owner's "确认" is read from. From the HTML part when there is no text.
  */
 export function leadLine(text: string | undefined, html: string | undefined): string {
-  let body = text ?? '';
-  if (!body.trim() && html) {
-    body = html.slice(0, 64 * 1024).replace(/<(style|script|head)\b[\s\S]*?<\/\1>/gi, '')
-      .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n').replace(/<[^>]*>/g, '')
-      .replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-  }
-  const line = body.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const line = bodyText(text, html).split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? '';
   return line.slice(0, 200);
 }
 
@@ -117,8 +143,17 @@ async function parseMime(raw: Buffer): Promise<MailParser.ParsedMail> {
   }
 }
 
+/** A unit's file as its own ledger (no form, no identity: the unit is known by its address). */
+async function readUnitFile(read: UnitSheetReader, content: Buffer, filename: string): Promise<FileResult> {
+  const outcome = await read(content, filename);
+  if (!outcome.ok && outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });
+  const kind = outcome.kind ?? kindOf(content, filename);
+  if (!outcome.ok) return { filename, ok: false, code: outcome.code, kind, message: outcome.message };
+  return { filename, ok: true, token: null, rows: [], format: formatOf(kind, filename), unitLedger: outcome.ledger };
+}
+
 /** Reads a raw message (always as bytes). Throws only on faults of ours and on a message that cannot be parsed at all (MAIL_UNREADABLE); a bad file is a FileResult. */
-export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader): Promise<MailAnalysis> {
+export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: SheetReader, readUnitSheet?: UnitSheetReader): Promise<MailAnalysis> {
   o.onStage?.('mime');
   const mail = await parseMime(raw);
   const from = mail.from?.value?.[0]?.address?.toLowerCase() ?? '';
@@ -128,7 +163,9 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
     attachments: mail.attachments.map((a) => ({ contentType: a.contentType, content: a.content })),
     ownAddress: o.ownAddress,
   });
-  const sheets = klass.kind === 'human' ? spreadsheetAttachments(await openAttachedMessages(mail.attachments)).slice(0, MAX_FILES) : [];
+  // A unit's files are its own ledger; one running taizhang mails it as machine mail (Auto-Submitted).
+  const unit = !!readUnitSheet && !!from && (o.unitAddresses ?? []).includes(from) && klass.kind !== 'bounce' && klass.kind !== 'own';
+  const sheets = klass.kind === 'human' || unit ? spreadsheetAttachments(await openAttachedMessages(mail.attachments)).slice(0, MAX_FILES) : [];
   const files: FileResult[] = [];
   for (const [i, a] of sheets.entries()) {
     const known = o.failed?.[i] ?? (o.maxInputBytes !== undefined && a.content.byteLength > o.maxInputBytes ? tooLarge(o.maxInputBytes) : undefined);
@@ -137,6 +174,10 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
       continue;
     }
     o.onStage?.(`sheet:${i}`);
+    if (unit) {
+      files.push(await readUnitFile(readUnitSheet!, a.content, a.filename));
+      continue;
+    }
     const outcome = await readSheet(a.content, a.filename);
     // Not the file's fault (a bug of ours or of a library): the message is tried again later.
     if (!outcome.ok && outcome.code === 'INTERNAL') throw new TaizhangError('INTERNAL', outcome.message, { permanent: false });
@@ -152,6 +193,7 @@ export async function readMail(raw: Buffer, o: ReadMailOptions, readSheet: Sheet
   }
   const analysis: MailAnalysis = {
     lead: leadLine(mail.text, typeof mail.html === 'string' ? mail.html : undefined),
+    body: bodyText(mail.text, typeof mail.html === 'string' ? mail.html : undefined),
     authFail: authFailure(authResultsFields(raw.subarray(0, Math.min(headerEnd(raw), MAX_HEADER_SCAN)).toString('latin1')), from),
     messageId: mail.messageId ? (mail.messageId.startsWith('<') ? mail.messageId : `<${mail.messageId}>`) : null,
     from, subject, date: mail.date ?? null,

@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { TokenFields } from '../core/identity.js';
 import type { ReportRow } from '../core/ledger.js';
+import type { UnitLedgerRead } from '../core/units.js';
 import type { MailClass } from '../mail/classify.js';
 import type { SheetKind } from '../sheet/sniff.js';
 import type { ZipLimits } from '../sheet/zip.js';
@@ -20,6 +21,8 @@ export interface ReadMailRequest {
   secret?: string;
   /** Spreadsheets (by index among the message's spreadsheets) not to parse, with the failure to report instead. */
   failed?: Record<number, { code: ErrorCode; message: string }>;
+  /** Subordinate units' addresses: their files are read as their own ledgers (sheet/unit-table.ts). */
+  unitAddresses?: string[];
 }
 
 /** A job as the pool posts it to a worker: read the raw message stored at `rawPath`. */
@@ -33,7 +36,7 @@ export interface MailJob extends ReadMailRequest {
 
 /** One spreadsheet of a message: its table and verified token, or why it could not be read. */
 export type FileResult =
-  | { filename: string; ok: true; token: TokenFields | null; rows: ReportRow[]; format?: string; taskTexts?: { no: number; text: string }[] }
+  | { filename: string; ok: true; token: TokenFields | null; rows: ReportRow[]; format?: string; taskTexts?: { no: number; text: string }[]; unitLedger?: UnitLedgerRead }
   | { filename: string; ok: false; code: ErrorCode; kind: string; message: string };
 
 /** What one incoming message says, reduced to what deciding needs (no attachment bytes kept). */
@@ -48,6 +51,8 @@ export interface MailAnalysis {
   files: FileResult[];
   /** The first line the sender wrote (see read-mail.ts leadLine). */
   lead?: string;
+  /** The body as text (read-mail.ts bodyText): progress typed in it, or a question, when there is no form. */
+  body?: string;
   /** Why the receiving server's Authentication-Results show the From address forged; null when they do not. */
   authFail?: string | null;
 }

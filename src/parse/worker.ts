@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TaizhangError } from '../errors.js';
 import { parseAttachment } from './attachment.js';
 import { readMail } from './read-mail.js';
+import { parseUnitAttachment } from './unit-attachment.js';
 import { WORKER_ARG, WORKER_MARK } from './runners.js';
 import type { MailJob, MailOutcome } from './types.js';
 
@@ -19,9 +20,9 @@ async function mailJob(job: MailJob, reply: Reply): Promise<MailOutcome> {
     // A worker may block: reading synchronously spares two hops through the libuv thread pool.
     const raw = readFileSync(job.rawPath);
     const analysis = await readMail(raw, {
-      ownAddress: job.ownAddress, secret: job.secret, limits: job.limits, maxInputBytes: job.maxInputBytes, failed: job.failed,
+      ownAddress: job.ownAddress, secret: job.secret, limits: job.limits, maxInputBytes: job.maxInputBytes, failed: job.failed, unitAddresses: job.unitAddresses,
       onStage: (s) => { stage = s; reply({ id: job.id, stage: s }); },
-    }, (buf, filename) => parseAttachment(buf, filename, job.secret, job.limits));
+    }, (buf, filename) => parseAttachment(buf, filename, job.secret, job.limits), (buf, filename) => parseUnitAttachment(buf, filename, job.limits));
     return { ok: true, analysis };
   } catch (err) {
     const code = err instanceof TaizhangError ? err.code : 'INTERNAL';

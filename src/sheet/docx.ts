@@ -22,7 +22,7 @@ import { DEFAULT_ZIP_LIMITS, readZipDirectory, readZipEntry, type ZipEntryInfo }
 /** Subtrees whose text is not the cell's own words. */
 const SKIPPED = new Set(['del', 'moveFrom', 'delText', 'instrText', 'drawing', 'pict', 'object', 'txbxContent', 'fldData']);
 
-interface Cell { text: string; paragraphs: number; span: number; vMerge: 'restart' | 'continue' | null }
+export interface Cell { text: string; paragraphs: number; span: number; vMerge: 'restart' | 'continue' | null }
 interface Table { rows: Cell[][]; row: Cell[] | null; cell: Cell | null; gridBefore: number }
 
 type ParserClass = typeof XmlParser;
@@ -98,7 +98,7 @@ export function documentTables(xml: string, P: ParserClass): Cell[][][] {
 }
 
 /** A Word table as a {@link SheetGrid}: spans and vertical merges become merges. */
-function tableGrid(name: string, rows: Cell[][], budget: { cells: number }): SheetGrid {
+export function tableGrid(name: string, rows: Cell[][], budget: { cells: number }): SheetGrid {
   const texts = new Map<string, string>();
   const masters = new Map<string, { row: number; col: number }>();
   const cols = new Map<number, number[]>();
@@ -151,13 +151,13 @@ function propertyTexts(xml: string | null, P: ParserClass): string[] {
   return out;
 }
 
-function entryText(buf: Buffer, entries: ZipEntryInfo[], name: string): string | null {
+export function entryText(buf: Buffer, entries: ZipEntryInfo[], name: string): string | null {
   const e = entries.find((x) => x.name.replace(/^\//, '').toLowerCase() === name.toLowerCase());
   return e ? readZipEntry(buf, e, DEFAULT_ZIP_LIMITS.maxEntryBytes).toString('utf8') : null;
 }
 
 /** The main document part: as [Content_Types].xml names it, else word/document.xml. */
-function mainPart(buf: Buffer, entries: ZipEntryInfo[]): string {
+export function mainPart(buf: Buffer, entries: ZipEntryInfo[]): string {
   const ct = entryText(buf, entries, '[Content_Types].xml') ?? '';
   for (const m of ct.matchAll(/<(?:\w+:)?Override\b[^>]*>/g)) {
     const part = /PartName\s*=\s*"([^"]*)"/.exec(m[0])?.[1];

@@ -41,7 +41,13 @@ interface Header {
   taskCol: number | null;
 }
 
-/** The first of the top rows with a 序号 cell and a 进展情况 cell (备注, 主要任务 optional). */
+/** Headers of earlier words shown for reference (the form's 上期进展): never the person's report. */
+const EARLIER = /^(上期|上月|上周|上季|上年|往期|历次|以往)/;
+
+/**
+ * The first of the top rows with a 序号 cell and a 进展情况 cell (备注, 主要任务 optional). A
+ * column of earlier progress (上期进展) is not 进展情况: its words are last period's.
+ */
 export function findHeader(g: SheetGrid): Header | null {
   const last = Math.min(g.rowCount, HEADER_SCAN_ROWS);
   for (let r = 1; r <= last; r++) {
@@ -53,7 +59,7 @@ export function findHeader(g: SheetGrid): Header | null {
       if (g.master(r, c)) continue; // repeats of a merged header
       const h = normalizeHeader(g.text(r, c));
       if (!noCol && (h === '序号' || h === '序' || h === '编号')) noCol = c;
-      else if (!progressCol && h.includes('进展')) progressCol = c;
+      else if (!progressCol && h.includes('进展') && !EARLIER.test(h)) progressCol = c;
       else if (!remarkCol && h.startsWith('备注')) remarkCol = c;
       else if (!taskCol && h.endsWith('任务')) taskCol = c; // 主要任务, 重点任务; not 任务要求
     }

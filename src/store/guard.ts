@@ -44,12 +44,12 @@ export function storeLost(dataDir: string, how: LostHow, history: string[], deta
   const db = path.join(dataDir, DB_FILE);
   const backup = latestBackup(dataDir);
   const from = backup ? `the latest backup is ${backup}` : 'a copy made by `taizhang backup`, or your own copy of the data folder';
-  const zhFrom = backup ? `最近的备份为 ${backup}` : '备份可为 taizhang backup 命令生成的副本,或您自行备份的数据目录';
+  const zhFrom = backup ? `最近的备份为 ${backup}` : '备份可为 taizhang backup 命令生成的副本，或您自行备份的数据目录';
   const en = `the database ${db} ${HOW[how].en}${detail ? ` (${detail})` : ''}, but the data folder has history (${history.join(', ') || 'a database'}): `
     + 'nothing was done and nothing was sent, since starting over would send every request again and forget the recorded reports. '
     + `Restore it: stop taizhang, copy the backup to ${db}, delete ${DB_FILE}-wal and ${DB_FILE}-shm if present, start again (${from}).`;
-  const zh = `数据库 ${db} ${HOW[how].zh},但数据目录中已有历史数据。为免重发全部填报通知、丢失已登记的报送,本次未执行任何操作、未发送任何邮件。`
-    + `请从备份恢复:停止 taizhang,将备份文件复制为 ${db},如有 ${DB_FILE}-wal、${DB_FILE}-shm 一并删除,然后重新启动(${zhFrom})。`;
+  const zh = `数据库 ${db} ${HOW[how].zh}，但数据目录中已有历史数据。为免重发全部填报通知、丢失已登记的报送，本次未执行任何操作、未发送任何邮件。`
+    + `请从备份恢复：停止 taizhang，将备份文件复制为 ${db}，如有 ${DB_FILE}-wal、${DB_FILE}-shm 一并删除，然后重新启动（${zhFrom}）。`;
   return new TaizhangError('STORE_LOST', `${en} ${zh}`, { details: { file: db, how, history, backup } });
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ReportRow } from '../core/ledger.js';
 
-export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger';
+export type OutboxKind = 'request' | 'reminder' | 'receipt' | 'notice' | 'ledger' | 'status' | 'unit-request' | 'unit-reminder' | 'unit-receipt' | 'forward';
 export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed';
 
 export interface OutboxRow {

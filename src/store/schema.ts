@@ -99,6 +99,47 @@ function addStrayCopies(db: Database.Database): void {
   if (!has) db.exec('ALTER TABLE outbox ADD COLUMN stray_copies INTEGER NOT NULL DEFAULT 0');
 }
 
+/**
+ * The clerk's desk (web): who did what, when, to what (`desk_audit`); the logged-in users'
+ * sessions, kept by a hash of the session id, never the id itself (`desk_sessions`); and the
+ * mails of the 需补正 and 隔离 lists the clerk settled by hand, attached or dismissed (`desk_settled`).
+ */
+const DESK_TABLES = `
+CREATE TABLE IF NOT EXISTS desk_audit (
+  id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS desk_sessions (
+  id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS desk_settled (
+  message_row INTEGER PRIMARY KEY, action TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL, person TEXT, period TEXT);
+`;
+
+/**
+ * Group-chat notices (`notify:`, src/cycle/notify.ts): each event is recorded per channel before
+ * it is posted, with the message to post, so that it is posted once, and again after a failure.
+ * `channel` is the platform and a hash of the webhook (never the webhook, which holds its token).
+ */
+const NOTIFY_POSTS = `
+CREATE TABLE IF NOT EXISTS notify_posts (
+  id INTEGER PRIMARY KEY, channel TEXT NOT NULL, event TEXT NOT NULL, period TEXT NOT NULL,
+  message_json TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, next_at TEXT NOT NULL, posted_at TEXT, last_error TEXT,
+  UNIQUE (channel, event));
+`;
+
+/**
+ * Subordinate units' reports (局属单位, `ledger.units`): each unit's own ledger for a period, its
+ * tasks as rows_json; the latest is current (superseded = 0), as for people. Keyed by ledger id
+ * ('main' for the single `ledger:`) and the unit's name.
+ */
+const UNIT_REPORTS = `
+CREATE TABLE IF NOT EXISTS unit_reports (
+  id INTEGER PRIMARY KEY, ledger TEXT NOT NULL DEFAULT 'main', period TEXT NOT NULL, unit TEXT NOT NULL,
+  message_row INTEGER, sender TEXT NOT NULL, received_at TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0,
+  rows_json TEXT NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS unit_reports_period ON unit_reports (ledger, period, unit);
+CREATE INDEX IF NOT EXISTS unit_reports_message ON unit_reports (message_row);
+`;
+
 /** Oldest first: entry i takes a database from version i to i + 1. */
 const MIGRATIONS: readonly Migration[] = [
   V1,
@@ -107,6 +148,9 @@ const MIGRATIONS: readonly Migration[] = [
   privateFolder,
   HELD_REPORTS,
   addStrayCopies,
+  DESK_TABLES,
+  NOTIFY_POSTS,
+  UNIT_REPORTS,
   ledgerColumns, // ledger-migration.ts: several ledgers
 ];
 

@@ -357,6 +357,12 @@ export class Store {
     return new Map(rows.map((r) => [r.person, { ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }]));
   }
 
+  /** The person's current (latest) report for a period, if any. */
+  currentReport(period: string, person: string): ReportRecord | undefined {
+    const r = this.prepare('SELECT * FROM reports WHERE period = ? AND person = ? AND superseded = 0').get(period, person) as (Omit<ReportRecord, 'rows'> & { rows_json: string }) | undefined;
+    return r && { ...r, rows: JSON.parse(r.rows_json) as ReportRow[] };
+  }
+
   /** Whether the person has a current (not superseded) report for the period. */
   hasCurrentReport(period: string, person: string): boolean {
     return !!this.prepare('SELECT 1 FROM reports WHERE ledger = ? AND period = ? AND person = ? AND superseded = 0').get(this.ledger, period, person);

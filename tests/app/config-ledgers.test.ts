@@ -90,7 +90,7 @@ describe('config: several ledgers', () => {
       'ledgers[2].tasks[1].no: appears twice',
       'ledgers[2].tasks[1].owners[0]: "无此人" is not one of people[].name',
       'ledgers[0].schedule.send_day: must not be after deadline_day (20)',
-      'ledgers[0].schedule.cadence_typo: unknown key (expected one of: first_period, last_period, send_day, deadline_day, reminder_days, send_time, cron)',
+      'ledgers[0].schedule.cadence_typo: unknown key (expected one of: cadence, first_period, last_period, send_day, deadline_day, reminder_days, status_days, send_weekday, deadline_weekday, reminder_weekdays, status_weekdays, send_time, deadline_time, deadline_shift, calendar, holidays, extra_workdays, cron)',
       'ledgers[0].office: is required: there is no top-level office to inherit',
       'ledgers[1].office: is required: there is no top-level office to inherit',
     ]));

@@ -1,7 +1,7 @@
 /**
  * `taizhang run` as a child process against the real stack (real time, IDLE on Dovecot, a
  * 5-second poll): replies that came while it was down are answered at start, a new reply within
- * seconds, again after Dovecot restarts and after the connection stalls silently; a second worker
+ * seconds, again after Dovecot restarts and after the connection stalls silently; a second service
  * on the same data folder is refused; SIGTERM stops it with exit 0 within seconds.
  *
  * The schedule is the seed's (2020): with real time nothing is due but the 2020-06 ledger, so the
@@ -65,10 +65,12 @@ describe('the daemon', () => {
     await answered(p, ai, early);
     await until('the daemon watches the mailbox', () => /watching the collection mailbox/.test(daemon.stderr()) || undefined, ANSWER_WITHIN_MS);
 
-    // While it runs: a second worker on the same data folder is refused.
-    const second = await p.tick('2020-06-21T09:00:00+08:00');
-    expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`another taizhang worker \\(pid ${daemon.proc.pid}\\) is using .*only one may run at a time`));
+    // While it runs: a second service on the same data folder is refused (commands go through it:
+    // tests/app/control.test.ts).
+    const second = spawnCli(p, stack, ['run']);
+    children.push(second);
+    expect((await second.exited).code).toBe(1);
+    expect(second.stderr()).toMatch(new RegExp(`another taizhang worker \\(pid ${daemon.proc.pid}\\) is using .*only one may run at a time`));
 
     // A reply while it runs.
     await answered(p, wang, await reply(stack, p, wang));

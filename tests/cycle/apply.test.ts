@@ -224,9 +224,9 @@ describe('reports sent by someone other than their owner', () => {
     expect(n.mail.subject).toBe('【请确认】他人以您的名义报送了2020年6月的进展情况');
     expect(n.mail.text).toContain(`${ai.name}（${ai.department}，${ai.email}）以您的名义报送了`);
     expect(n.mail.text).toContain('进展情况：给艾参考的旧表');
-    // A word that is not a consent changes nothing; 确认 does.
+    // A word that is not a consent changes nothing (a question goes to the office); 确认 does.
     const noticeId = n.row.message_id;
-    expect((await handle(analysis({ messageId: '<q@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '这是什么?' }))).d.outcome).toBe('note');
+    expect((await handle(analysis({ messageId: '<q@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '这是什么?' }))).d).toMatchObject({ outcome: 'rejected', forward: 'forward' });
     expect(store.currentReports('2020-06').get(wang.id)?.rows[0].progress).toBe('王本人的完整报送');
     const yes = await handle(analysis({ messageId: '<yes@wang>', from: wang.email, files: [], attachmentCount: 0, references: [noticeId], lead: '确认' }));
     expect(yes.d).toMatchObject({ outcome: 'confirmed', person: wang });

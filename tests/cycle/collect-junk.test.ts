@@ -169,7 +169,8 @@ describe('everything else in the junk folder', () => {
     const t = await project.tick('2020-06-21T11:00:00+08:00');
     expect(t.code, t.stderr).toBe(0);
     const [receipt] = await answersTo(project, P.jsender.email, mids.jsender);
-    expect(receipt?.subject).toBe('【请补正】您的报送未能登记');
+    // Its text names no task ("本月进展:已完成。"): for the office, and the sender told so.
+    expect(receipt?.subject).toBe('【已转交】您的来信已转交办公室');
     expect(await folderOf(project, mids.jsender)).toEqual([FOLDERS.rejected]);
   });
 });

@@ -46,10 +46,12 @@ describe('one month, end to end', () => {
     expect(req.attachments).toHaveLength(1);
     const rows = await sheetRows(req.attachments[0].content, '工作台账');
     const header = rows.findIndex((row) => row[0] === '序号');
-    expect(rows[header]).toEqual(['序号', '主要任务', '完成时间', '进展情况', '责任科室', '责任人', '备注']);
+    expect(rows[header]).toEqual(['序号', '主要任务', '完成时间', '进展情况', '上期进展', '责任科室', '责任人', '备注']);
     const nos = rows.slice(header + 1).map((row) => row[0]).filter((v) => typeof v === 'number');
     expect(nos).toEqual([1, 2, 3, 5, 7, 11, 12, 14]); // 艾延坤's tasks in the seed
 
+    // The first month has no 上期进展 to show.
+    expect(rows.slice(header + 1).filter((row) => typeof row[0] === 'number').every((row) => row[4] === undefined)).toBe(true);
     // 进展情况 and 备注 are unlocked, the rest locked by sheet protection.
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(req.attachments[0].content as unknown as ArrayBuffer);
@@ -153,6 +155,35 @@ describe('one month, end to end', () => {
     expect(updates).toHaveLength(1);
     const rows = await sheetRows(updates[0].attachments[0].content, '台账');
     expect(rows.find((row) => row[0] === 13)![3]).toBe('马:13');
+  });
+
+  it('the next month’s form shows last month’s words in 上期进展; left there, they are not reported again', async () => {
+    const r = await p.tick('2020-07-20T09:00:00+08:00');
+    expect(r.code, r.stderr).toBe(0);
+    const req = await latestRequest(p, 'aiyankun@example.com', /请填报/);
+    expect(req.subject).toContain('2020年7月');
+    const rows = await sheetRows(req.attachments[0].content, '工作台账');
+    const header = rows.findIndex((row) => row[0] === '序号');
+    expect(rows[header][4]).toBe('上期进展');
+    const byNo = new Map(rows.slice(header + 1).filter((row) => typeof row[0] === 'number').map((row) => [row[0], row]));
+    expect(byNo.get(1)![4]).toBe(odd); // exactly as recorded for June
+    expect(byNo.get(14)![4]).toBe('第14项已完成');
+    expect([...byNo.values()].every((row) => row[3] === undefined)).toBe(true); // 进展情况 left to the person
+    // The person fills only task 2: task 1 keeps only last month's words beside an empty cell.
+    await replyToRequest({ smtp: p.smtp, from: 'aiyankun@example.com', original: req.raw, answer: (no) => (no === 2 ? { progress: '七月第二项' } : undefined) });
+    expect((await p.tick('2020-07-21T09:00:00+08:00')).code).toBe(0);
+    const receipt = (await p.inbox('aiyankun@example.com')).filter((m) => /回执/.test(m.subject ?? '') && /7月/.test(m.subject ?? ''));
+    expect(receipt).toHaveLength(1);
+    expect(receipt[0].text).toContain('七月第二项');
+    expect(receipt[0].text).not.toContain('第14项已完成');
+    const c = await p.cli('consolidate', '--period', '2020-07', '--now', '2020-07-22T09:00:00+08:00');
+    expect(c.code, c.stderr).toBe(0);
+    const preview = (await p.inbox(p.office)).filter((m) => /台账预览/.test(m.subject ?? '') && /7月/.test(m.subject ?? ''));
+    const ledger = await sheetRows(preview[0].attachments[0].content, '台账');
+    const cell = (no: number) => ledger.find((row) => row[0] === no)![3];
+    expect(cell(2)).toBe('七月第二项');
+    expect(cell(1)).toBe('艾延坤：未填写');
+    expect(cell(14)).not.toContain('第14项已完成');
   });
 
   it('a worker that was down sends no requests for months already over', async () => {

@@ -179,6 +179,6 @@ describe('bounces', () => {
     expect(line).toContain(P.bounced.name);
     expect(line).not.toContain(P.victim.name);
     for (const t of P.owner.tasks) expect(l.progress.get(t.no)).toBe(words('参考', t.no));
-    expect(l.people.get(P.owner.email)?.[5]).toBe(P.colleague.email);
+    expect(l.people.get(P.owner.email)?.[5]).toBe(P.colleague.name); // 代报人 by name: the colleague is on the roster
   });
 });

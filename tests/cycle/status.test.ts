@@ -90,12 +90,12 @@ describe('status of a month', () => {
     const s = statusJson(config, store, '2020-06', new Date('2020-07-02T00:00:00Z'));
     expect(s).toMatchObject({ period: '2020-06', deadline: '2020-06-30', deadlinePassed: true, ledgerSentAt: '2020-07-01T00:00:00.000Z', ledgerVersion: 1, quarantined: 2 });
     expect(s.people).toEqual([
-      { id: ai.id, name: ai.name, email: ai.email, department: ai.department, status: 'submitted', label: '已报送', delivery: 'sent', reportedAt: '2020-06-25T02:30:00.000Z', sentBy: null, reports: 2 },
-      { id: wang.id, name: wang.name, email: wang.email, department: wang.department, status: 'late', label: '逾期报送', delivery: 'sent', reportedAt: '2020-07-01T03:00:00.000Z', sentBy: CLERK, reports: 1 },
-      { id: ma.id, name: ma.name, email: ma.email, department: ma.department, status: 'pending', label: '退信', delivery: 'bounced', reportedAt: null, sentBy: null, reports: 0 },
-      { id: li.id, name: li.name, email: li.email, department: li.department, status: 'pending', label: '发送失败', delivery: 'failed', reportedAt: null, sentBy: null, reports: 0 },
+      { id: ai.id, name: ai.name, email: ai.email, department: ai.department, status: 'submitted', label: '已报送', delivery: 'sent', reportedAt: '2020-06-25T02:30:00.000Z', sentBy: null, reports: 2, filled: 1, tasks: 8 },
+      { id: wang.id, name: wang.name, email: wang.email, department: wang.department, status: 'late', label: '逾期报送', delivery: 'sent', reportedAt: '2020-07-01T03:00:00.000Z', sentBy: CLERK, reports: 1, filled: 0, tasks: 8 },
+      { id: ma.id, name: ma.name, email: ma.email, department: ma.department, status: 'pending', label: '退信', delivery: 'bounced', reportedAt: null, sentBy: null, reports: 0, filled: 0, tasks: 5 },
+      { id: li.id, name: li.name, email: li.email, department: li.department, status: 'pending', label: '发送失败', delivery: 'failed', reportedAt: null, sentBy: null, reports: 0, filled: 0, tasks: 1 },
     ]);
-    expect(s.summary).toMatchObject({ total: 4, reported: 2, onTime: 1, late: 1, missing: [ma.name, li.name], bounced: [ma.name, li.name] });
+    expect(s.summary).toMatchObject({ total: 4, reported: 2, onTime: 1, late: 1, missing: [ma.name, li.name], partial: [ai.name, wang.name], bounced: [ma.name, li.name] });
     expect(s.office).toEqual([{ email: 'office@example.com', slot: 'v1', state: 'failed', error: '550 mailbox unavailable' }]);
   });
 
@@ -112,9 +112,9 @@ describe('status of a month', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe(config.ledger.title);
     expect(lines[1]).toBe('2020年6月 报送情况（截止：2020年6月30日，已截止）');
-    expect(lines[2]).toBe('应报 4 人，已报 2 人（按时 1，逾期 1），未报 2 人。 汇总台账已发送（第1版）。');
+    expect(lines[2]).toBe('应报 4 人，已报 2 人（按时 1，逾期 1；其中部分填报 2），未报 2 人。 汇总台账已发送（第1版）。');
     const line = (name: string) => lines.find((l) => l.includes(name)) ?? '';
-    expect(line(ai.name)).toMatch(/^ {2}已报送 {3}艾延坤（政法科） <aiyankun@example\.com> 2020年6月25日 10:30$/);
+    expect(line(ai.name)).toMatch(/^ {2}已报送 {3}艾延坤（政法科） <aiyankun@example\.com> 2020年6月25日 10:30（部分填报：已填1项，共8项）$/);
     expect(line(wang.name)).toContain(`逾期报送  王群才（办公室） <${wang.email}> 2020年7月1日 11:00（由 ${CLERK} 代报）`);
     expect(line(ma.name)).toMatch(/^ {2}退信 {4}马红霞.* \[退信\]$/);
     expect(line(li.name)).toContain('[发送失败]');

@@ -41,7 +41,11 @@ const ledgerBase = {
   ...sign, officeName: '办公室', signedBy: sign.officeName, periodLabel: '2020年6月', ledgerTitle: '工作台账', attachmentName: '2020年6月工作台账汇总（第2版）.xlsx',
   generatedAt: '2020年7月1日 9:00', version: 2, total: 4, reported: 2, onTime: 1, late: 1, missing: ['李世想'], bounced: ['马红霞'],
   departments: [{ name: '政法科', reported: 1, total: 2 }], unchanged: [{ no: 3, task: '规范性文件' }],
-  changes: [{ name: '艾延坤', what: '逾期报送', at: '2020年7月2日 9:00', sentBy: '王群才', tasks: '1、2' }],
+  changes: [
+    { name: '艾延坤', what: '逾期报送', at: '2020年7月2日 9:00', sentBy: '王群才', tasks: '1、2', count: 2, extra: '，期间共收到2份，以最后一份为准' },
+    { name: '李世想', what: '更正', at: '2020年7月3日 9:00', tasks: '', count: 1, extra: '' },
+  ],
+  changedRows: [{ no: 1, task: '完善政府立法程序', fields: '进展情况、备注' }],
 };
 
 /** Every kind with data that takes each of its branches. */
@@ -52,6 +56,12 @@ const SAMPLES: [MailKind, string, object][] = [
   ['receipt', 'accepted without echo, confirmed', { ...receiptBase, accepted: true, echo: false, confirmed: true, heldSender: 'a@x.cn', notOwnForm: true }],
   ['receipt', 'rejected', { ...receiptBase, accepted: false, ...problemFor('NO_ATTACHMENT') }],
   ['receipt', 'held', { ...receiptBase, accepted: false, held: true }],
+  ['receipt', 'typed in the body, added to an earlier report', { ...receiptBase, accepted: true, body: { merged: true, noProgress: false }, notes: { foreign: '第3项', inBody: true } }],
+  ['receipt', 'forwarded to the office, form attached', { ...receiptBase, accepted: false, forwarded: true, formAttached: true, notes: undefined }],
+  ['receipt', 'kept for the desk', { ...receiptBase, accepted: false, forwarded: true, deskOnly: true, formAttached: true, notes: undefined }],
+  ['reminder', 'partial', { ...sign, person, periodLabel: '2020年6月', deadline: '2020年6月30日', attachmentName: '表.xlsx', taskCount: 3, partial: true, emptyRows: [{ no: 2, task: '提高公众参与度' }] }],
+  ['forward', 'forward', { ...sign, addressee: '办公室', personName: '马红霞', department: '机关总支', sender: 'ma@x.cn', subject: '回复：请填报', receivedAt: '2020年6月21日 9:00', periodLabel: '2020年6月', text: '请问第14项是否由我牵头？', cut: true, attached: true, folder: '台账-需补正', formBack: true }],
+  ['forward', 'too large to attach', { ...sign, addressee: '办公室', personName: '马红霞', department: '机关总支', sender: 'ma@x.cn', subject: '', receivedAt: '2020年6月21日 9:00', text: '问题', attached: false, folder: '台账-需补正' }],
   ['notice', 'recorded', { ...sign, personName: '艾延坤', periodLabel: '2020年6月', sender: '王群才（办公室，w@x.cn）', receivedAt: '2020年6月21日 9:00', rows, emptyRows: [{ no: 2, task: '提高公众参与度' }], echoCut: true }],
   ['notice', 'held', { ...sign, personName: '艾延坤', periodLabel: '2020年6月', sender: 'w@x.cn', receivedAt: '2020年6月21日 9:00', rows, emptyRows: [], held: true }],
   ['ledger', 'final', ledgerBase],
@@ -91,13 +101,24 @@ describe('wording in the style of an official notice', () => {
   });
 
   it('mails to people name the office\'s contact and phone when configured, and no number when not', () => {
-    for (const [kind, , data] of SAMPLES.filter(([k]) => k !== 'ledger')) {
+    for (const [kind, , data] of SAMPLES.filter(([k]) => k !== 'ledger' && k !== 'forward')) {
       const mail = new Templates().render(kind, data);
       expect(mail.text, kind).toContain('与办公室联系（联系人：张三，电话：0393-1234567）。');
       expect(mail.html, kind).toContain('与办公室联系（联系人：张三，电话：0393-1234567）。');
       const none = new Templates().render(kind, { ...data, contactLine: '' });
       expect(none.text, kind).toMatch(/请(及时)?与办公室联系。/);
     }
+  });
+
+  it('the updated ledger names each report that arrived since the last version and each row that changed', () => {
+    const mail = new Templates().render('ledger', { ...ledgerBase, update: true });
+    expect(mail.text).toContain('本版变动（与上一版相比）：\n（一）上一版以来收到的报送：\n');
+    expect(mail.text).toContain('艾延坤：逾期报送（2020年7月2日 9:00收到，由王群才报送，期间共收到2份，以最后一份为准），涉及第1、2项');
+    expect(mail.text).toContain('李世想：更正（2020年7月3日 9:00收到），内容与上一版相同');
+    expect(mail.text).toContain('（二）内容有变动的任务（1项）：\n  第1项　完善政府立法程序（进展情况、备注）');
+    expect(mail.html).toContain('<li>第1项　完善政府立法程序（进展情况、备注）</li>');
+    const noRows = new Templates().render('ledger', { ...ledgerBase, update: true, changedRows: [] });
+    expect(noRows.text).not.toContain('（二）');
   });
 
   it('what a person wrote is kept as written, half-width marks and all', () => {

@@ -68,6 +68,12 @@ describe('a data folder with history', () => {
     expect(err.message).toContain('数据库');
     expect(err.message).toContain('缺失');
     expect(err.message).toContain('本次未执行任何操作、未发送任何邮件');
+    // The Chinese half reads as an official notice: full-width punctuation around the paths.
+    const zh = err.message.slice(err.message.indexOf('数据库'));
+    expect(zh).toContain('缺失，但数据目录中已有历史数据');
+    expect(zh).toContain('请从备份恢复：停止 taizhang，将备份文件复制为');
+    expect(zh).toMatch(/一并删除，然后重新启动（备份可为 taizhang backup 命令生成的副本，或您自行备份的数据目录）。$/);
+    expect(zh.replaceAll(db(), '').replace(/taizhang\.sqlite-(wal|shm)/g, '')).not.toMatch(/[,:()]/);
     expect(err.message).not.toContain('\n');
     expect(existsSync(db())).toBe(false);
   });
