@@ -105,4 +105,27 @@ describe('config: several ledgers', () => {
     doc.people.push({ name: '新来的', department: '办公室', email: 'xin@x.cn' });
     expect(problems(doc)).toEqual(['people: 新来的 owns no task in a ledger without people of its own']);
   });
+
+  it('units are a key of each ledger; a unit\'s address in two ledgers is a problem', () => {
+    const doc = twoLedgers();
+    doc.ledgers[1].units = [{ name: '市消防支队', email: 'Fire@unit.cn' }];
+    const c = parseConfig(doc, 'x.yaml', env);
+    expect(c.ledgers[1].ledger.units).toEqual([{ name: '市消防支队', email: 'fire@unit.cn' }]);
+    expect(c.ledgers[0].ledger.units).toBeUndefined();
+    doc.ledgers[0].units = [{ name: '消防支队', email: 'fire@unit.cn' }];
+    expect(problems(doc)).toEqual(['ledgers[1].units[0].email: is a unit of another ledger too: a unit\'s address may be in one ledger only']);
+  });
+
+  it('each ledger\'s own schedule is read by the one schedule schema: a weekly ledger beside a monthly one', () => {
+    const doc = twoLedgers();
+    doc.ledgers[1].schedule = { cadence: 'weekly', first_period: '2020-W27', send_weekday: 1, deadline_weekday: 5, deadline_time: '12:00' };
+    const c = parseConfig(doc, 'x.yaml', env);
+    expect(c.ledgers[0].schedule.cadence).toBe('monthly');
+    expect(c.ledgers[1].schedule).toMatchObject({ cadence: 'weekly', firstPeriod: '2020-W27', sendDay: 1, deadlineDay: 5, deadlineTime: '12:00' });
+    doc.ledgers[1].schedule = { cadence: 'weekly', first_period: '2020-07', send_day: 1 };
+    expect(problems(doc)).toEqual(expect.arrayContaining([
+      'ledgers[1].schedule.first_period: must be an ISO week as YYYY-Www (e.g. 2020-W27) for a weekly schedule',
+      'ledgers[1].schedule.send_day: is not used by a weekly schedule; use send_weekday (1 = Monday … 7 = Sunday)',
+    ]));
+  });
 });

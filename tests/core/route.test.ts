@@ -50,4 +50,9 @@ describe('routeReply', () => {
     expect(routeReply({ tokens: [], references: [], subject: '进展情况', from: 'ai@x.cn' }, both, lookup)).toEqual({ ambiguous: ['main', 'safety'] });
     expect(routeReply({ tokens: [], references: [], subject: '进展情况', from: 'stranger@y.cn' }, both, lookup)).toEqual({ id: 'main', via: 'none' });
   });
+
+  it('a subordinate unit\'s mail goes to the ledger it reports to, by its address alone', () => {
+    const withUnit: RoutableLedger = { ...safety, ledger: { ...safety.ledger, units: [{ name: '市消防支队', email: 'fire@unit.cn' }] } };
+    expect(routeReply({ tokens: [], references: [], subject: '6月台账', from: 'FIRE@unit.cn' }, [main, withUnit], lookup)).toEqual({ id: 'safety', via: 'sender' });
+  });
 });
