@@ -56,11 +56,13 @@ export type CommandName = keyof typeof COMMANDS;
 
 export interface Args {
   config: string; command?: CommandName; now?: string; period?: string; json: boolean; to?: string; help: boolean;
-  /** import: the ledger file, the ledger's id, the 方案 with the 任务要求, print instead of writing. */
+  /** `--ledger ID`: one ledger, else all (import: the ledger to write). import: the ledger file, the 方案 with the 任务要求, print instead of writing. */
   file?: string; ledger?: string; requirements?: string; print?: boolean;
 }
 
 const DEFAULT_CONFIG = 'config/taizhang.yaml';
+
+const IMPORT_LEDGER: [string, string] = ['--ledger ID', 'which ledger to write (写入哪个台账): the single ledger: when there is one (id main); in a ledgers: list, the entry with this id, added when new; --ledger ID on a single-ledger config moves that ledger under ledgers: as id main and adds ID'];
 
 function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
   switch (name) {
@@ -69,8 +71,8 @@ function optionLine(name: OptionName, spec?: CommandSpec): [string, string] {
     case 'period': return ['--period YYYY-MM', `the month (月份), default: ${spec?.periodDefault ?? THIS_MONTH}; a weekly schedule's periods are ISO weeks, YYYY-Www (周次, e.g. 2020-W27), a quarterly one's YYYY-Qn (季度, e.g. 2020-Q3)`];
     case 'json': return ['--json', 'print JSON for programs (输出 JSON)'];
     case 'to': return ['--to FILE', 'where to write the copy, never over an existing file (备份文件路径,不覆盖已有文件); default: backups/taizhang-YYYYMMDD-HHMMSS.sqlite in data_dir. To restore: stop taizhang, copy it over data_dir/taizhang.sqlite, delete taizhang.sqlite-wal and -shm, start (恢复:停止运行,用备份覆盖 taizhang.sqlite,删除 -wal、-shm 文件,再启动)'];
+    case 'ledger': return spec?.usage.startsWith('import') ? IMPORT_LEDGER : ['--ledger ID', 'only the ledger with this id (ledgers[].id; main for a single ledger:) (仅处理该台账); default: every ledger. The mailbox is read for all ledgers whatever it says (收件箱始终全部读取)'];
     case 'help': return ['-h, --help', 'show this help (显示帮助)'];
-    case 'ledger': return ['--ledger ID', 'which ledger to write (写入哪个台账): the single ledger: when there is one (id main); in a ledgers: list, the entry with this id, added when new; --ledger ID on a single-ledger config moves that ledger under ledgers: as id main and adds ID'];
     case 'requirements': return ['--requirements FILE.docx', 'the 方案 whose items "(六)完善政府立法程序。任务要求:…" give each task its 任务要求, matched by title (按任务名称填入任务要求)'];
     case 'print': return ['--print', 'print the ledger as YAML and write nothing (只输出,不写入配置文件)'];
   }
@@ -93,7 +95,7 @@ Commands:
 ${ALL_COMMANDS.map((c) => `  ${c.usage.padEnd(USAGE_WIDTH)}   ${c.summary}`).join('\n')}
 
 Options:
-${optionTable(['config', 'now', 'help'])}
+${optionTable(['config', 'now', 'ledger', 'help'])}
 
 \`taizhang <command> --help\` explains the options of that command (各命令的选项说明).
 `;
@@ -106,7 +108,7 @@ export function commandHelp(name: CommandName): string {
 ${spec.summary}
 
 Options:
-${optionTable([...spec.options, 'config', 'help'], spec)}
+${optionTable([...new Set<OptionName>([...spec.options, 'ledger', 'config', 'help'])], spec)}
 `;
 }
 

@@ -35,10 +35,12 @@ export function hintFor(err: unknown, side: 'IMAP' | 'SMTP'): string {
 
 /** `taizhang check`: config is valid (it loaded), IMAP and SMTP log in, the folders exist. */
 export async function runCheck(config: Config, log: Logger, now = new Date()): Promise<number> {
-  const findings: Finding[] = [{ ok: true, what: `配置有效 config OK (${config.people.length} people, ${config.ledger.tasks.length} tasks)` }];
-  // From 1 November, next year's holidays should be known: a warning, not a failure.
-  const gap = calendarWarning(config.schedule, localParts(now, config.timezone));
-  if (gap) {
+  const ledgers = config.ledgers.length > 1 ? `, ${config.ledgers.length} ledgers: ${config.ledgers.map((l) => l.id).join(', ')}` : '';
+  const tasks = config.ledgers.reduce((n, l) => n + l.ledger.tasks.length, 0);
+  const findings: Finding[] = [{ ok: true, what: `配置有效 config OK (${config.people.length} people, ${tasks} tasks${ledgers})` }];
+  // From 1 November, next year's holidays should be known: a warning, not a failure (each ledger's own calendar).
+  const gaps = new Set(config.ledgers.map((l) => calendarWarning(l.schedule, localParts(now, config.timezone))).filter((g): g is string => !!g));
+  for (const gap of gaps) {
     findings.push({ ok: true, warning: true, what: 'schedule.calendar', hint: gap });
     log.warn(gap);
   }

@@ -14,6 +14,7 @@ import { guardDataDir } from '../store/guard.js';
 import { collectStep, Connections, flushOutbox, tick, type TickReport } from '../cycle/tick.js';
 import { runDaemon, type Service } from './daemon.js';
 import { runCheck } from './check.js';
+import { chosenLedgers, ledgerById, ledgerConfig, ledgerContexts } from '../cycle/ledgers.js';
 import type { Args } from './args.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
@@ -44,6 +45,28 @@ function summarizeTick(r: TickReport): string {
   return parts.join('; ');
 }
 
+/**
+ * `status` of the chosen ledgers: one ledger's object with its id; several as `{ ledgers: [...] }`.
+ * Through the service, on its store.
+ */
+function status(args: Args, config: Config, out: (s: string) => void, service?: Service): number {
+  const now = clockFor(args, config).now();
+  const store = service?.store ?? Store.open(config.dataDir, { people: config.people });
+  try {
+    const each = chosenLedgers(config, args.ledger).map((scope) => {
+      const lconfig = ledgerConfig(config, scope);
+      const lstore = store.forLedger(scope.id);
+      const period = args.period !== undefined ? checkPeriodArg(args.period, lconfig.schedule) : defaultPeriod(lconfig, lstore, now);
+      return { config: lconfig, json: { ...statusJson(lconfig, lstore, period, now), ledger: scope.id } };
+    });
+    if (args.json) out(JSON.stringify(each.length === 1 ? each[0].json : { ledgers: each.map((e) => e.json) }, null, 2));
+    else out(each.map((e) => statusText(e.json, e.config)).join('\n\n'));
+  } finally {
+    if (!service) store.close();
+  }
+  return 0;
+}
+
 function periodArg(args: Args, ctx: Context): string {
   if (args.period) return checkPeriodArg(args.period, ctx.config.schedule);
   const t = timingOf(ctx.config.schedule, ctx.config.timezone);
@@ -67,6 +90,25 @@ async function withWorker<T>(config: Config, log: Logger, args: Args, io: Io, se
     }
   } finally {
     release();
+  }
+}
+
+/** `send`, `remind` or `consolidate` for one ledger. */
+async function ledgerCommand(args: Args, ctx: Context, report: TickReport): Promise<void> {
+  const { config } = ctx;
+  switch (args.command) {
+    case 'send': report.requests += await queueRequests(ctx, periodArg(args, ctx)); break;
+    case 'remind': {
+      const p = localParts(ctx.clock.now(), config.timezone);
+      report.reminders += await queueReminders(ctx, periodArg(args, ctx), `manual-${p.year}-${p.month}-${p.day}`);
+      break;
+    }
+    case 'consolidate': {
+      const period = periodArg(args, ctx);
+      const passed = ctx.clock.now() >= timingOf(config.schedule, config.timezone).deadlineInstant(period);
+      report.ledgers.push(passed ? await consolidatePeriod(ctx, period) : await previewLedger(ctx, period));
+      break;
+    }
   }
 }
 
@@ -95,43 +137,24 @@ export async function execute(args: Args, config: Config, log: Logger, io: Io = 
   process.umask(0o077);
   // A folder with history whose database is gone stops every command before anything is done.
   guardDataDir(config.dataDir);
+  if (args.ledger !== undefined) ledgerById(config, args.ledger); // an unknown id is a usage error, before anything is done
   switch (args.command) {
     case 'backup':
       return backup(args, config, io, out);
-    case 'status': {
-      const now = clockFor(args, config).now();
-      const store = service?.store ?? Store.open(config.dataDir, { people: config.people });
-      try {
-        const period = args.period !== undefined ? checkPeriodArg(args.period, config.schedule) : defaultPeriod(config, store, now);
-        const s = statusJson(config, store, period, now);
-        out(args.json ? JSON.stringify(s, null, 2) : statusText(s, config));
-      } finally {
-        if (!service) store.close();
-      }
-      return 0;
-    }
+    case 'status':
+      return status(args, config, out, service);
     case 'run':
-      return runDaemon(config, log, execute);
+      return runDaemon(config, log, execute, args.ledger);
     case 'check':
       return runCheck(config, log, clockFor(args, config).now());
     default:
       return withWorker(config, log, args, io, service, async (ctx, conn) => {
         const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
         switch (args.command) {
-          case 'tick': Object.assign(report, await tick(ctx, conn)); break;
-          case 'collect': await collectStep(ctx, conn, report); break;
-          case 'send': report.requests = await queueRequests(ctx, periodArg(args, ctx)); break;
-          case 'remind': {
-            const p = localParts(ctx.clock.now(), config.timezone);
-            report.reminders = await queueReminders(ctx, periodArg(args, ctx), `manual-${p.year}-${p.month}-${p.day}`);
-            break;
-          }
-          case 'consolidate': {
-            const period = periodArg(args, ctx);
-            const passed = ctx.clock.now() >= timingOf(config.schedule, config.timezone).deadlineInstant(period);
-            report.ledgers.push(passed ? await consolidatePeriod(ctx, period) : await previewLedger(ctx, period));
-            break;
-          }
+          case 'tick': Object.assign(report, await tick(ctx, conn, args.ledger)); break;
+          case 'collect': await collectStep(ctx, conn, report); break; // the mailbox is read for every ledger
+          default:
+            for (const lctx of ledgerContexts(ctx, args.ledger)) await ledgerCommand(args, lctx, report);
         }
         if (args.command !== 'tick') {
           try { report.flushed = await flushOutbox(ctx, conn); } catch (err) { report.errors.push(`send: ${errorMessage(err)}`); }

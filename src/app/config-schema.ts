@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { Ledger, Person } from '../core/ledger.js';
 import {
   ALWAYS, boolOr, cleanIn, email, int, intListOr, intOr, list, lowerEmail, mapping, names, optBool, optInt, optText, patternOr, problem,
   text, textOr, type Ctx,
@@ -13,11 +12,14 @@ import { scheduleSchema } from './config-schedule.js';
 import { providerPreset, type ProviderPreset } from './providers.js';
 import { isPasswordHash } from '../web/password.js';
 import { notifyFields, toNotify } from './config-notify.js';
+import { checkRoot as checkLedgers, everyone, ledgerScopes, type LedgerScope } from './config-ledgers.js';
 
 /** What counts as an explicit "no progress this period" report (`no_progress_words`). */
 export const NO_PROGRESS_WORDS = ['本月无进展', '本期无进展', '无新进展', '暂无进展'] as const;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** A ledger's id: it appears in paths, form tokens' keys and `--ledger`. */
+export const LEDGER_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 
 function isTimeZone(tz: string): boolean {
@@ -75,21 +77,34 @@ const webFields = mapping({
 /** Subordinate units (局属单位) whose own ledgers are rolled up into this one; optional. */
 const unitList = z.array(mapping({ name: text(), email: lowerEmail() }), { error: 'must be a list' }).optional();
 
+const officeList = list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address');
+const peopleList = list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person');
+const ledgerFields = { title: text(), office_name: optText(), tasks: list(task, 'needs at least one task'), units: unitList };
+
+/** One of several ledgers: its own people, office and schedule (the one schedule schema), or the top level's. */
+const ledgerEntry = mapping({
+  id: text().refine((id) => LEDGER_ID.test(id), 'must be 1 to 32 of a-z, 0-9, "_" and "-", starting with a letter or digit'),
+  ...ledgerFields, people: peopleList.optional(), office: officeList.optional(), schedule: scheduleSchema.optional(),
+});
+
 function fileFields(mail: boolean) {
   return mapping({
     timezone: textOr('Asia/Shanghai').refine(isTimeZone, { error: (iss) => `unknown time zone "${String(iss.input)}"` }),
     data_dir: textOr('../data'),
     mailbox: mailboxFields(mail).superRefine(checkMailbox, ALWAYS),
-    schedule: scheduleSchema,
-    office: list(mapping({ name: textOr('办公室'), email: email() }), 'needs at least one address'),
+    // Required unless every ledger of `ledgers` has its own (config-ledgers.ts tells).
+    schedule: scheduleSchema.optional(),
+    office: officeList.optional(),
     office_phone: optText(),
     office_contact: optText(),
     // Body reports and text replies (README "Replies without a form").
     no_progress_words: z.preprocess((v) => (v === null || v === '' ? undefined : v), z.array(text(), { error: 'must be a list of words' })
       .refine((l) => l.every((w) => w.trim() !== ''), 'must not hold an empty word').default(() => [...NO_PROGRESS_WORDS])),
     text_replies: z.preprocess((v) => (v === null || v === '' ? undefined : v), z.enum(['forward', 'desk'], { error: 'must be forward or desk' }).default('forward')),
-    people: list(mapping({ id: optText(), name: text(), department: textOr(''), email: lowerEmail() }), 'needs at least one person'),
-    ledger: mapping({ title: text(), office_name: optText(), tasks: list(task, 'needs at least one task'), units: unitList }),
+    people: peopleList.optional(),
+    // One of these two (config-ledgers.ts).
+    ledger: mapping(ledgerFields).optional(),
+    ledgers: list(ledgerEntry, 'needs at least one ledger').optional(),
     secret: optText(),
     templates_dir: optText(),
     web: webFields.optional(),
@@ -137,69 +152,17 @@ function checkMailbox(m: MailboxFile, ctx: Ctx): void {
   }
 }
 
-/** Reports the second and later items whose `key` repeats an earlier clean one. */
-function dupes<T>(ctx: Ctx, items: T[], at: PropertyKey[], key: keyof T & string): void {
-  const clean = cleanIn(ctx);
-  const seen = new Set<unknown>();
-  items.forEach((item, i) => {
-    if (!clean(...at, i, key)) return;
-    if (seen.has(item[key])) problem(ctx, [...at, i, key], 'appears twice');
-    seen.add(item[key]);
-  });
-}
-
-/** Ids are unique, an absent one being the name (whose repeats `dupes` reports already). */
-function dupeIds(ctx: Ctx, people: FileConfig['people']): void {
-  const clean = cleanIn(ctx);
-  const seen = new Map<string, boolean>(); // id → given explicitly
-  people.forEach((p, i) => {
-    if (!clean('people', i, 'id') || !clean('people', i, 'name')) return;
-    const explicit = p.id !== undefined;
-    const id = (p.id ?? p.name).trim();
-    if (explicit && id === '') problem(ctx, ['people', i, 'id'], 'must not be blank');
-    else if (seen.has(id) && (explicit || seen.get(id))) problem(ctx, ['people', i, explicit ? 'id' : 'name'], `id "${id}" appears twice (an id defaults to the name)`);
-    if (!seen.has(id)) seen.set(id, explicit);
-  });
-}
-
-/** People and the ledger's owners name each other. */
+/** People, offices and ledgers name each other (config-ledgers.ts); the desk's users are told apart. */
 function checkRoot(c: FileConfig, ctx: Ctx): void {
   if (!c || typeof c !== 'object') return;
+  checkLedgers(c, ctx);
+  if (!Array.isArray(c.web?.users)) return;
   const clean = cleanIn(ctx);
-  const people = Array.isArray(c.people) ? c.people : [];
-  const tasks = Array.isArray(c.ledger?.tasks) ? c.ledger.tasks : [];
-  dupes(ctx, people, ['people'], 'name');
-  dupes(ctx, people, ['people'], 'email');
-  dupeIds(ctx, people);
-  dupes(ctx, tasks, ['ledger', 'tasks'], 'no');
-  if (Array.isArray(c.web?.users)) dupes(ctx, c.web.users, ['web', 'users'], 'name');
-  checkUnits(c, ctx);
-  if (people.length > 0 && people.every((_, i) => clean('people', i, 'name'))) {
-    const known = new Set(people.map((p) => p.name));
-    tasks.forEach((t, i) => {
-      if (!clean('ledger', 'tasks', i, 'owners')) return;
-      t.owners.forEach((n, j) => { if (!known.has(n)) problem(ctx, ['ledger', 'tasks', i, 'owners', j], `"${n}" is not one of people[].name`); });
-    });
-  }
-  if (tasks.length > 0 && tasks.every((_, i) => clean('ledger', 'tasks', i, 'owners'))) {
-    const owners = new Set(tasks.flatMap((t) => t.owners)); // not a search per person: a province has thousands
-    people.forEach((p, i) => { if (clean('people', i, 'name') && !owners.has(p.name)) problem(ctx, ['people'], `${p.name} owns no task`); });
-  }
-}
-
-/** Units are told apart by name and by address; an address is a unit's or a person's, never both. */
-function checkUnits(c: FileConfig, ctx: Ctx): void {
-  const units = Array.isArray(c.ledger?.units) ? c.ledger.units : [];
-  if (units.length === 0) return;
-  const clean = cleanIn(ctx);
-  dupes(ctx, units, ['ledger', 'units'], 'name');
-  dupes(ctx, units, ['ledger', 'units'], 'email');
-  const people = new Set((Array.isArray(c.people) ? c.people : []).map((p) => p?.email));
-  const own = typeof c.mailbox?.address === 'string' ? c.mailbox.address.toLowerCase() : '';
-  units.forEach((u, i) => {
-    if (!clean('ledger', 'units', i, 'email')) return;
-    if (people.has(u.email)) problem(ctx, ['ledger', 'units', i, 'email'], 'is also a person\'s address (people[].email)');
-    if (u.email === own) problem(ctx, ['ledger', 'units', i, 'email'], 'is the collection mailbox itself');
+  const seen = new Set<string>();
+  c.web.users.forEach((u, i) => {
+    if (!clean('web', 'users', i, 'name')) return;
+    if (seen.has(u.name)) problem(ctx, ['web', 'users', i, 'name'], 'appears twice');
+    seen.add(u.name);
   });
 }
 
@@ -216,18 +179,14 @@ function server(raw: ImapFile | SmtpFile, preset: ProviderPreset['imap'] | undef
   };
 }
 
+export type ConfigSchedule = z.output<typeof scheduleSchema>;
+export type ConfigLedger = LedgerScope<ConfigSchedule>;
+
 function toConfig(c: FileConfig, file: string) {
   const m = c.mailbox;
   const preset = presetOf(m);
-  const schedule = c.schedule;
-  /** `id`: the stable key reports and mail are recorded under; the name unless given. */
-  const people: Person[] = c.people.map((p) => ({ id: (p.id ?? p.name).trim(), name: p.name, department: p.department, email: p.email }));
-  const ledger: Ledger = {
-    title: c.ledger.title,
-    tasks: c.ledger.tasks.map((t) => ({ no: t.no, task: t.task, due: t.due, departments: t.departments, owners: t.owners, requirements: t.requirements, note: t.note }))
-      .sort((a, b) => a.no - b.no),
-    ...(c.ledger.units?.length ? { units: c.ledger.units.map((u) => ({ name: u.name, email: u.email })) } : {}),
-  };
+  const ledgers: ConfigLedger[] = ledgerScopes(c, (s) => s, m.sender_name);
+  const [first] = ledgers;
   return {
     configPath: path.resolve(file),
     timezone: c.timezone,
@@ -235,7 +194,7 @@ function toConfig(c: FileConfig, file: string) {
     mailbox: {
       address: m.address,
       /** Display name on outgoing mail. */
-      senderName: m.sender_name ?? c.ledger.office_name ?? '台账汇总',
+      senderName: first.senderName,
       provider: m.provider,
       imap: { ...server(m.imap, preset?.imap, m.address), idle: m.imap.idle ?? preset?.idle ?? true, pollSeconds: m.imap.poll_seconds },
       smtp: {
@@ -263,19 +222,26 @@ function toConfig(c: FileConfig, file: string) {
        */
       selfCopy: m.self_copy,
     },
-    schedule,
-    office: c.office,
+    /**
+     * The first ledger's schedule, office, tasks (`ledger`), as a ledger's own view of the config
+     * has its own (cycle/ledgers.ts); `schedule.cron` is the top level's when there is one.
+     */
+    schedule: c.schedule ?? first.schedule,
+    office: first.office,
     /** Who people may call about the ledger, named in every mail to them; optional. */
     officePhone: c.office_phone,
     officeContact: c.office_contact,
     /** The 制表单位 of the office's ledger: `ledger.office_name`, else the mailbox's sender name. */
-    ledgerMaker: c.ledger.office_name ?? m.sender_name ?? '台账汇总',
+    ledgerMaker: first.maker,
     /** Words that, as a whole body or a form's cell, report no progress for the period. */
     noProgressWords: c.no_progress_words,
     /** A reply with no form whose text names no task: forwarded to the office, or kept for the web desk. */
     textReplies: c.text_replies,
-    people,
-    ledger,
+    /** Everyone of every ledger (the mailbox's roster); a ledger's own view has its own people. */
+    people: everyone(ledgers),
+    ledger: first.ledger,
+    /** Every ledger: the single `ledger:` is one with id `main`. */
+    ledgers,
     /** Key for the file identity's HMAC; generated under data_dir when absent. */
     secret: c.secret,
     /** The office's own mail wording (`<kind>.subject.hbs` …); the shipped templates/ when absent. */

@@ -4,7 +4,7 @@ import { errorMessage, TaizhangError } from '../errors.js';
 import { configSchema, type Config } from './config-schema.js';
 import { parseYamlText } from './yaml.js';
 
-export type { Config, Folders } from './config-schema.js';
+export type { Config, ConfigLedger, Folders } from './config-schema.js';
 
 export interface LoadOptions {
   /**

@@ -167,7 +167,7 @@ function controlHandler(config: Config, log: Logger, execute: Execute, service: 
 }
 
 /** `taizhang run`: tick now and on the cron schedule, answer replies as they arrive, stop on SIGTERM. */
-export async function runDaemon(config: Config, log: Logger, execute: Execute): Promise<number> {
+export async function runDaemon(config: Config, log: Logger, execute: Execute, only?: string): Promise<number> {
   if (!validate(config.schedule.cron)) throw new TaizhangError('CONFIG_INVALID', `schedule.cron: "${config.schedule.cron}" is not a cron expression`);
   const release = acquireLock(config.dataDir);
   const ctx = openContext(config, log);
@@ -186,7 +186,7 @@ export async function runDaemon(config: Config, log: Logger, execute: Execute): 
     .catch((err: unknown) => { log.error({ err }, 'cannot open the control socket: commands cannot run while the service runs'); return null; });
   const runTick = () => work.push('tick', async () => {
     await conn.probeImap(noopTimeoutMs(config));
-    logTick(log, await tick(ctx, conn));
+    logTick(log, await tick(ctx, conn, only));
   });
   const runCollect = () => work.collectSoon(async () => {
     await conn.probeImap(noopTimeoutMs(config));

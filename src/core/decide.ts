@@ -3,7 +3,7 @@
  * the message as read and lookups into what is recorded (cycle/apply.ts does, from the store).
  */
 import type { ErrorCode } from '../errors.js';
-import { ledgerKeyOf, type TokenFields } from './identity.js';
+import { ledgerKeyFor, type TokenFields } from './identity.js';
 import type { Ledger, Person, ReportRow } from './ledger.js';
 import {
   evaluateRows, isCorrection, matchReply, personByEmail, personByKey, problemFor, reportMonth,
@@ -133,7 +133,7 @@ export function decide(mail: IncomingMail, config: DecideConfig, lookups: Decide
   const consent = mail.files.length === 0 && isConsent(mail.lead) ? confirmation(mail, config, lookups) : null;
   if (consent) return consent;
 
-  const ledgerKey = ledgerKeyOf(config.ledger.title);
+  const ledgerKey = ledgerKeyFor(config.ledger);
   const good = mail.files.filter((f) => f.ok);
   const tokens = good.flatMap((f) => (f.token ? [f.token] : []));
   const match = matchReply({ tokens, references: mail.references, sender: mail.from }, {

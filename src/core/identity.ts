@@ -69,6 +69,16 @@ export function ledgerKeyOf(title: string): string {
   return createHash('sha256').update(norm, 'utf8').digest('hex').slice(0, 6);
 }
 
+/**
+ * The ledger key of a ledger's forms. The `main` ledger keeps the key of its title, which every
+ * form sent before ledgers had ids carries; any other ledger's is derived from its id (so its
+ * forms name it whatever its title becomes, and no title can pass for another ledger's id).
+ */
+export function ledgerKeyFor(ledger: { id?: string; title: string }): string {
+  if (ledger.id === undefined || ledger.id === 'main') return ledgerKeyOf(ledger.title);
+  return createHash('sha256').update(`ledger\u0000${ledger.id}`, 'utf8').digest('hex').slice(0, 6);
+}
+
 const personKeys = new Map<string, string>();
 
 /** The first 8 hex digits of sha256 of `text`, remembered: matching a reply looks up every person's keys. */

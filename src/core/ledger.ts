@@ -28,6 +28,9 @@ export interface Person {
   email: string;
 }
 
+/** The ledger of a single-`ledger:` config, and of everything recorded before ledgers had ids. */
+export const MAIN_LEDGER = 'main';
+
 /** A subordinate unit (局属单位) that reports its own ledger each period (`ledger.units`). */
 export interface Unit {
   /** The unit's name, the key its reports are recorded under. */
@@ -37,6 +40,8 @@ export interface Unit {
 }
 
 export interface Ledger {
+  /** `ledgers[].id`; absent or `main` for the single `ledger:` of a config (see MAIN_LEDGER). */
+  id?: string;
   title: string;
   tasks: Task[];
   /** Subordinate units rolled up into this ledger (局属单位); none when absent. */

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { chineseStamp } from '../core/calendar.js';
 import type { Person, ReportRow } from '../core/ledger.js';
 import type { MergedRow } from '../core/merge.js';
-import type { ReportRecord } from '../store/store.js';
+import type { ReportRecord, Store } from '../store/store.js';
+import { MAIN_LEDGER } from '../core/ledger.js';
 import type { Context } from './context.js';
 
 /**
@@ -26,11 +27,11 @@ export function senderName(people: readonly Person[], address: string): string {
 }
 
 /** The meta key holding a digest of each row of a month's sent ledger. */
-const rowsKey = (period: string) => `ledger-rows:${period}`;
+const rowsKey = (store: Store, period: string) => (store.ledger === MAIN_LEDGER ? `ledger-rows:${period}` : `ledger-rows:${store.ledger}:${period}`);
 const digest = (text: string) => createHash('sha256').update(text).digest('base64').slice(0, 16);
 
 /** The meta key holding the last report id a month's sent ledger included. */
-const includedKey = (period: string) => `ledger-included:${period}`;
+const includedKey = (store: Store, period: string) => (store.ledger === MAIN_LEDGER ? `ledger-included:${period}` : `ledger-included:${store.ledger}:${period}`);
 
 /** The 序号 whose words differ between two reports' rows (all filled ones when there was none). */
 function changedTasks(before: ReportRow[] | undefined, after: ReportRow[]): number[] {
@@ -53,7 +54,7 @@ export function ledgerChanges(ctx: Pick<Context, 'config' | 'store'>, period: st
   const { store, config } = ctx;
   const closedAt = store.period(period)?.consolidated_at;
   if (!closedAt) return [];
-  const mark = store.getMeta(includedKey(period));
+  const mark = store.getMeta(includedKey(store, period));
   // A ledger sent before this was recorded: what arrived after it is what changed.
   const included = (r: ReportRecord) => (mark !== undefined ? r.id <= Number(mark) : r.received_at < closedAt);
   const all = store.reportsOf(period);
@@ -85,7 +86,7 @@ export function ledgerChanges(ctx: Pick<Context, 'config' | 'store'>, period: st
  * when that version's rows were not recorded (a ledger sent before this was kept).
  */
 export function changedRows(ctx: Pick<Context, 'store'>, period: string, rows: readonly MergedRow[]): RowChange[] {
-  const kept = ctx.store.getMeta(rowsKey(period));
+  const kept = ctx.store.getMeta(rowsKey(ctx.store, period));
   if (kept === undefined) return [];
   const before = new Map(Object.entries(JSON.parse(kept) as Record<string, [string, string]>));
   return rows.flatMap((r) => {
@@ -98,6 +99,6 @@ export function changedRows(ctx: Pick<Context, 'store'>, period: string, rows: r
 /** Records which reports the ledger just sent included, and a digest of each of its rows. */
 export function markIncluded(ctx: Pick<Context, 'store'>, period: string, rows?: readonly MergedRow[]): void {
   const ids = ctx.store.reportsOf(period).map((r) => r.id);
-  ctx.store.setMeta(includedKey(period), String(ids.length ? Math.max(...ids) : 0));
-  if (rows) ctx.store.setMeta(rowsKey(period), JSON.stringify(Object.fromEntries(rows.map((r) => [r.no, [digest(r.progress), digest(r.remark)]]))));
+  ctx.store.setMeta(includedKey(ctx.store, period), String(ids.length ? Math.max(...ids) : 0));
+  if (rows) ctx.store.setMeta(rowsKey(ctx.store, period), JSON.stringify(Object.fromEntries(rows.map((r) => [r.no, [digest(r.progress), digest(r.remark)]]))));
 }

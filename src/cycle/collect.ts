@@ -14,6 +14,8 @@ import { fileOwnCopies, isOwnCopy } from './copies.js';
 import { junkSince, leaveInJunk, takenFromJunk } from './junk.js';
 import { answerUnreadable, isUnreadable } from './unreadable.js';
 import { providerPreset } from '../app/providers.js';
+import { ledgerById, ledgerContext } from './ledgers.js';
+import { alsoApply, alsoForLedgers, routeMessage, whichLedger } from './route.js';
 
 export const INBOX = 'INBOX';
 const MAX_ATTEMPTS = 5;
@@ -259,12 +261,20 @@ async function handle(ctx: Context, row: MessageRow, analysis: Analysis | Error,
   try {
     if (analysis instanceof Error) throw analysis;
     ctx.store.updateMessage(row.id, { from_addr: analysis.from, subject: analysis.subject });
-    const decision = decideMessage(ctx, row, analysis);
+    const route = routeMessage(ctx, analysis);
+    if ('ambiguous' in route) return await whichLedger(ctx, row, analysis, route.ambiguous, source.junk, log);
+    const lctx = ledgerContext(ctx, ledgerById(ctx.config, route.id));
+    const decision = decideMessage(lctx, row, analysis);
     if (source.junk && !takenFromJunk(ctx.store, row, decision)) return leaveInJunk(ctx, row, log, 'not a reply to our mail');
-    await applyDecision(ctx, row, analysis, decision);
+    await applyDecision(lctx, row, analysis, decision);
+    if (decision.match) for (const id of alsoForLedgers(ctx, analysis, route.id)) await alsoApply(ctx, row, analysis, id, log);
     const folder = ctx.config.mailbox.folders[decision.folder];
-    ctx.store.updateMessage(row.id, { state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.id ?? null, period: decision.period ?? null, error: null });
-    log.info({ outcome: decision.outcome, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
+    ctx.store.updateMessage(row.id, {
+      state: 'done', outcome: decision.outcome, target_folder: folder, person: decision.person?.id ?? null, period: decision.period ?? null,
+      ledger: decision.person ? lctx.store.ledger : null, error: null,
+    });
+    const several = ctx.config.ledgers.length > 1 ? { ledger: route.id, ledgerVia: route.via } : {};
+    log.info({ outcome: decision.outcome, ...several, person: decision.person?.name, period: decision.period ? periodLabel(decision.period) : undefined, from: analysis.from }, decision.logLine);
     return decision.outcome;
   } catch (err) {
     const attempts = row.attempts + 1;

@@ -8,6 +8,7 @@ import { buildHistory, mergeRows, sheetStatusLabel, summarize, type MergedRow } 
 import { periodStates } from './status.js';
 import { changedRows, ledgerChanges, markIncluded, senderName } from './changes.js';
 import { unitStates } from './unit-status.js';
+import { ledgerHome } from './ledgers.js';
 
 export interface LedgerBuild {
   period: string;
@@ -56,7 +57,7 @@ export async function buildLedger(ctx: Context, period: string, version: number,
       sentBy: u.sentBy ?? undefined, reportCount: u.reports, tasks: u.tasks,
     })),
   });
-  const dir = path.join(config.dataDir, 'ledgers', period);
+  const dir = path.join(ledgerHome(config), 'ledgers', period);
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // private to taizhang's account, as all of data_dir
   const attachmentName = `${periodLabel(period, { short: true })}工作台账汇总${version > 1 ? `（第${version}版）` : ''}.xlsx`;
   const file = path.join(dir, `ledger-${period}-v${version}.xlsx`);

@@ -41,7 +41,8 @@ export function loadSecret(config: Config): string {
 }
 
 export function openContext(config: Config, log: Logger, opts: { clock?: Clock; sleep?: Sleep; progress?: Progress; templatesDir?: string } = {}): Context {
-  const store = Store.open(config.dataDir, { people: config.people });
+  // The first ledger's view of the store (see cycle/ledgers.ts for each ledger's): `main` for a single `ledger:`.
+  const store = Store.open(config.dataDir, { people: config.people }).forLedger(config.ledgers[0].id);
   for (const r of store.renamed) log.warn({ from: r.from, to: r.to }, 'person renamed with the same address: their records carried over to the new id');
   const pool = createParsePool({ isolation: 'thread' });
   let isolated: ParsePool | null = null;

@@ -11,18 +11,24 @@ import { timingOf } from './timing.js';
 import { contactLine, signature } from './signature.js';
 import type { Context } from './context.js';
 import { tasksOf, type Person, type ReportRow } from '../core/ledger.js';
-import { ledgerKeyOf, makeToken, personKeyOf } from '../core/identity.js';
+import { ledgerKeyFor, makeToken, personKeyOf } from '../core/identity.js';
 import { FILE_MODE, privateDir } from '../store/files.js';
+import { ledgerHome, severalLedgers } from './ledgers.js';
+
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
-/** The file each person fills in, named so they can find it among their downloads. */
-export function formFileName(period: string, person: Person): string {
-  return `台账进展情况-${periodLabel(period, { short: true })}-${person.name}.xlsx`;
+/**
+ * The file each person fills in, named so they can find it among their downloads; with several
+ * ledgers, named by its ledger's title (a person of two gets two forms).
+ */
+export function formFileName(period: string, person: Person, ledgerTitle?: string): string {
+  const what = ledgerTitle ? `${ledgerTitle.replace(/[\\/:*?"<>|\s]+/g, '_')}进展情况` : '台账进展情况';
+  return `${what}-${periodLabel(period, { short: true })}-${person.name}.xlsx`;
 }
 
 /** The form's identity: from the person's id, so the form still names them after a new address. */
 export function tokenFor(ctx: Pick<Context, 'config' | 'secret'>, period: string, person: Person): string {
-  return makeToken({ ledgerKey: ledgerKeyOf(ctx.config.ledger.title), period, personKey: personKeyOf(person), secret: ctx.secret });
+  return makeToken({ ledgerKey: ledgerKeyFor(ctx.config.ledger), period, personKey: personKeyOf(person), secret: ctx.secret });
 }
 
 /**
@@ -45,7 +51,7 @@ export async function personForm(ctx: Pick<Context, 'config' | 'secret' | 'store
   // What the form shows (the address is not on it): a corrected 上期 report makes a new form.
   const shown = { ...input, person: { name: person.name, department: person.department }, lastPeriod: last?.rows ?? [] };
   const content = createHash('sha256').update(JSON.stringify(shown)).digest('hex').slice(0, 12);
-  const dir = path.join(ctx.config.dataDir, 'forms', period);
+  const dir = path.join(ledgerHome(ctx.config), 'forms', period);
   const file = path.join(dir, `${personKeyOf(person)}-${content}.xlsx`);
   if (existsSync(file)) return readFileSync(file);
   // exceljs is loaded when a form is written (30 MB and 0.3 s a run that writes none spares).
@@ -59,7 +65,8 @@ export async function personForm(ctx: Pick<Context, 'config' | 'secret' | 'store
 
 /**
  * The person's own words of the period before `period` (their current report there, rows with
- * progress only), shown in the form's 上期进展. Undefined for the first period.
+ * progress only), shown in the form's 上期进展. Undefined for the first period. The store is the
+ * ledger's own view: a person of two ledgers sees each ledger's own words.
  */
 function lastPeriodWords(ctx: Pick<Context, 'config' | 'store'>, period: string, person: Person): { period: string; rows: ReportRow[] } | undefined {
   const periods = timingOf(ctx.config.schedule, ctx.config.timezone).periodsUpTo(period);
@@ -74,6 +81,6 @@ export function commonData(ctx: Context, period: string, person: Person) {
   return {
     person, ledgerTitle: ctx.config.ledger.title, periodLabel: periodLabel(period), words: t.words,
     deadline: t.deadlineText(period),
-    attachmentName: formFileName(period, person), ...signature(ctx.config, ctx.clock.now()),
+    attachmentName: formFileName(period, person, severalLedgers(ctx.config) ? ctx.config.ledger.title : undefined), ...signature(ctx.config, ctx.clock.now()),
   };
 }

@@ -27,6 +27,6 @@ export function leaveInJunk(ctx: { store: Store }, row: MessageRow, log: Logger,
  * cannot be a reply to us); null while no request has gone out.
  */
 export function junkSince(ctx: { store: Store }): Date | null {
-  const first = ctx.store.periods().map((p) => p.requests_at).filter((at): at is string => !!at).sort()[0];
+  const first = ctx.store.firstRequestsAt(); // of any ledger
   return first ? new Date(Date.parse(first) - 24 * 3600_000) : null;
 }

@@ -17,6 +17,7 @@ import type { Context } from './context.js';
 import { pendingPeople } from './office-status.js';
 import { periodStates } from './status.js';
 import { errorMessage } from '../errors.js';
+import { MAIN_LEDGER } from '../core/ledger.js';
 
 export const MAX_ATTEMPTS = 8;
 /** Waits before later attempts, by attempts made: 1 min, 5 min, 30 min, then 2 h. */
@@ -38,8 +39,12 @@ function mobilesOf(c: NotifyChannel, people: { id: string; name: string }[]): st
   return [...new Set(people.map((p) => c.mobiles[p.id] ?? c.mobiles[p.name]).filter((m): m is string => !!m))];
 }
 
-function record(ctx: Context, event: string, period: string, message: (c: NotifyChannel) => ChatMessage, supersedes?: string): void {
+function record(ctx: Context, what: string, period: string, message: (c: NotifyChannel) => ChatMessage, supersedesWhat?: string): void {
   const now = new Date().toISOString();
+  // Events of a ledger other than `main` carry its id: two ledgers' reminder days never collide.
+  const own = (e: string) => (ctx.store.ledger === MAIN_LEDGER ? e : `${ctx.store.ledger}:${e}`);
+  const event = own(what);
+  const supersedes = supersedesWhat === undefined ? undefined : own(supersedesWhat);
   for (const c of ctx.config.notify) {
     const channel = channelKey(c);
     if (recordNotice(ctx.store, { channel, event, period, message: message(c), createdAt: ctx.clock.now().toISOString(), now }) && supersedes) {
@@ -120,10 +125,17 @@ export async function postNotices(ctx: Context, opts: NotifyOptions = {}): Promi
 
 /** The tick's part: record what is due, post what is recorded; logs, never throws. */
 export async function notifyStep(ctx: Context, due: readonly DueWork[], opts?: NotifyOptions): Promise<NotifyResult | undefined> {
+  return notifyLedgers(ctx, [{ ctx, due }], opts);
+}
+
+/** notifyStep for several ledgers: each records its own notices (in its own ledger's view); all are posted once. */
+export async function notifyLedgers(ctx: Context, ledgers: readonly { ctx: Context; due: readonly DueWork[] }[], opts?: NotifyOptions): Promise<NotifyResult | undefined> {
   if (!ctx.config.notify.length) return undefined;
   try {
-    for (const d of due) if (d.reminder) recordReminderNotice(ctx, d.period, d.reminder.slot);
-    recordLedgerNotices(ctx);
+    for (const l of ledgers) {
+      for (const d of l.due) if (d.reminder) recordReminderNotice(l.ctx, d.period, d.reminder.slot);
+      recordLedgerNotices(l.ctx);
+    }
     return await postNotices(ctx, opts);
   } catch (err) {
     ctx.log.error({ err }, `group chat notices: ${errorMessage(err)}`);

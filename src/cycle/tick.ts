@@ -14,8 +14,10 @@ import type { OutboxRow } from '../store/store.js';
 import { queueReminders, queueRequests } from './requests.js';
 import { createSmtpTransport, type MailTransport } from '../mail/smtp.js';
 import { dueStatusDay, queueStatusMail } from './office-status.js';
-import { notifyStep, type NotifyResult } from './notify.js';
+import { notifyLedgers, type NotifyResult } from './notify.js';
+import type { DueWork } from '../core/calendar.js';
 import { withTimeout } from './timeout.js';
+import { ledgerContexts } from './ledgers.js';
 
 /** The mail connections a unit of work uses, opened on first use. */
 export class Connections {
@@ -124,19 +126,39 @@ export async function collectStep(ctx: Context, conn: Connections, report: TickR
   }
 }
 
+/** One ledger's part of a tick: its requests, reminder, status mail and ledger due at the clock's instant, on its own cadence. */
+async function ledgerTick(ctx: Context, report: TickReport): Promise<readonly DueWork[]> {
+  const now = ctx.clock.now();
+  const timing = timingOf(ctx.config.schedule, ctx.config.timezone);
+  const due = timing.due(now);
+  const log = ctx.log.child({ ledger: ctx.store.ledger, period: timing.periodAt(now) });
+  log.info({ open: due.map((d) => ({ period: d.period, reminder: d.reminder?.slot ?? null })) }, 'ledger due');
+  warnCalendarGap(ctx.config.schedule, localParts(now, ctx.config.timezone), log);
+  // Usually one open period; two while a deadline moved past a holiday overlaps the next send day.
+  for (const d of due) {
+    if (d.requests) report.requests += await queueRequests(ctx, d.period);
+    if (d.reminder) report.reminders += await queueReminders(ctx, d.period, d.reminder.slot, { requestedBefore: d.reminder.at });
+  }
+  const statusDay = dueStatusDay(ctx);
+  if (statusDay) await queueStatusMail(ctx, statusDay.period, statusDay.slot);
+  // Not while the mailbox could not be read: replies waiting there belong in the ledger.
+  if (report.collected) report.ledgers.push(...await consolidateDue(ctx));
+  else log.warn('ledger held back until the collection mailbox can be read');
+  return due;
+}
+
 /**
  * Everything due at the clock's instant, once: collect replies, the month's requests from the
  * send day, the due reminder, the ledger once the deadline has passed (and again after late
  * reports), then send what was queued. Safe to run twice at the same instant.
  */
-export async function tick(ctx: Context, conn: Connections): Promise<TickReport> {
+export async function tick(ctx: Context, conn: Connections, only?: string): Promise<TickReport> {
   const report: TickReport = { requests: 0, reminders: 0, ledgers: [], errors: [] };
   const now = ctx.clock.now();
-  const timing = timingOf(ctx.config.schedule, ctx.config.timezone);
-  const due = timing.due(now);
-  const log = ctx.log.child({ period: timing.periodAt(now) });
-  log.info({ now: now.toISOString(), open: due.map((d) => ({ period: d.period, reminder: d.reminder?.slot ?? null })) }, 'tick');
-  warnCalendarGap(ctx.config.schedule, localParts(now, ctx.config.timezone), log);
+  const log = ctx.log;
+  const ledgers = ledgerContexts(ctx, only); // the mailbox is read for all; the rest is per ledger
+  log.info({ now: now.toISOString(), ledgers: ledgers.map((l) => l.store.ledger) }, 'tick');
+  const dues: { ctx: Context; due: readonly DueWork[] }[] = [];
   // Mail goes out while the rest is prepared (receipts while replies are still being read,
   // requests while further forms are written), and whatever is left once all is queued.
   let prepared!: () => void;
@@ -148,20 +170,11 @@ export async function tick(ctx: Context, conn: Connections): Promise<TickReport>
   });
   try {
     await collectStep(ctx, conn, report);
-    // Usually one open period; two while a deadline moved past a holiday overlaps the next send day.
-    for (const d of due) {
-      if (d.requests) report.requests += await queueRequests(ctx, d.period);
-      if (d.reminder) report.reminders += await queueReminders(ctx, d.period, d.reminder.slot, { requestedBefore: d.reminder.at });
-    }
-    const statusDay = dueStatusDay(ctx);
-    if (statusDay) await queueStatusMail(ctx, statusDay.period, statusDay.slot);
-    // Not while the mailbox could not be read: replies waiting there belong in the ledger.
-    if (report.collected) report.ledgers = await consolidateDue(ctx);
-    else log.warn('ledger held back until the collection mailbox can be read');
+    for (const lctx of ledgers) dues.push({ ctx: lctx, due: await ledgerTick(lctx, report) });
   } finally {
     prepared();
     await sending;
   }
-  report.notices = await notifyStep(ctx, due);
+  report.notices = await notifyLedgers(ctx, dues);
   return report;
 }

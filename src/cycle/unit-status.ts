@@ -11,7 +11,7 @@ import { UnitReports } from '../store/unit-reports.js';
 
 /** The store id of the config's ledger: `main` for the single `ledger:`. */
 export function ledgerIdOf(config: Pick<Config, 'ledger'>): string {
-  return (config.ledger as { id?: string }).id ?? MAIN_LEDGER_ID;
+  return config.ledger.id ?? MAIN_LEDGER_ID;
 }
 
 export function unitReportsOf(config: Pick<Config, 'ledger'>, store: Store): UnitReports {

@@ -43,6 +43,17 @@ export class Outbox {
     private readonly sleep: Sleep = realSleep,
   ) {}
 
+  /**
+   * This outbox recording one ledger's mail (`store`, a ledger's view of the store) under that
+   * ledger's sender name (`config`). Sending stays the one outbox's: a flush sends every ledger's.
+   */
+  forLedger(store: Store, config: Config): Outbox {
+    const view = Object.create(this) as Outbox;
+    Object.defineProperty(view, 'store', { value: store });
+    Object.defineProperty(view, 'config', { value: config });
+    return view;
+  }
+
   has(kind: OutboxKind, period: string, person: string | null, slot: string): boolean {
     return this.store.outboxExists(kind, period, person, slot);
   }

@@ -10,6 +10,8 @@ export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed';
 export interface OutboxRow {
   id: number;
   kind: OutboxKind;
+  /** The ledger the mail is about (`main` for everything before ledgers had ids; absent in rows made by hand). */
+  ledger?: string;
   period: string;
   person: string | null;
   slot: string;
@@ -50,12 +52,15 @@ export interface MessageRow {
   moved: number;
   person: string | null;
   period: string | null;
+  /** The ledger the message was decided for (null: none, or decided before ledgers had ids and about no one). */
+  ledger: string | null;
   error: string | null;
   attempts: number;
 }
 
 export interface ReportRecord {
   id: number;
+  ledger: string;
   period: string;
   person: string;
   message_row: number | null;
@@ -67,6 +72,7 @@ export interface ReportRecord {
 }
 
 export interface PeriodRow {
+  ledger: string;
   period: string;
   requests_at: string | null;
   consolidated_at: string | null;
@@ -78,6 +84,7 @@ export interface PeriodRow {
 export interface HeldReport {
   id: number;
   message_row: number;
+  ledger: string;
   period: string;
   person: string;
   sender: string;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { TaizhangError } from '../errors.js';
 import { tightenTree } from './files.js';
 import { personIds, type MigrationContext } from './people.js';
+import { ledgerColumns } from './ledger-migration.js';
 
 export type { MigrationContext, Roster } from './people.js';
 
@@ -150,6 +151,7 @@ const MIGRATIONS: readonly Migration[] = [
   DESK_TABLES,
   NOTIFY_POSTS,
   UNIT_REPORTS,
+  ledgerColumns, // ledger-migration.ts: several ledgers
 ];
 
 /** The version this code writes and reads. */

@@ -6,6 +6,7 @@ import { DB_FILE, guardDataDir, guardOpened } from './guard.js';
 import type { HeldReport, MessageRow, OutboxKind, OutboxRow, PeriodRow, ReportRecord } from './rows.js';
 import { carryOverRenamed, formKeyPerson } from './people.js';
 import { migrate, refuseNewer, type MigrationContext } from './schema.js';
+import { MAIN_LEDGER } from './ledger-migration.js';
 
 export type { HeldReport, MessageRow, MessageState, OutboxKind, OutboxRow, OutboxState, PeriodRow, ReportRecord } from './rows.js';
 
@@ -19,6 +20,11 @@ export interface OpenOptions extends MigrationContext {
  */
 export class Store {
   readonly db: Database.Database;
+  /**
+   * The ledger this view of the store reads and writes months, mail, reports and held reports
+   * of (see {@link forLedger}); messages, mailbox state and meta are the mailbox's, shared.
+   */
+  readonly ledger: string = MAIN_LEDGER;
   /** People whose records were carried over to their new id at opening (see people.ts), to log. */
   readonly renamed: { from: string; to: string }[] = [];
 
@@ -81,7 +87,19 @@ export class Store {
 
   tx<T>(fn: () => T): T { return this.db.transaction(fn)(); }
 
-  private batching = false;
+  /**
+   * The same store (one connection, one transaction state) reading and writing the ledger `id`'s
+   * months, mail and reports: every per-ledger query below names `this.ledger`.
+   */
+  forLedger(id: string): Store {
+    if (id === this.ledger) return this;
+    const view = Object.create(this) as Store;
+    Object.defineProperty(view, 'ledger', { value: id, enumerable: true });
+    return view;
+  }
+
+  /** Shared by every ledger's view of the store (a view's own field would hide the batch from the others). */
+  private readonly batchState = { batching: false };
 
   /**
    * Runs `fn` in a transaction that is on disk when this returns, also inside a batch (whose
@@ -90,7 +108,7 @@ export class Store {
    */
   durable<T>(fn: () => T): T {
     const r = this.tx(fn);
-    if (this.batching && this.db.inTransaction) {
+    if (this.batchState.batching && this.db.inTransaction) {
       this.db.exec('COMMIT');
       this.db.exec('BEGIN');
     }
@@ -110,10 +128,10 @@ export class Store {
    * savepoints, `durable` ones commit the batch so far; a batch inside a batch joins it.
    */
   async batch<T>(fn: (unitDone: () => void) => Promise<T>, every = 200): Promise<T> {
-    if (this.batching || this.db.inTransaction) return fn(() => {});
+    if (this.batchState.batching || this.db.inTransaction) return fn(() => {});
     const commit = () => { if (this.db.inTransaction) this.db.exec('COMMIT'); };
     this.db.exec('BEGIN');
-    this.batching = true;
+    this.batchState.batching = true;
     let units = 0;
     try {
       return await fn(() => {
@@ -122,7 +140,7 @@ export class Store {
         this.db.exec('BEGIN');
       });
     } finally {
-      this.batching = false;
+      this.batchState.batching = false;
       commit();
     }
   }
@@ -137,38 +155,43 @@ export class Store {
 
   // ── periods ──
   period(period: string): PeriodRow | undefined {
-    return this.prepare('SELECT * FROM periods WHERE period = ?').get(period) as PeriodRow | undefined;
+    return this.prepare('SELECT * FROM periods WHERE ledger = ? AND period = ?').get(this.ledger, period) as PeriodRow | undefined;
   }
 
   private ensurePeriod(period: string): void {
-    this.prepare('INSERT OR IGNORE INTO periods (period) VALUES (?)').run(period);
+    this.prepare('INSERT OR IGNORE INTO periods (ledger, period) VALUES (?, ?)').run(this.ledger, period);
   }
 
   markRequestsStarted(period: string, at: string): void {
     this.ensurePeriod(period);
-    this.prepare('UPDATE periods SET requests_at = COALESCE(requests_at, ?) WHERE period = ?').run(at, period);
+    this.prepare('UPDATE periods SET requests_at = COALESCE(requests_at, ?) WHERE ledger = ? AND period = ?').run(at, this.ledger, period);
   }
 
   markConsolidated(period: string, at: string): number {
     this.ensurePeriod(period);
-    this.prepare('UPDATE periods SET consolidated_at = COALESCE(consolidated_at, ?), ledger_version = ledger_version + 1, dirty = 0 WHERE period = ?').run(at, period);
+    this.prepare('UPDATE periods SET consolidated_at = COALESCE(consolidated_at, ?), ledger_version = ledger_version + 1, dirty = 0 WHERE ledger = ? AND period = ?').run(at, this.ledger, period);
     return this.period(period)!.ledger_version;
   }
 
   markDirty(period: string): void {
-    this.prepare('UPDATE periods SET dirty = 1 WHERE period = ? AND consolidated_at IS NOT NULL').run(period);
+    this.prepare('UPDATE periods SET dirty = 1 WHERE ledger = ? AND period = ? AND consolidated_at IS NOT NULL').run(this.ledger, period);
   }
 
   periods(): PeriodRow[] {
-    return this.prepare('SELECT * FROM periods ORDER BY period').all() as PeriodRow[];
+    return this.prepare('SELECT * FROM periods WHERE ledger = ? ORDER BY period').all(this.ledger) as PeriodRow[];
+  }
+
+  /** When the first request of any ledger went out (ISO), or undefined. */
+  firstRequestsAt(): string | undefined {
+    return (this.prepare('SELECT MIN(requests_at) AS at FROM periods').get() as { at: string | null }).at ?? undefined;
   }
 
   // ── outbox ──
-  /** Records a mail to send; returns false when the same (kind, period, person, slot) exists already. */
+  /** Records a mail to send; returns false when the same (kind, ledger, period, person, slot) exists already. */
   enqueue(m: { kind: OutboxKind; period: string; person: string | null; slot: string; recipients: string[]; messageId: string; subject: string; raw: Buffer; now: string }): boolean {
     return this.tx(() => {
-      const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, period, person, slot, recipients, message_id, subject, next_attempt_at, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.kind, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
+      const r = this.prepare(`INSERT OR IGNORE INTO outbox (kind, ledger, period, person, slot, recipients, message_id, subject, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(m.kind, this.ledger, m.period, m.person ?? '', m.slot, m.recipients.join(', '), m.messageId, m.subject, m.now, m.now);
       if (r.changes !== 1) return false;
       this.prepare('INSERT INTO outbox_raw (id, raw) VALUES (?, ?)').run(r.lastInsertRowid, m.raw);
       return true;
@@ -181,11 +204,11 @@ export class Store {
   }
 
   outboxExists(kind: OutboxKind, period: string, person: string | null, slot: string): boolean {
-    return !!this.prepare('SELECT 1 FROM outbox WHERE kind = ? AND period = ? AND person = ? AND slot = ?').get(kind, period, person ?? '', slot);
+    return !!this.prepare('SELECT 1 FROM outbox WHERE kind = ? AND ledger = ? AND period = ? AND person = ? AND slot = ?').get(kind, this.ledger, period, person ?? '', slot);
   }
 
   outboxFor(kind: OutboxKind, period: string, person: string | null): OutboxRow[] {
-    return this.prepare('SELECT * FROM outbox WHERE kind = ? AND period = ? AND person = ? ORDER BY id').all(kind, period, person ?? '') as OutboxRow[];
+    return this.prepare('SELECT * FROM outbox WHERE kind = ? AND ledger = ? AND period = ? AND person = ? ORDER BY id').all(kind, this.ledger, period, person ?? '') as OutboxRow[];
   }
 
   /** Queued mail due by `now` (ISO), oldest first. */
@@ -242,7 +265,7 @@ export class Store {
 
   /** Mail to one person in one period (requests, reminders, receipts), for delivery status. */
   outboxOfPerson(period: string, person: string): OutboxRow[] {
-    return this.prepare('SELECT * FROM outbox WHERE period = ? AND person = ? ORDER BY id').all(period, person) as OutboxRow[];
+    return this.prepare('SELECT * FROM outbox WHERE ledger = ? AND period = ? AND person = ? ORDER BY id').all(this.ledger, period, person) as OutboxRow[];
   }
 
   // ── mailbox and messages ──
@@ -282,7 +305,7 @@ export class Store {
       AND (message_id IS ? OR message_id = ?) ORDER BY id LIMIT 1`).get(row.id, row.sha256, row.message_id, row.message_id) as MessageRow | undefined;
   }
 
-  updateMessage(id: number, f: Partial<Pick<MessageRow, 'state' | 'outcome' | 'target_folder' | 'moved' | 'person' | 'period' | 'error' | 'from_addr' | 'subject'>> & { bumpAttempts?: boolean }): void {
+  updateMessage(id: number, f: Partial<Pick<MessageRow, 'state' | 'outcome' | 'target_folder' | 'moved' | 'person' | 'period' | 'ledger' | 'error' | 'from_addr' | 'subject'>> & { bumpAttempts?: boolean }): void {
     const sets: string[] = [];
     const vals: unknown[] = [];
     for (const [k, v] of Object.entries(f)) {
@@ -322,15 +345,15 @@ export class Store {
   /** Records a report; the one that arrived last is the person's current report for the period. */
   addReport(r: { period: string; person: string; messageRow: number | null; sender: string; receivedAt: string; late: boolean; rows: ReportRow[] }): number {
     // The report that arrived last wins, whatever order they were read in (a retried one may come late).
-    const newer = this.prepare('SELECT 1 FROM reports WHERE period = ? AND person = ? AND superseded = 0 AND received_at > ?').get(r.period, r.person, r.receivedAt);
-    if (!newer) this.prepare('UPDATE reports SET superseded = 1 WHERE period = ? AND person = ? AND superseded = 0').run(r.period, r.person);
-    return Number(this.prepare(`INSERT INTO reports (period, person, message_row, sender, received_at, late, rows_json, superseded)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(r.period, r.person, r.messageRow, r.sender, r.receivedAt, r.late ? 1 : 0, JSON.stringify(r.rows), newer ? 1 : 0).lastInsertRowid);
+    const newer = this.prepare('SELECT 1 FROM reports WHERE ledger = ? AND period = ? AND person = ? AND superseded = 0 AND received_at > ?').get(this.ledger, r.period, r.person, r.receivedAt);
+    if (!newer) this.prepare('UPDATE reports SET superseded = 1 WHERE ledger = ? AND period = ? AND person = ? AND superseded = 0').run(this.ledger, r.period, r.person);
+    return Number(this.prepare(`INSERT INTO reports (ledger, period, person, message_row, sender, received_at, late, rows_json, superseded)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(this.ledger, r.period, r.person, r.messageRow, r.sender, r.receivedAt, r.late ? 1 : 0, JSON.stringify(r.rows), newer ? 1 : 0).lastInsertRowid);
   }
 
   /** The accepted (latest) report of each person for a period. */
   currentReports(period: string): Map<string, ReportRecord> {
-    const rows = this.prepare('SELECT * FROM reports WHERE period = ? AND superseded = 0').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
+    const rows = this.prepare('SELECT * FROM reports WHERE ledger = ? AND period = ? AND superseded = 0').all(this.ledger, period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
     return new Map(rows.map((r) => [r.person, { ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }]));
   }
 
@@ -342,32 +365,32 @@ export class Store {
 
   /** Whether the person has a current (not superseded) report for the period. */
   hasCurrentReport(period: string, person: string): boolean {
-    return !!this.prepare('SELECT 1 FROM reports WHERE period = ? AND person = ? AND superseded = 0').get(period, person);
+    return !!this.prepare('SELECT 1 FROM reports WHERE ledger = ? AND period = ? AND person = ? AND superseded = 0').get(this.ledger, period, person);
   }
 
   /** Per person: how many reports the period has, and whether any came before the ledger went out. */
   reportTally(period: string): Map<string, { count: number; anyOnTime: boolean }> {
-    const rows = this.prepare('SELECT person, COUNT(*) AS n, MAX(late = 0) AS on_time FROM reports WHERE period = ? GROUP BY person').all(period) as { person: string; n: number; on_time: number }[];
+    const rows = this.prepare('SELECT person, COUNT(*) AS n, MAX(late = 0) AS on_time FROM reports WHERE ledger = ? AND period = ? GROUP BY person').all(this.ledger, period) as { person: string; n: number; on_time: number }[];
     return new Map(rows.map((r) => [r.person, { count: r.n, anyOnTime: r.on_time === 1 }]));
   }
 
   /** Every report of a period, superseded ones included, in the order recorded. */
   reportsOf(period: string): ReportRecord[] {
-    const rows = this.prepare('SELECT * FROM reports WHERE period = ? ORDER BY id').all(period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
+    const rows = this.prepare('SELECT * FROM reports WHERE ledger = ? AND period = ? ORDER BY id').all(this.ledger, period) as (Omit<ReportRecord, 'rows'> & { rows_json: string })[];
     return rows.map((r) => ({ ...r, rows: JSON.parse(r.rows_json) as ReportRow[] }));
   }
 
   // ── reports held for their owner ──
   /** Keeps a report for its owner's consent; once per message and person. */
   holdReport(r: { period: string; person: string; messageRow: number; sender: string; receivedAt: string; rows: ReportRow[] }): void {
-    this.prepare(`INSERT OR IGNORE INTO held_reports (message_row, period, person, sender, received_at, rows_json)
-      VALUES (?, ?, ?, ?, ?, ?)`).run(r.messageRow, r.period, r.person, r.sender, r.receivedAt, JSON.stringify(r.rows));
+    this.prepare(`INSERT OR IGNORE INTO held_reports (message_row, ledger, period, person, sender, received_at, rows_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(r.messageRow, this.ledger, r.period, r.person, r.sender, r.receivedAt, JSON.stringify(r.rows));
   }
 
   heldReport(by: { id: number } | { messageRow: number; person: string }): HeldReport | undefined {
     const row = ('id' in by
       ? this.prepare('SELECT * FROM held_reports WHERE id = ?').get(by.id)
-      : this.prepare('SELECT * FROM held_reports WHERE message_row = ? AND person = ?').get(by.messageRow, by.person)) as (Omit<HeldReport, 'rows'> & { rows_json: string }) | undefined;
+      : this.prepare('SELECT * FROM held_reports WHERE message_row = ? AND ledger = ? AND person = ?').get(by.messageRow, this.ledger, by.person)) as (Omit<HeldReport, 'rows'> & { rows_json: string }) | undefined;
     return row && { ...row, rows: JSON.parse(row.rows_json) as ReportRow[] };
   }
 
@@ -376,8 +399,9 @@ export class Store {
     this.prepare("UPDATE held_reports SET state = 'applied', confirmed_by = ? WHERE id = ?").run(confirmedBy, id);
   }
 
-  /** Whether a message's reports were recorded or held already (applying a decision is done once). */
+  /** Whether a message's reports for this ledger were recorded or held already (applying a decision is done once per ledger). */
   messageRecorded(messageRow: number): boolean {
-    return !!this.prepare('SELECT 1 FROM reports WHERE message_row = ? UNION ALL SELECT 1 FROM held_reports WHERE message_row = ? LIMIT 1').get(messageRow, messageRow);
+    return !!this.prepare('SELECT 1 FROM reports WHERE message_row = ? AND ledger = ? UNION ALL SELECT 1 FROM held_reports WHERE message_row = ? AND ledger = ? LIMIT 1')
+      .get(messageRow, this.ledger, messageRow, this.ledger);
   }
 }

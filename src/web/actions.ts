@@ -16,7 +16,8 @@ import { queueReminders } from '../cycle/requests.js';
 import { ADDRESS } from '../mail/headers.js';
 import { addAudit, isSettled, messageById, settleMessage } from '../store/desk.js';
 import { mailInfo } from './mail-info.js';
-import { attachmentHeader, knownLedger, periodParam } from './pages.js';
+import { attachmentHeader, knownLedger, ledgerCtx, periodParam } from './pages.js';
+import type { Context } from '../cycle/context.js';
 import type { Desk } from './types.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, string> }>;
@@ -45,33 +46,35 @@ function confirm(reply: FastifyReply, req: Req, data: Record<string, unknown>) {
   return reply.view('confirm.hbs', { csrf: reply.generateCsrf(), nonce: nonce(), user: req.user, ...data });
 }
 
-function personOf(desk: Desk, id: string | undefined): Person | undefined {
-  return id ? personById(desk.deps.ctx.config.people, id) : undefined;
+/** One of the ledger's people (whom its view of the config names). */
+function personOf(ctx: Context, id: string | undefined): Person | undefined {
+  return id ? personById(ctx.config.people, id) : undefined;
 }
 
 export function registerActions(app: FastifyInstance, desk: Desk): void {
-  const { ctx } = desk.deps;
   const home = (ledger: string, period: string) => `/l/${ledger}/?period=${period}`;
   const checked = (req: Req, reply: FastifyReply) => {
-    const ledger = knownLedger(req, reply);
+    const ledger = knownLedger(desk, req, reply);
     if (ledger && !NONCE.test(req.body?.nonce ?? '')) { void reply.code(400).view('message.hbs', { title: '请求无效', text: '请返回重新操作。', user: req.user }); return undefined; }
     return ledger;
   };
 
   app.get('/l/:ledger/act/remind', (req: Req, reply) => {
-    const ledger = knownLedger(req, reply);
+    const ledger = knownLedger(desk, req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     if (!ledger) return;
-    const period = periodParam(desk, req.query.period);
-    const person = personOf(desk, req.query.person);
+    const period = periodParam(desk, req.query.period, ctx);
+    const person = personOf(ctx, req.query.person);
     const question = person ? `确认现在向${person.name}（${person.email}）发送${periodLabel(period)}的提醒？` : `确认现在向${periodLabel(period)}所有未报送的同志发送提醒？`;
     return confirm(reply, req, { title: '发送提醒', question, action: `/l/${ledger}/act/remind`, button: '确认发送提醒', back: home(ledger, period),
       hidden: [{ name: 'period', value: period }, ...(person ? [{ name: 'person', value: person.id }] : [])] });
   });
   app.post('/l/:ledger/act/remind', (req: Req, reply) => {
     const ledger = checked(req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     if (!ledger) return;
-    const period = periodParam(desk, req.body.period);
-    const person = personOf(desk, req.body.person);
+    const period = periodParam(desk, req.body.period, ctx);
+    const person = personOf(ctx, req.body.person);
     const slot = `desk-${req.body.nonce}`;
     return act(desk, req, reply, { action: person ? 'remind' : 'remind-all', target: `${ledger}/${period}${person ? `/${person.id}` : ''}`, back: home(ledger, period) }, async () => {
       if (person) return { text: REMIND_TEXT[await remindPerson(ctx, period, person, slot)] };
@@ -81,9 +84,10 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
 
   app.get('/l/:ledger/act/ledger', (req: Req, reply) => {
-    const ledger = knownLedger(req, reply);
+    const ledger = knownLedger(desk, req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     if (!ledger) return;
-    const period = periodParam(desk, req.query.period);
+    const period = periodParam(desk, req.query.period, ctx);
     const early = desk.clock.now() < timingOf(ctx.config.schedule, ctx.config.timezone).deadlineInstant(period);
     return confirm(reply, req, {
       title: '发送汇总台账', back: home(ledger, period), action: `/l/${ledger}/act/ledger`, hidden: [{ name: 'period', value: period }],
@@ -93,8 +97,9 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
   app.post('/l/:ledger/act/ledger', (req: Req, reply) => {
     const ledger = checked(req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     if (!ledger) return;
-    const period = periodParam(desk, req.body.period);
+    const period = periodParam(desk, req.body.period, ctx);
     return act(desk, req, reply, { action: 'send-ledger', target: `${ledger}/${period}`, back: home(ledger, period) }, async () => {
       const early = desk.clock.now() < timingOf(ctx.config.schedule, ctx.config.timezone).deadlineInstant(period);
       const file = early ? await previewLedger(ctx, period) : await consolidatePeriod(ctx, period);
@@ -102,9 +107,10 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
     });
   });
   app.get('/l/:ledger/preview/:period', async (req: Req, reply) => {
-    const ledger = knownLedger(req, reply);
+    const ledger = knownLedger(desk, req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     if (!ledger) return;
-    const period = periodParam(desk, req.params.period);
+    const period = periodParam(desk, req.params.period, ctx);
     const build = await desk.deps.serial.run(() => buildLedger(ctx, period, (ctx.store.period(period)?.ledger_version ?? 0) + 1, false, true));
     desk.deps.log.info({ user: req.user, period }, 'desk: ledger preview downloaded');
     return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
@@ -112,10 +118,11 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
 
   app.get('/l/:ledger/act/resend', (req: Req, reply) => {
-    const ledger = knownLedger(req, reply);
-    const person = personOf(desk, req.query.person);
+    const ledger = knownLedger(desk, req, reply);
+    const ctx = ledgerCtx(desk, ledger);
+    const person = personOf(ctx, req.query.person);
     if (!ledger || !person) return ledger && reply.callNotFound();
-    const period = periodParam(desk, req.query.period);
+    const period = periodParam(desk, req.query.period, ctx);
     return confirm(reply, req, {
       title: '重新发送填报通知', back: `/l/${ledger}/people/${encodeURIComponent(person.id)}?period=${period}`, action: `/l/${ledger}/act/resend`,
       question: `向${person.name}重新发送${periodLabel(period)}的填报通知。如原地址有误（退信），请填写更正后的地址（并请在配置文件中一并更正）。`,
@@ -125,9 +132,10 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
   app.post('/l/:ledger/act/resend', (req: Req, reply) => {
     const ledger = checked(req, reply);
-    const person = personOf(desk, req.body?.person);
+    const ctx = ledgerCtx(desk, ledger);
+    const person = personOf(ctx, req.body?.person);
     if (!ledger || !person) return ledger && reply.callNotFound();
-    const period = periodParam(desk, req.body.period);
+    const period = periodParam(desk, req.body.period, ctx);
     const address = String(req.body.email ?? '').trim().toLowerCase();
     const back = `/l/${ledger}/people/${encodeURIComponent(person.id)}?period=${period}`;
     return act(desk, req, reply, { action: 'resend-request', target: `${ledger}/${period}/${person.id}`, back }, async () => {
@@ -138,11 +146,12 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
 
   app.get('/l/:ledger/act/attach', async (req: Req, reply) => {
-    const ledger = knownLedger(req, reply);
+    const ledger = knownLedger(desk, req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     const row = ledger && messageById(ctx.store, Number(req.query.message));
     if (!ledger || !row) return ledger && reply.callNotFound();
     const info = await mailInfo(ctx, row);
-    const period = periodParam(desk, req.query.period);
+    const period = periodParam(desk, req.query.period, ctx);
     const periods = [...new Set([...ctx.store.periods().map((p) => p.period), period])].sort().reverse();
     return confirm(reply, req, {
       title: '登记为报送', back: `/l/${ledger}/mail`, action: `/l/${ledger}/act/attach`, mail: info,
@@ -157,10 +166,11 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
   app.post('/l/:ledger/act/attach', (req: Req, reply) => {
     const ledger = checked(req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     if (!ledger) return;
     const row = messageById(ctx.store, Number(req.body.message));
-    const person = personOf(desk, req.body.person);
-    const period = periodParam(desk, req.body.period);
+    const person = personOf(ctx, req.body.person);
+    const period = periodParam(desk, req.body.period, ctx);
     if (!row || !person) return reply.callNotFound();
     return act(desk, req, reply, { action: 'attach', target: `${ledger}/${period}/${person.id}/mail-${row.id}`, back: home(ledger, period) }, async () => {
       if (isSettled(ctx.store, row.id)) return { text: '这封邮件已处理过。' };
@@ -172,7 +182,8 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
 
   app.get('/l/:ledger/act/dismiss', async (req: Req, reply) => {
-    const ledger = knownLedger(req, reply);
+    const ledger = knownLedger(desk, req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     const row = ledger && messageById(ctx.store, Number(req.query.message));
     if (!ledger || !row) return ledger && reply.callNotFound();
     return confirm(reply, req, {
@@ -182,6 +193,7 @@ export function registerActions(app: FastifyInstance, desk: Desk): void {
   });
   app.post('/l/:ledger/act/dismiss', (req: Req, reply) => {
     const ledger = checked(req, reply);
+    const ctx = ledgerCtx(desk, ledger);
     const row = ledger && messageById(ctx.store, Number(req.body.message));
     if (!ledger || !row) return ledger && reply.callNotFound();
     return act(desk, req, reply, { action: 'dismiss', target: `${ledger}/mail-${row.id}`, back: `/l/${ledger}/mail` }, async () => {

@@ -9,6 +9,7 @@ import { summarize, statusLabel, type PersonState } from '../core/merge.js';
 import type { Context } from '../cycle/context.js';
 import { defaultPeriod, periodStates } from '../cycle/status.js';
 import { reportsOfPerson } from '../store/desk.js';
+import { ledgerHome } from '../cycle/ledgers.js';
 
 const DELIVERY_LABEL: Record<string, string> = { none: '未发送', queued: '待发送', sent: '已送达', failed: '发送失败', bounced: '退信' };
 const KIND_LABEL: Record<string, string> = { request: '填报通知', reminder: '提醒', receipt: '回执', notice: '代报通知', ledger: '汇总台账' };
@@ -71,11 +72,11 @@ export function pageOfPeriod(ctx: Context, ledger: string, asked: string | undef
 
 /** The consolidated workbooks written for a period, by version (files under data_dir/ledgers). */
 export function ledgerVersions(ctx: Context, period: string): { version: number; label: string }[] {
-  const dir = path.join(ctx.config.dataDir, 'ledgers', period);
+  const dir = path.join(ledgerHome(ctx.config), 'ledgers', period);
   if (!existsSync(dir)) return [];
   const sent = ctx.store.period(period)?.ledger_version ?? 0;
   return readdirSync(dir).flatMap((f) => {
-    const m = /^ledger-\d{4}-\d{2}-v(\d+)\.xlsx$/.exec(f);
+    const m = f.startsWith(`ledger-${period}-v`) ? /-v(\d+)\.xlsx$/.exec(f) : null;
     if (!m) return [];
     const v = Number(m[1]);
     return [{ version: v, label: v <= sent ? `第${v}版` : `第${v}版（预览）` }];
@@ -83,7 +84,7 @@ export function ledgerVersions(ctx: Context, period: string): { version: number;
 }
 
 export function ledgerFile(ctx: Context, period: string, version: number): string {
-  return path.join(ctx.config.dataDir, 'ledgers', period, `ledger-${period}-v${version}.xlsx`);
+  return path.join(ledgerHome(ctx.config), 'ledgers', period, `ledger-${period}-v${version}.xlsx`);
 }
 
 export function pageOfPerson(ctx: Context, ledger: string, person: Person, period: string) {

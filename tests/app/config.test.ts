@@ -136,7 +136,7 @@ describe('config', () => {
       'people[2].email: not an email address',
     ]));
     expect(list.filter((p) => p.startsWith('colour:'))).toEqual([
-      'colour: unknown key (expected one of: timezone, data_dir, mailbox, schedule, office, office_phone, office_contact, no_progress_words, text_replies, people, ledger, secret, templates_dir, web, notify)',
+      'colour: unknown key (expected one of: timezone, data_dir, mailbox, schedule, office, office_phone, office_contact, no_progress_words, text_replies, people, ledger, ledgers, secret, templates_dir, web, notify)',
     ]);
   });
 
