@@ -14,8 +14,8 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../src/app/config.js';
 import { periodLabel } from '../src/core/calendar.js';
 import { timingOf } from '../src/cycle/timing.js';
-import { ledgerKeyOf, makeToken, personKeyOf } from '../src/core/identity.js';
-import { tasksOf, type Person } from '../src/core/ledger.js';
+import { ledgerKeyFor, makeToken, personKeyOf } from '../src/core/identity.js';
+import { tasksOf, type Ledger, type Person } from '../src/core/ledger.js';
 import { formFileName } from '../src/cycle/forms.js';
 import type { Templates } from '../src/mail/templates.js';
 import { writePersonTemplate } from '../src/sheet/template.js';
@@ -53,12 +53,21 @@ function smtpPool(stack: StackInfo, user: string, maxConnections: number) {
   });
 }
 
+/** The ledger a person reports in (the bench's ledgers have people of their own), and where its forms are kept. */
+function ledgerOf(config: Config, person: Person): { ledger: Ledger; formDir: string; fileName: string } {
+  const scope = config.ledgers.find((l) => l.people.some((p) => p.id === person.id)) ?? config.ledgers[0];
+  const several = config.ledgers.length > 1;
+  const home = scope.id === 'main' ? config.dataDir : path.join(config.dataDir, 'ledgers', scope.id);
+  return { ledger: scope.ledger, formDir: path.join(home, 'forms', PERIOD), fileName: formFileName(PERIOD, person, several ? scope.title : undefined) };
+}
+
 function requestData(config: Config, person: Person) {
+  const { ledger, fileName } = ledgerOf(config, person);
   return {
-    person, ledgerTitle: config.ledger.title, periodLabel: periodLabel(PERIOD),
+    person, ledgerTitle: ledger.title, periodLabel: periodLabel(PERIOD),
     deadline: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
-    attachmentName: formFileName(PERIOD, person), officeName: config.mailbox.senderName, sentDate: '2020年6月20日',
-    tasks: tasksOf(config.ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') })),
+    attachmentName: fileName, officeName: config.mailbox.senderName, sentDate: '2020年6月20日',
+    tasks: tasksOf(ledger, person.name).map((t) => ({ ...t, departments: t.departments.join('、') })),
   };
 }
 
@@ -95,9 +104,10 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
   const files = await timeStep(steps, 'xlsx write', async () => {
     const out: Buffer[] = [];
     for (const person of config.people) {
+      const { ledger } = ledgerOf(config, person);
       out.push(await writePersonTemplate({
-        ledger: config.ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
-        token: makeToken({ ledgerKey: ledgerKeyOf(config.ledger.title), period: PERIOD, personKey: personKeyOf(person), secret }),
+        ledger, person, periodLabel: periodLabel(PERIOD), deadlineText: timingOf(config.schedule, config.timezone).deadlineText(PERIOD),
+        token: makeToken({ ledgerKey: ledgerKeyFor(ledger), period: PERIOD, personKey: personKeyOf(person), secret }),
       }));
     }
     return out;
@@ -109,7 +119,7 @@ export async function sendFloor(stack: StackInfo, config: Config, templates: Tem
       from: { name: config.mailbox.senderName, address: config.mailbox.address }, to: { name: person.name, address: person.email },
       envelope: envelopeOf(config, person.email),
       subject: mail.subject, text: mail.text, html: mail.html,
-      attachments: [{ filename: formFileName(PERIOD, person), content: files[i], contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
+      attachments: [{ filename: ledgerOf(config, person).fileName, content: files[i], contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }],
     });
   })));
   transport.close();
@@ -140,7 +150,7 @@ export async function collectFloor(stack: StackInfo, config: Config, files: Repl
   });
   const transport = smtpPool(stack, config.mailbox.address, maxConnections);
   await timeStep(steps, 'smtp', () => Promise.all(config.people.map((person) => {
-    const tasks = tasksOf(config.ledger, person.name);
+    const tasks = tasksOf(ledgerOf(config, person).ledger, person.name);
     const mail = templates.render('receipt', {
       personName: person.name, periodLabel: periodLabel(PERIOD), accepted: true, late: false, receivedAt: '2020-06-21 10:00',
       rows: tasks.map((t) => ({ no: t.no, task: t.task, progress: progressText(t.no), remark: '' })), emptyRows: [],
@@ -162,21 +172,24 @@ export async function makeReplies(stack: StackInfo, config: Config): Promise<Rep
   const files: ReplyFile[] = [];
   const pending = new Set<Promise<void>>();
   // Each form is kept as `<person key>-<content hash>.xlsx`.
-  const formDir = path.join(config.dataDir, 'forms', PERIOD);
-  const formFiles = new Map(readdirSync(formDir).map((n) => [n.split('-')[0], path.join(formDir, n)]));
+  const formFiles = new Map<string, string>();
+  for (const dir of new Set(config.people.map((p) => ledgerOf(config, p).formDir))) {
+    for (const n of readdirSync(dir)) formFiles.set(n.split('-')[0], path.join(dir, n));
+  }
   for (const [i, person] of config.people.entries()) {
     const req = requests.get(person.id);
     if (!req) throw new Error(`no request was queued for ${person.id}`);
-    const form = readFileSync(formFiles.get(personKeyOf(person)) ?? path.join(formDir, 'missing.xlsx'));
+    const own = ledgerOf(config, person);
+    const form = readFileSync(formFiles.get(personKeyOf(person)) ?? path.join(own.formDir, 'missing.xlsx'));
     const kind = replyKindOf(i);
     const filled = kind === 'body' ? null : await fillForm(form, (no) => ({ progress: progressText(no) }));
     const content = filled && kind === 'xls' ? asXls(filled) : filled;
     files.push({ kind, content });
-    const body = tasksOf(config.ledger, person.name).map((t) => `${t.no}. ${progressText(t.no)}`).join('\n');
+    const body = tasksOf(own.ledger, person.name).map((t) => `${t.no}. ${progressText(t.no)}`).join('\n');
     const { message } = await composer.sendMail({
       from: { name: person.name, address: person.email }, to: config.mailbox.address, subject: `回复:${req.subject}`,
       text: kind === 'body' ? `${body}\n\n${person.name}` : '已填写,请查收。', inReplyTo: req.message_id, references: [req.message_id],
-      attachments: content ? [{ filename: formFileName(PERIOD, person).replace(/\.xlsx$/, `.${kind}`), content }] : [],
+      attachments: content ? [{ filename: own.fileName.replace(/\.xlsx$/, `.${kind}`), content }] : [],
     });
     while (pending.size >= 8) await Promise.race(pending);
     const p: Promise<void> = deliverLmtp(stack.lmtp, message as Buffer, [config.mailbox.address], person.email).finally(() => pending.delete(p));

@@ -59,6 +59,8 @@ export interface Ticks { send: TickRun; collect: TickRun; idle: TickRun; consoli
 
 export interface RunFigures {
   n: number;
+  /** How many ledgers the N people are split into (`--ledgers`). */
+  ledgers: number;
   ticks: Ticks;
   sendFloor: Floor;
   collectFloor: Floor & { bytes: number };
@@ -107,14 +109,14 @@ export function summarize(f: RunFigures) {
   };
   const m = machine();
   const rss = (t: TickRun) => `${mb(t.peakRssMb)} MB${t.treePeakMb > t.peakRssMb + 5 ? ` (with child processes ${mb(t.treePeakMb)} MB)` : ''}`;
-  const line = `bench N=${n} (${m.cores} cores, node ${m.node}): `
+  const line = `bench N=${n}${f.ledgers > 1 ? ` in ${f.ledgers} ledgers` : ''} (${m.cores} cores, node ${m.node}): `
     + `send ${secs(send.wallMs)}s = ${ratio(send, sendF)}× floor ${secs(sendF.totalMs)}s, ${rss(send)} | `
     + `collect ${secs(collect.wallMs)}s = ${ratio(collect, collectF)}× floor ${secs(collectF.totalMs)}s, ${rss(collect)} | `
     + `consolidate ${secs(consolidate.wallMs)}s, ${rss(consolidate)} | `
     + `nothing-new tick ${secs(idle.wallMs)}s, ${idle.imap.commands.length} IMAP commands, ${rss(idle)} | `
     + `desk status page ${f.desk.statusMsMedian} ms, run ${f.desk.runPeakRssMb} MB`;
   return {
-    date: new Date().toISOString(), n, tasks: 2 * n, machine: m, loadAverageAtStart: f.loadAverageAtStart, line,
+    date: new Date().toISOString(), n, ledgers: f.ledgers, tasks: 2 * n, machine: m, loadAverageAtStart: f.loadAverageAtStart, line,
     smtp: { maxConnections: f.maxConnections, ratePerMinute: 100000 },
     floors: { send: floorJson(sendF), collect: { ...floorJson(collectF), fetchedKiB: Math.round(collectF.bytes / 1024) } },
     ticks: Object.fromEntries(Object.entries(ticks).map(([k, t]) => [k, tickJson(t)])) as Record<keyof Ticks, ReturnType<typeof tickJson>>,
@@ -193,7 +195,7 @@ export function markdown(r: RunResult, ticks: Ticks, sendF: Floor, collectF: Flo
       .sort((a: any, b: any) => a.n - b.n).map((o: any) => `N=${o.n}: ${Object.entries(o.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')} MB`).join('; ')}.`
     : '';
   return [
-    `N = ${r.n} people (${r.tasks} tasks), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line in a fresh process (\`node bin/taizhang tick --now …\`).`,
+    `N = ${r.n} people (${r.tasks} tasks${r.ledgers > 1 ? `, in ${r.ledgers} ledgers of their own, one mailbox` : ''}), ${r.date.slice(0, 10)}, on ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.os}; load average ${r.loadAverageAtStart} at the start. Local Dovecot + SMTP relay in a separate process on the same cores; SMTP max_connections ${r.smtp.maxConnections}. Each tick is the real command line in a fresh process (\`node bin/taizhang tick --now …\`).`,
     '',
     '| step | wall | floor | vs floor | CPU (all processes) | CPU (mail servers) | CPU (other work on the machine) | peak RSS (main) | peak RSS (with child processes) | IMAP commands | goal |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

@@ -52,10 +52,10 @@ const AT = {
 };
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
-interface Args { n: number; runs: number; keep: boolean; out: string; maxConnections: number }
+interface Args { n: number; runs: number; keep: boolean; out: string; maxConnections: number; ledgers: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { n: 1000, runs: 3, keep: false, out: DEFAULT_OUT, maxConnections: 4 };
+  const a: Args = { n: 1000, runs: 3, keep: false, out: DEFAULT_OUT, maxConnections: 4, ledgers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const value = () => inline ?? argv[++i];
@@ -64,10 +64,12 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--keep') a.keep = true;
     else if (flag === '--out') a.out = path.resolve(value());
     else if (flag === '--max-connections') a.maxConnections = Number(value());
-    else throw new Error(`unknown option ${flag} (usage: bench [--n N] [--runs K] [--keep] [--out DIR] [--max-connections K])`);
+    else if (flag === '--ledgers') a.ledgers = Number(value());
+    else throw new Error(`unknown option ${flag} (usage: bench [--n N] [--runs K] [--ledgers K] [--keep] [--out DIR] [--max-connections K])`);
   }
   if (!Number.isInteger(a.n) || a.n < 1) throw new Error('--n must be a positive integer');
   if (!Number.isInteger(a.runs) || a.runs < 1) throw new Error('--runs must be a positive integer');
+  if (!Number.isInteger(a.ledgers) || a.ledgers < 1 || a.ledgers > a.n) throw new Error('--ledgers must be from 1 to N');
   return a;
 }
 
@@ -100,17 +102,21 @@ async function stopStack(proc: ChildProcess): Promise<void> {
 
 // ── the installation ──
 
-function benchConfig(stack: StackInfo, imapPort: number, dataDir: string, n: number, maxConnections: number): Record<string, any> {
+/**
+ * N people with two tasks each; with `ledgers` > 1, as that many ledgers (`ledgers:`), each with
+ * its own share of the people and their tasks, one mailbox for all.
+ */
+function benchConfig(stack: StackInfo, imapPort: number, dataDir: string, n: number, maxConnections: number, ledgers = 1): Record<string, any> {
   const doc = localConfig({ imap: { port: imapPort }, smtp: { port: stack.smtp.port } } as unknown as MailStack, dataDir) as Record<string, any>;
   doc.mailbox.smtp = { ...doc.mailbox.smtp, rate_per_minute: 100000, max_connections: maxConnections };
   doc.schedule = { first_period: PERIOD, last_period: '2020-07', send_day: 20, deadline_day: 30, reminder_days: [25] };
   doc.office = [{ name: '办公室', email: 'office@bench.test' }];
   const pad = (i: number) => String(i).padStart(String(n).length, '0');
   const depts = Array.from({ length: Math.max(1, Math.ceil(n / 20)) }, (_, i) => `第${i + 1}科`);
-  doc.people = Array.from({ length: n }, (_, i) => ({ name: `责任人${pad(i + 1)}`, department: depts[i % depts.length], email: `p${pad(i + 1)}@bench.test` }));
-  doc.ledger = {
-    title: `落实${n}人规模工作台账(基准测试)`,
-    tasks: doc.people.flatMap((p: Person, i: number) => [1, 2].map((k) => ({
+  const people = Array.from({ length: n }, (_, i) => ({ name: `责任人${pad(i + 1)}`, department: depts[i % depts.length], email: `p${pad(i + 1)}@bench.test` }));
+  const ledgerOf = (title: string, own: Person[]) => ({
+    title,
+    tasks: own.flatMap((p, i) => [1, 2].map((k) => ({
       no: 2 * i + k,
       task: `${p.department}第${k}项重点任务:完善工作机制,推进制度落实`,
       due: '10.31',
@@ -118,7 +124,19 @@ function benchConfig(stack: StackInfo, imapPort: number, dataDir: string, n: num
       owners: [p.name],
       requirements: '1.健全工作机制,明确责任分工,细化工作措施。2.按月报送进展情况,及时协调解决推进中的困难和问题。3.做好总结评估,形成可复制推广的经验做法。',
     }))),
-  };
+  });
+  if (ledgers === 1) {
+    doc.people = people;
+    doc.ledger = ledgerOf(`落实${n}人规模工作台账(基准测试)`, people as unknown as Person[]);
+    return doc;
+  }
+  const size = Math.ceil(n / ledgers);
+  delete doc.ledger; // localConfig's seed ledger
+  delete doc.people;
+  doc.ledgers = Array.from({ length: ledgers }, (_, k) => {
+    const own = people.slice(k * size, (k + 1) * size);
+    return { id: k === 0 ? 'main' : `l${k + 1}`, people: own, ...ledgerOf(`第${k + 1}本${own.length}人规模工作台账(基准测试)`, own as unknown as Person[]) };
+  });
   return doc;
 }
 
@@ -161,7 +179,7 @@ async function floor<F extends Floor>(what: string, stackPid: number, fn: () => 
 async function measureRun(args: Args, stack: StackInfo, stackPid: number, work: string, proxy: { port: number; take(): ImapCount }) {
   const n = args.n;
   const configFile = path.join(work, 'taizhang.yaml');
-  writeFileSync(configFile, stringify(benchConfig(stack, proxy.port, path.join(work, 'data'), n, args.maxConnections)));
+  writeFileSync(configFile, stringify(benchConfig(stack, proxy.port, path.join(work, 'data'), n, args.maxConnections, args.ledgers)));
   const config = loadConfig(configFile, { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password });
   const templates = new Templates();
   const tickOpts: TickOptions = { configFile, workDir: work, password: stack.password, proxy, stackPid };
@@ -195,12 +213,12 @@ async function measureRun(args: Args, stack: StackInfo, stackPid: number, work: 
   const idle = await runTick('idle', AT.idle, tickOpts);
   check(/collected 0 new/.test(idle.summary), `idle tick found something: ${idle.summary}`);
   const consolidate = await runTick('consolidate', AT.consolidate, tickOpts);
-  check(/sent 1\b/.test(consolidate.summary), `consolidation did not send the ledger: ${consolidate.summary}`);
+  check(new RegExp(`sent ${args.ledgers}\\b`).test(consolidate.summary), `consolidation did not send the ${args.ledgers} ledger(s): ${consolidate.summary}`);
 
   say('desk: taizhang run with web: on this data, a clerk logged in, the month\'s status page fetched 9 times');
   const desk = await measureDesk({
     bin: BIN, configFile, workDir: work, env: { ...process.env, TAIZHANG_MAIL_PASSWORD: stack.password },
-    period: PERIOD, expect: config.people[n - 1].name,
+    period: PERIOD, expect: config.ledgers[0].people.at(-1)!.name, // on the first ledger's page
   });
   say(`  status page ${desk.statusMsMedian} ms median, ${desk.statusMsMax} ms slowest; run peak ${desk.runPeakRssMb} MB`);
   return { ticks: { send, collect, idle, consolidate }, sendFloor: sendF, collectFloor: collectF, replyMs, desk };
@@ -212,13 +230,13 @@ async function runOnce(args: Args): Promise<Run> {
   const loadBefore = os.loadavg()[0];
   if (loadBefore > os.availableParallelism() * 0.5) say(`note: load average ${loadBefore.toFixed(1)} on ${os.availableParallelism()} cores: other work will be in the figures`);
   const work = mkdtempSync(path.join(os.tmpdir(), `taizhang-bench-${args.n}-`));
-  say(`taizhang bench: N=${args.n} people, ${2 * args.n} tasks; work dir ${work}`);
+  say(`taizhang bench: N=${args.n} people, ${2 * args.n} tasks${args.ledgers > 1 ? `, in ${args.ledgers} ledgers` : ''}; work dir ${work}`);
   const { info: stack, proc } = await startStack(args.keep);
   const proxy = await startImapCountProxy(stack.imap);
   try {
     const m = await measureRun(args, stack, proc.pid!, work, proxy);
     const result = summarize({
-      n: args.n, ...m, maxConnections: args.maxConnections, others: otherRuns(args.out, args.n),
+      n: args.n, ledgers: args.ledgers, ...m, maxConnections: args.maxConnections, others: args.ledgers > 1 ? [] : otherRuns(args.out, args.n),
       loadAverageAtStart: Number(loadBefore.toFixed(2)), runtimeMs: performance.now() - t0,
     });
     say(`goals: ${Object.entries(result.goals).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
@@ -235,8 +253,8 @@ async function runOnce(args: Args): Promise<Run> {
 /** Writes latest.json and the figures into bench/RESULTS.md; other N or --out: latest-nN.json and .md. */
 function writeResults(args: Args, result: object, md: string): string {
   mkdirSync(args.out, { recursive: true });
-  const main = args.n === 1000 && args.out === DEFAULT_OUT;
-  const name = main ? 'latest' : `latest-n${args.n}`;
+  const main = args.n === 1000 && args.ledgers === 1 && args.out === DEFAULT_OUT;
+  const name = main ? 'latest' : `latest-n${args.n}${args.ledgers > 1 ? `-l${args.ledgers}` : ''}`;
   const json = path.join(args.out, `${name}.json`);
   writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   if (main) writeFigures(RESULTS_MD, md);
