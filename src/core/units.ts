@@ -6,19 +6,12 @@
 import type { Problem } from './reply.js';
 import type { Unit } from './ledger.js';
 import type { RawTask } from './import.js';
+import type { MergedRow } from './merge.js';
 
 export type { Unit } from './ledger.js';
 
-/** One task of a unit's own ledger, its cells as the unit wrote them. */
-export interface UnitTask {
-  no: number;
-  task: string;
-  due: string;
-  departments: string;
-  owners: string;
-  progress: string;
-  remark: string;
-}
+/** One task of a unit's own ledger, its cells as the unit wrote them: a ledger row's columns. */
+export type UnitTask = MergedRow;
 
 /** A unit's ledger as read from a file (sheet/unit-table.ts). */
 export interface UnitLedgerRead {

@@ -20,7 +20,7 @@ import { sniffSpreadsheet } from './sniff.js';
 import type { SheetGrid } from './table.js';
 
 export type { RawTask } from '../core/import.js';
-import { checkZipLimits, readZipDirectory } from './zip.js';
+import { checkZipLimits, readZipDirectory, type ZipLimits } from './zip.js';
 
 export interface LedgerTable {
   /** The title above the first header (`落实《…》工作台账`), or null. */
@@ -251,8 +251,9 @@ function readDocxLedger(buf: Buffer): LedgerTable {
 
 // ───────────────────────────── Excel ─────────────────────────────
 
-async function readXlsxLedger(buf: Buffer): Promise<LedgerTable> {
-  checkZipLimits(buf);
+/** An office's or a unit's .xlsx, within the zip and expansion limits every reader keeps. */
+export async function loadLedgerWorkbook(buf: Buffer, limits?: Partial<ZipLimits>): Promise<ExcelJS.Workbook> {
+  checkZipLimits(buf, limits);
   guardExpansion(buf);
   const wb = new ExcelJS.Workbook();
   try {
@@ -260,6 +261,11 @@ async function readXlsxLedger(buf: Buffer): Promise<LedgerTable> {
   } catch (err) {
     throw new TaizhangError('SHEET_CORRUPT', `cannot read the workbook: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
+  return wb;
+}
+
+async function readXlsxLedger(buf: Buffer): Promise<LedgerTable> {
+  const wb = await loadLedgerWorkbook(buf);
   // The first sheet holding the table: offices keep other sheets (说明, 汇总) beside it.
   let firstError: unknown;
   for (const ws of wb.worksheets) {

@@ -5,11 +5,10 @@
  * (import-table.ts: 序号, 主要任务, 责任人 headers, merged cells, rows broken over pages), with its
  * 进展情况 column. Untrusted input: called in the parse worker (parse/unit-attachment.ts).
  */
-import ExcelJS from 'exceljs';
 import { TaizhangError } from '../errors.js';
 import { periodFromText, unitTasksFrom, type UnitLedgerRead } from '../core/units.js';
-import { readLedgerFile, readLedgerGrids, type LedgerTable } from './import-table.js';
-import { excelGrid, guardExpansion, IGNORED_NODES } from './read.js';
+import { loadLedgerWorkbook, readLedgerFile, readLedgerGrids, type LedgerTable } from './import-table.js';
+import { excelGrid } from './read.js';
 import { sniffSpreadsheet } from './sniff.js';
 import type { SheetGrid } from './table.js';
 import { checkZipLimits, type ZipLimits } from './zip.js';
@@ -35,14 +34,7 @@ function fromTable(table: LedgerTable, taizhang: boolean, period: string | null)
 }
 
 async function readXlsxUnit(buf: Buffer, limits?: Partial<ZipLimits>): Promise<UnitLedgerRead> {
-  checkZipLimits(buf, limits);
-  guardExpansion(buf);
-  const wb = new ExcelJS.Workbook();
-  try {
-    await wb.xlsx.load(buf as unknown as ArrayBuffer, { ignoreNodes: IGNORED_NODES } as Partial<ExcelJS.XlsxReadOptions>);
-  } catch (err) {
-    throw new TaizhangError('SHEET_CORRUPT', `cannot read the workbook: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-  }
+  const wb = await loadLedgerWorkbook(buf, limits);
   const names = wb.worksheets.map((w) => w.name);
   const taizhang = TAIZHANG_SHEETS.every((n) => names.includes(n));
   // A taizhang workbook's own tasks are on 台账 (its 局属单位 sheet holds its units' tasks, not its own).
