@@ -1,12 +1,10 @@
 /** `ledgers:` in the config: what each ledger inherits, what it sets, and every problem told with its path. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config.js';
-import { parseYaml } from '../../src/app/yaml.js';
-import { TaizhangError } from '../../src/errors.js';
+import { configProblems, exampleConfig } from '../helpers/config.js';
 
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw' };
-const example = () => parseYaml(readFileSync('config/taizhang.example.yaml', 'utf8')) as any;
+const example = exampleConfig;
 
 /** The example with its ledger as `main` and a second one, `safety`, inheriting everything. */
 function twoLedgers() {
@@ -20,15 +18,7 @@ function twoLedgers() {
   return doc;
 }
 
-function problems(doc: unknown): string[] {
-  try {
-    parseConfig(doc, 'x.yaml', env);
-  } catch (err) {
-    expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
-    return (err as TaizhangError).details as string[];
-  }
-  throw new Error('config was accepted');
-}
+const problems = (doc: unknown) => configProblems(doc, env);
 
 describe('config: several ledgers', () => {
   it('the single ledger: is one ledger with id main, with the top level\'s people, office and schedule', () => {

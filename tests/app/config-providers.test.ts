@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config.js';
-import { TaizhangError } from '../../src/errors.js';
 import { smtpConnectionOptions } from '../../src/mail/smtp.js';
+import { configProblems } from '../helpers/config.js';
 
 const env = { TAIZHANG_MAIL_PASSWORD: 'auth-code-123' };
 
@@ -25,15 +25,7 @@ function doc(mailbox: Record<string, unknown>): Record<string, unknown> {
 
 const login = { password: '${TAIZHANG_MAIL_PASSWORD}' };
 
-function problems(d: unknown): string[] {
-  try {
-    parseConfig(d, 'x.yaml', env);
-  } catch (err) {
-    expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
-    return (err as TaizhangError).details as string[];
-  }
-  throw new Error('config was accepted');
-}
+const problems = (d: unknown) => configProblems(d, env);
 
 describe('provider presets in the config', () => {
   it('provider "163" fills hosts, ports, TLS, polling and the send rate; user defaults to the address', () => {

@@ -1,22 +1,13 @@
 /** The config keys of replies without a form: text_replies and no_progress_words. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config.js';
-import { parseYaml } from '../../src/app/yaml.js';
-import { TaizhangError } from '../../src/errors.js';
+import { configProblems, exampleConfig } from '../helpers/config.js';
 
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw' };
-const example = () => parseYaml(readFileSync('config/taizhang.example.yaml', 'utf8')) as Record<string, unknown>;
+const example = exampleConfig;
 const parse = (edit: Record<string, unknown>) => parseConfig({ ...example(), ...edit }, 'x.yaml', env);
 
-function problems(edit: Record<string, unknown>): string[] {
-  try {
-    parse(edit);
-  } catch (err) {
-    return (err as TaizhangError).details as string[];
-  }
-  throw new Error('config was accepted');
-}
+const problems = (edit: Record<string, unknown>) => configProblems({ ...example(), ...edit }, env);
 
 describe('text_replies and no_progress_words', () => {
   it('default: forward, and the four no-progress words', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config.js';
 import { parseYaml } from '../../src/app/yaml.js';
-import { TaizhangError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config.js';
 
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw' };
 const withSchedule = (schedule: Record<string, unknown>) => {
@@ -12,15 +12,7 @@ const withSchedule = (schedule: Record<string, unknown>) => {
   return doc;
 };
 const load = (schedule: Record<string, unknown>) => parseConfig(withSchedule(schedule), 'x.yaml', env).schedule;
-function problems(schedule: Record<string, unknown>): string[] {
-  try {
-    parseConfig(withSchedule(schedule), 'x.yaml', env);
-  } catch (err) {
-    expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
-    return (err as TaizhangError).details as string[];
-  }
-  throw new Error('config was accepted');
-}
+const problems = (schedule: Record<string, unknown>) => configProblems(withSchedule(schedule), env);
 
 describe('schedule', () => {
   it('is monthly by default, as before', () => {

@@ -1,22 +1,12 @@
 /** `ledger.units` (局属单位) in the config: read as given, and told when wrong. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config.js';
-import { parseYaml } from '../../src/app/yaml.js';
-import { TaizhangError } from '../../src/errors.js';
+import { configProblems, exampleConfig } from '../helpers/config.js';
 
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw-123' };
-const example = () => parseYaml(readFileSync('config/taizhang.example.yaml', 'utf8')) as any;
+const example = exampleConfig;
 
-function problems(doc: unknown): string[] {
-  try {
-    parseConfig(doc, 'x.yaml', env);
-  } catch (err) {
-    expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
-    return (err as TaizhangError).details as string[];
-  }
-  throw new Error('config was accepted');
-}
+const problems = (doc: unknown) => configProblems(doc, env);
 
 describe('ledger.units', () => {
   it('are read with their addresses in lower case; a ledger without them has none', () => {

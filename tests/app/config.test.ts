@@ -5,6 +5,7 @@ import { parseYaml as parse } from '../../src/app/yaml.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, type LoadOptions } from '../../src/app/config.js';
 import { TaizhangError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config.js';
 
 const example = () => parse(readFileSync('config/taizhang.example.yaml', 'utf8')) as any;
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw-123' };
@@ -28,16 +29,7 @@ function loadError(text: string): string {
   throw new Error('config was accepted');
 }
 
-function problems(doc: unknown, e: NodeJS.ProcessEnv = env, options?: LoadOptions): string[] {
-  try {
-    parseConfig(doc, 'x.yaml', e, options);
-  } catch (err) {
-    expect(err).toBeInstanceOf(TaizhangError);
-    expect((err as TaizhangError).code).toBe('CONFIG_INVALID');
-    return (err as TaizhangError).details as string[];
-  }
-  throw new Error('config was accepted');
-}
+const problems = (doc: unknown, e: NodeJS.ProcessEnv = env, options?: LoadOptions) => configProblems(doc, e, options);
 
 describe('config', () => {
   it('loads the shipped example: the seed\'s 17 tasks, four people, 163 preset, frozen', () => {
