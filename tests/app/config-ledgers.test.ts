@@ -1,7 +1,7 @@
 /** `ledgers:` in the config: what each ledger inherits, what it sets, and every problem told with its path. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config.js';
-import { configProblems, exampleConfig } from '../helpers/config.js';
+import { addLedgers, configProblems, exampleConfig } from '../helpers/config.js';
 
 const env = { TAIZHANG_MAIL_PASSWORD: 'pw' };
 const example = exampleConfig;
@@ -9,12 +9,7 @@ const example = exampleConfig;
 /** The example with its ledger as `main` and a second one, `safety`, inheriting everything. */
 function twoLedgers() {
   const doc = example();
-  const seed = doc.ledger;
-  delete doc.ledger;
-  doc.ledgers = [
-    { id: 'main', ...seed },
-    { id: 'safety', title: '安全生产工作台账', tasks: [{ no: 1, task: '安全检查', owners: ['艾延坤'] }, { no: 2, task: '消防演练', owners: '马红霞' }] },
-  ];
+  addLedgers(doc, { id: 'safety', title: '安全生产工作台账', tasks: [{ no: 1, task: '安全检查', owners: ['艾延坤'] }, { no: 2, task: '消防演练', owners: '马红霞' }] });
   return doc;
 }
 

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { useMailStack } from '../helpers/mail-stack.js';
 import { makeProject, type Project } from '../helpers/project.js';
 import { send, type Parsed } from '../helpers/replies.js';
+import { addLedgers } from '../helpers/config.js';
 
 const mail = useMailStack();
 const AI = 'aiyankun@example.com';
@@ -20,19 +21,14 @@ const WEEKLY = '重点工作周报台账';
 function monthlyAndWeekly(address: string) {
   return (doc: Record<string, any>) => {
     doc.mailbox.address = doc.mailbox.imap.user = doc.mailbox.smtp.user = address;
-    const seed = doc.ledger;
-    delete doc.ledger;
-    doc.ledgers = [
-      { id: 'main', ...seed },
-      {
-        id: 'weekly', title: WEEKLY,
-        schedule: { cadence: 'weekly', first_period: '2020-W26', send_weekday: 1, reminder_weekdays: [4], deadline_weekday: 5, deadline_time: '12:00' },
-        tasks: [
-          { no: 1, task: '推进重点项目建设', due: '长期', departments: ['办公室'], owners: ['艾延坤'] },
-          { no: 2, task: '督查重点工作落实', due: '长期', departments: ['机关总支'], owners: ['马红霞'] },
-        ],
-      },
-    ];
+    addLedgers(doc, {
+      id: 'weekly', title: WEEKLY,
+      schedule: { cadence: 'weekly', first_period: '2020-W26', send_weekday: 1, reminder_weekdays: [4], deadline_weekday: 5, deadline_time: '12:00' },
+      tasks: [
+        { no: 1, task: '推进重点项目建设', due: '长期', departments: ['办公室'], owners: ['艾延坤'] },
+        { no: 2, task: '督查重点工作落实', due: '长期', departments: ['机关总支'], owners: ['马红霞'] },
+      ],
+    });
   };
 }
 

@@ -15,6 +15,7 @@ import { FOLDERS, formOf, send, type Parsed } from '../helpers/replies.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BIN } from '../helpers/project.js';
+import { addLedgers } from '../helpers/config.js';
 
 const mail = useMailStack();
 const AI = 'aiyankun@example.com';
@@ -26,18 +27,13 @@ const SAFETY = '安全生产工作台账';
 function twoLedgers(address: string) {
   return (doc: Record<string, any>) => {
     doc.mailbox.address = doc.mailbox.imap.user = doc.mailbox.smtp.user = address;
-    const seed = doc.ledger;
-    delete doc.ledger;
-    doc.ledgers = [
-      { id: 'main', ...seed },
-      {
-        id: 'safety', title: SAFETY, office: [{ name: '安全科', email: SAFETY_OFFICE }],
-        tasks: [
-          { no: 1, task: '开展安全生产大检查', due: '6.30', departments: ['办公室'], owners: ['艾延坤'] },
-          { no: 2, task: '组织消防演练', due: '6.30', departments: ['机关总支'], owners: ['马红霞'] },
-        ],
-      },
-    ];
+    addLedgers(doc, {
+      id: 'safety', title: SAFETY, office: [{ name: '安全科', email: SAFETY_OFFICE }],
+      tasks: [
+        { no: 1, task: '开展安全生产大检查', due: '6.30', departments: ['办公室'], owners: ['艾延坤'] },
+        { no: 2, task: '组织消防演练', due: '6.30', departments: ['机关总支'], owners: ['马红霞'] },
+      ],
+    });
   };
 }
 

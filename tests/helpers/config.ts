@@ -18,3 +18,10 @@ export function configProblems(doc: unknown, env: NodeJS.ProcessEnv, options?: L
   }
   throw new Error('config was accepted');
 }
+
+/** Makes the document's single `ledger:` the `main` entry of `ledgers:`, followed by `others`. */
+export function addLedgers(doc: Record<string, any>, ...others: Record<string, unknown>[]): void {
+  const seed = doc.ledger;
+  delete doc.ledger;
+  doc.ledgers = [{ id: 'main', ...seed }, ...others];
+}

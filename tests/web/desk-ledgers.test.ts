@@ -12,6 +12,7 @@ import { makeProject } from '../helpers/project.js';
 import { isolate, spawnCli, until, type Child } from '../helpers/fleet.js';
 import { send } from '../helpers/replies.js';
 import { freePort, passwdCli } from './helpers.js';
+import { addLedgers } from '../helpers/config.js';
 
 const mail = useMailStack();
 const PASSWORD = 'desk-Clerk-2020';
@@ -31,14 +32,12 @@ describe('the desk with several ledgers', () => {
     const p = makeProject(stack, (d) => {
       isolate(d);
       d.web = { listen: `127.0.0.1:${port}`, users: [{ name: 'clerk', password_hash: hash }] };
-      const seed = d.ledger;
-      delete d.ledger;
-      d.ledgers = [{ id: 'main', ...seed }, {
+      addLedgers(d, {
         id: 'weekly', title: WEEKLY,
         schedule: { cadence: 'weekly', first_period: '2020-W26', send_weekday: 1, deadline_weekday: 5 },
         tasks: [{ no: 1, task: '推进重点项目建设', due: '长期', departments: ['办公室'], owners: [d.people[0].name] },
           { no: 2, task: '督查重点工作落实', due: '长期', departments: ['机关总支'], owners: [d.people[2].name] }],
-      }];
+      });
     });
     const [ai, , ma] = p.people as { name: string; email: string }[];
     const base = `http://127.0.0.1:${port}`;
