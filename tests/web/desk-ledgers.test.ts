@@ -8,14 +8,13 @@ import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../../tools/browser.js';
 import { useMailStack } from '../helpers/mail-stack.js';
-import { makeProject } from '../helpers/project.js';
-import { isolate, spawnCli, until, type Child } from '../helpers/fleet.js';
+import { until, type Child } from '../helpers/fleet.js';
 import { send } from '../helpers/replies.js';
-import { freePort, passwdCli } from './helpers.js';
+import { DESK_PASSWORD, deskProject, startDesk } from './helpers.js';
 import { addLedgers } from '../helpers/config.js';
 
 const mail = useMailStack();
-const PASSWORD = 'desk-Clerk-2020';
+const PASSWORD = DESK_PASSWORD;
 const WEEKLY = '重点工作周报台账';
 const children: Child[] = [];
 let browser: Browser | undefined;
@@ -27,11 +26,7 @@ afterAll(async () => {
 describe('the desk with several ledgers', () => {
   it('shows each ledger on its own page, in its own cadence, and reminds in the ledger of the page', async () => {
     const stack = mail();
-    const hash = (await passwdCli(`${PASSWORD}\n`)).stdout.trim();
-    const port = await freePort();
-    const p = makeProject(stack, (d) => {
-      isolate(d);
-      d.web = { listen: `127.0.0.1:${port}`, users: [{ name: 'clerk', password_hash: hash }] };
+    const { p, base } = await deskProject(stack, (d) => {
       addLedgers(d, {
         id: 'weekly', title: WEEKLY,
         schedule: { cadence: 'weekly', first_period: '2020-W26', send_weekday: 1, deadline_weekday: 5 },
@@ -40,15 +35,13 @@ describe('the desk with several ledgers', () => {
       });
     });
     const [ai, , ma] = p.people as { name: string; email: string }[];
-    const base = `http://127.0.0.1:${port}`;
     expect((await p.tick('2020-06-22T09:00:00+08:00')).code).toBe(0);
     const weeklyReq = (await p.inbox(ai.email)).find((m) => (m.subject ?? '').includes(WEEKLY))!;
     await send(stack, p, { from: ai.email, replyTo: weeklyReq, text: '第1项：本周新开工重点项目3个。' });
     expect((await p.tick('2020-06-23T09:00:00+08:00')).code).toBe(0);
 
-    const daemon = spawnCli(p, stack, ['run']);
+    const daemon = await startDesk(p, stack);
     children.push(daemon);
-    await until('the desk listens', () => /desk listening/.test(daemon.stderr()) || undefined, 30_000, 100);
     browser = await launchBrowser();
     const page = await (await browser.newContext()).newPage();
     await page.goto(`${base}/l/weekly/?period=2020-W26`);

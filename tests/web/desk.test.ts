@@ -13,14 +13,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../../tools/browser.js';
 import { replyToRequest } from '../../tools/respondent.js';
 import { useMailStack } from '../helpers/mail-stack.js';
-import { makeProject, type Project } from '../helpers/project.js';
-import { isolate, spawnCli, until, type Child } from '../helpers/fleet.js';
+import type { Project } from '../helpers/project.js';
+import { until, type Child } from '../helpers/fleet.js';
 import { fixture, ledgers, send } from '../helpers/replies.js';
 import type { MailStack } from '../../tools/mail-stack.js';
-import { freePort, handMadeTable, passwdCli } from './helpers.js';
+import { DESK_PASSWORD, deskProject, handMadeTable, startDesk } from './helpers.js';
 
 const mail = useMailStack();
-const PASSWORD = 'desk-Clerk-2020';
+const PASSWORD = DESK_PASSWORD;
 const children: Child[] = [];
 let browser: Browser | undefined;
 afterAll(async () => {
@@ -49,14 +49,8 @@ const rowStatus = (page: Page, id: string) => page.getAttribute(`tr[data-person=
 describe('the desk', () => {
   it('shows the month, reminds, attaches a quarantined mail, sends the ledger; refuses bad logins, missing CSRF tokens and expired sessions', async () => {
     const stack = mail();
-    const hash = (await passwdCli(`${PASSWORD}\n`)).stdout.trim();
-    const port = await freePort();
-    const p = makeProject(stack, (d) => {
-      isolate(d);
-      d.web = { listen: `127.0.0.1:${port}`, users: [{ name: 'clerk', password_hash: hash }] };
-    });
+    const { p, base, hash } = await deskProject(stack);
     const [ai, wang, ma, li] = p.people as { name: string; email: string }[];
-    const base = `http://127.0.0.1:${port}`;
 
     // June: ai reports in time, ma's request bounces, the ledger goes out, wang reports late, li is silent.
     expect((await p.tick('2020-06-20T09:00:00+08:00')).code).toBe(0);
@@ -67,9 +61,8 @@ describe('the desk', () => {
     await reply(stack, p, wang.email, '已逾期补报');
     expect((await p.tick('2020-07-02T09:00:00+08:00')).code).toBe(0);
 
-    const daemon = spawnCli(p, stack, ['run']);
+    const daemon = await startDesk(p, stack);
     children.push(daemon);
-    await until('the desk listens', () => /desk listening/.test(daemon.stderr()) || undefined, 30_000, 100);
 
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -1,8 +1,10 @@
-/** For the desk's tests: `taizhang passwd` through the CLI, a free loopback port, a hand-made table. */
+/** For the desk's tests: `taizhang passwd` through the CLI, a free loopback port, a hand-made table, a project with the desk. */
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import ExcelJS from 'exceljs';
-import { BIN } from '../helpers/project.js';
+import type { MailStack } from '../../tools/mail-stack.js';
+import { isolate, spawnCli, until, type Child } from '../helpers/fleet.js';
+import { BIN, makeProject, type Project } from '../helpers/project.js';
 
 /** Runs `taizhang passwd` with `input` on standard input (a pipe, as a script would). */
 export function passwdCli(input: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -33,4 +35,26 @@ export async function handMadeTable(rows: { no: number; task: string; progress: 
   ws.addRow(['序号', '主要任务', '进展情况', '备注']);
   for (const r of rows) ws.addRow([r.no, r.task, r.progress, '']);
   return Buffer.from(await wb.xlsx.writeBuffer());
+}
+
+/** The clerk's password in the desk's tests. */
+export const DESK_PASSWORD = 'desk-Clerk-2020';
+
+/** A project of the seed with the desk on a free loopback port, user `clerk`; `edit` changes the config further. */
+export async function deskProject(stack: MailStack, edit?: (d: Record<string, any>) => void): Promise<{ p: Project; base: string; hash: string }> {
+  const hash = (await passwdCli(`${DESK_PASSWORD}\n`)).stdout.trim();
+  const port = await freePort();
+  const p = makeProject(stack, (d) => {
+    isolate(d);
+    d.web = { listen: `127.0.0.1:${port}`, users: [{ name: 'clerk', password_hash: hash }] };
+    edit?.(d);
+  });
+  return { p, base: `http://127.0.0.1:${port}`, hash };
+}
+
+/** `taizhang run` with the desk, once it listens. */
+export async function startDesk(p: Project, stack: MailStack): Promise<Child> {
+  const daemon = spawnCli(p, stack, ['run']);
+  await until('the desk listens', () => /desk listening/.test(daemon.stderr()) || undefined, 30_000, 100);
+  return daemon;
 }
